@@ -1,0 +1,136 @@
+import type { Entry } from './types.ts';
+
+/**
+ * The core's in-memory view of the log, with the marks that say how far it is durable, committed
+ * and applied. The log starts after `prevIndex` (0 today; a snapshot will move it).
+ * Invariants: applied <= committed; committed <= lastIndex(); stable <= lastIndex().
+ */
+export class RaftLog {
+  private entries: Entry[];
+  /** The index and term just before the first entry held (the snapshot's, once there are snapshots). */
+  private readonly prevIndex = 0;
+  private readonly prevTerm = 0;
+  /** Entries up to here are on stable storage. */
+  stable: number;
+  committed: number;
+  applied = 0;
+
+  constructor(persisted: readonly Entry[], committed: number) {
+    this.entries = [...persisted];
+    this.stable = this.lastIndex();
+    this.committed = Math.min(committed, this.lastIndex());
+  }
+
+  firstIndex(): number {
+    return this.prevIndex + 1;
+  }
+
+  lastIndex(): number {
+    return this.prevIndex + this.entries.length;
+  }
+
+  lastTerm(): number {
+    return this.term(this.lastIndex()) ?? 0;
+  }
+
+  /** The term of the entry at `index`, or undefined when the log does not hold it. */
+  term(index: number): number | undefined {
+    if (index === this.prevIndex) return this.prevTerm;
+    return this.entries[index - this.prevIndex - 1]?.term;
+  }
+
+  /** Entries from `lo` to `hi` inclusive (clamped to what is held). */
+  slice(lo: number, hi: number): Entry[] {
+    const from = Math.max(lo, this.firstIndex()) - this.prevIndex - 1;
+    const to = Math.min(hi, this.lastIndex()) - this.prevIndex;
+    return from < to ? this.entries.slice(from, to) : [];
+  }
+
+  /** The first index of the term that the entry at `index` has, looking back no further than `floor`. */
+  firstIndexOfTermAt(index: number, floor: number): number {
+    const term = this.term(index);
+    let first = index;
+    while (first - 1 >= Math.max(floor, this.firstIndex()) && this.term(first - 1) === term) first--;
+    return first;
+  }
+
+  /** The last index whose entry has `term`, or 0 when the log holds none. */
+  lastIndexOfTerm(term: number): number {
+    for (let i = this.lastIndex(); i >= this.firstIndex(); i--) {
+      const t = this.term(i) ?? 0;
+      if (t === term) return i;
+      if (t < term) return 0;
+    }
+    return 0;
+  }
+
+  /** §5.4.1: a log is at least as up to date as ours if its last term is later, or equal with an index as long. */
+  isUpToDate(lastIndex: number, lastTerm: number): boolean {
+    return lastTerm > this.lastTerm() || (lastTerm === this.lastTerm() && lastIndex >= this.lastIndex());
+  }
+
+  /** Appends entries that follow the last one (the leader's own proposals). */
+  append(entries: readonly Entry[]): void {
+    this.entries.push(...entries);
+  }
+
+  /**
+   * Merges entries a leader sent after a matching `prevIndex` (§5.3, receiver rules 3 and 4):
+   * an entry already held with the same term is kept; at the first conflict, the held suffix is
+   * dropped and the rest appended. Returns the index of the last entry sent.
+   */
+  merge(prevIndex: number, entries: readonly Entry[]): number {
+    for (const entry of entries) {
+      const held = this.term(entry.index);
+      if (held === entry.term) continue;
+      if (held !== undefined) this.truncateFrom(entry.index);
+      this.entries.push(...entries.slice(entry.index - prevIndex - 1));
+      break;
+    }
+    return prevIndex + entries.length;
+  }
+
+  private truncateFrom(index: number): void {
+    if (index <= this.committed) {
+      throw new Error(`log invariant broken: truncating at ${index}, at or below the commit index ${this.committed}`);
+    }
+    this.entries.length = index - this.prevIndex - 1;
+    this.stable = Math.min(this.stable, index - 1);
+  }
+
+  hasUnstable(): boolean {
+    return this.stable < this.lastIndex();
+  }
+
+  hasNextToApply(): boolean {
+    return this.applied < Math.min(this.committed, this.stable);
+  }
+
+  /** Entries not yet on stable storage. */
+  unstableEntries(): Entry[] {
+    return this.slice(this.stable + 1, this.lastIndex());
+  }
+
+  /** Marks entries durable up to `index`, unless the log changed under the write (a truncation). */
+  stableTo(index: number, term: number): void {
+    if (index > this.stable && this.term(index) === term) this.stable = index;
+  }
+
+  commitTo(index: number): boolean {
+    if (index <= this.committed) return false;
+    if (index > this.lastIndex()) {
+      throw new Error(`log invariant broken: commit ${index} beyond the last index ${this.lastIndex()}`);
+    }
+    this.committed = index;
+    return true;
+  }
+
+  /** Committed entries not yet applied; only durable ones, so a node never applies what it could lose. */
+  nextToApply(): Entry[] {
+    return this.slice(this.applied + 1, Math.min(this.committed, this.stable));
+  }
+
+  appliedTo(index: number): void {
+    if (index > this.applied) this.applied = index;
+  }
+}

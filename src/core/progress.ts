@@ -1,0 +1,59 @@
+/**
+ * What the leader knows of one follower's log, and how fast it may send to it.
+ *
+ * `probe`: the leader does not know where the logs match; it sends one append at a time and waits
+ * for the answer (or the next heartbeat) before the next. `replicate`: the logs are known to match up
+ * to `match`; the leader streams appends optimistically, at most `maxInflight` unacknowledged.
+ * Invariant: match < next.
+ */
+export class Progress {
+  match = 0;
+  next: number;
+  state: 'probe' | 'replicate' = 'probe';
+  /** In probe state: an append is out and unanswered. */
+  probeSent = false;
+  /** In replicate state: the last index of each unacknowledged append, ascending. */
+  private readonly inflight: number[] = [];
+
+  constructor(next: number, private readonly maxInflight: number) {
+    this.next = next;
+  }
+
+  /** Whether the leader should hold further appends until an answer or a heartbeat arrives. */
+  isPaused(): boolean {
+    return this.state === 'probe' ? this.probeSent : this.inflight.length >= this.maxInflight;
+  }
+
+  /** Records that an append ending at `lastIndex` was sent. */
+  sentAppend(lastIndex: number, carriedEntries: boolean): void {
+    if (this.state === 'probe') {
+      this.probeSent = true;
+    } else if (carriedEntries) {
+      this.inflight.push(lastIndex);
+      this.next = lastIndex + 1;
+    }
+  }
+
+  /** A success up to `matchIndex`. Returns whether it told the leader anything new. */
+  maybeUpdate(matchIndex: number): boolean {
+    while (this.inflight.length > 0 && (this.inflight[0] ?? 0) <= matchIndex) this.inflight.shift();
+    if (matchIndex <= this.match) return false;
+    this.match = matchIndex;
+    this.next = Math.max(this.next, matchIndex + 1);
+    return true;
+  }
+
+  becomeProbe(next: number): void {
+    this.state = 'probe';
+    this.probeSent = false;
+    this.inflight.length = 0;
+    this.next = Math.max(this.match + 1, next);
+  }
+
+  becomeReplicate(): void {
+    this.state = 'replicate';
+    this.probeSent = false;
+    this.inflight.length = 0;
+    this.next = this.match + 1;
+  }
+}

@@ -1,0 +1,439 @@
+import { RaftLog } from './log.ts';
+import { Membership } from './membership.ts';
+import type { AppendEntries, AppendEntriesResponse, Message, RequestVote, RequestVoteResponse } from './messages.ts';
+import { Progress } from './progress.ts';
+import type { Ready } from './ready.ts';
+import type { Entry, HardState, NodeId, Rng, Role, SoftState } from './types.ts';
+
+/** How a core is tuned. Times are in ticks: the runtime decides how long a tick is. */
+export interface RaftOptions {
+  readonly id: NodeId;
+  /** The voters at bootstrap. */
+  readonly voters: readonly NodeId[];
+  /** Base election timeout; each wait is drawn from [electionTicks, 2 * electionTicks) (§5.2). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly rng: Rng;
+  /** What storage held at start. */
+  readonly hardState: HardState;
+  readonly entries: readonly Entry[];
+  /** Caps on one AppendEntries: entry count and total data length. */
+  readonly maxEntriesPerMessage?: number;
+  readonly maxBytesPerMessage?: number;
+  /** Unacknowledged appends allowed per follower in replicate state. */
+  readonly maxInflight?: number;
+}
+
+/** Where a proposal landed in the log. It is applied only if it is still there when committed. */
+export interface LogPosition {
+  readonly index: number;
+  readonly term: number;
+}
+
+/**
+ * The Raft state machine of the paper (Ongaro & Ousterhout, 2014): leader election (§5.2), log
+ * replication (§5.3) and the safety rules (§5.4). Pure and synchronous: no clock, no randomness but
+ * the injected `Rng`, no I/O. Input comes through `tick`, `step` and `propose`; output leaves through
+ * `ready` and is acknowledged with `advance`.
+ */
+export class RaftCore {
+  readonly id: NodeId;
+  private term: number;
+  private vote: NodeId | null;
+  private role: Role = 'Follower';
+  private leader: NodeId | null = null;
+  private readonly log: RaftLog;
+  private membership: Membership;
+
+  private readonly electionTicks: number;
+  private readonly heartbeatTicks: number;
+  private readonly rng: Rng;
+  private readonly maxEntriesPerMessage: number;
+  private readonly maxBytesPerMessage: number;
+  private readonly maxInflight: number;
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  private votes = new Map<NodeId, boolean>();
+  private progress = new Map<NodeId, Progress>();
+  private outbox: Message[] = [];
+  private lastHardState: HardState;
+  private lastSoftState: SoftState;
+
+  constructor(options: RaftOptions) {
+    this.id = options.id;
+    this.term = options.hardState.term;
+    this.vote = options.hardState.vote;
+    this.log = new RaftLog(options.entries, options.hardState.commit);
+    this.membership = new Membership(options.voters);
+    this.electionTicks = options.electionTicks;
+    this.heartbeatTicks = options.heartbeatTicks;
+    this.rng = options.rng;
+    this.maxEntriesPerMessage = options.maxEntriesPerMessage ?? 512;
+    this.maxBytesPerMessage = options.maxBytesPerMessage ?? 1024 * 1024;
+    this.maxInflight = options.maxInflight ?? 64;
+    if (this.heartbeatTicks < 1 || this.electionTicks <= this.heartbeatTicks) {
+      throw new Error(`need 1 <= heartbeatTicks < electionTicks, got ${this.heartbeatTicks} and ${this.electionTicks}`);
+    }
+    this.lastHardState = this.hardState();
+    this.lastSoftState = this.softState();
+    this.resetElectionTimer();
+  }
+
+  // ---- what the world may ask -------------------------------------------------------------
+
+  softState(): SoftState {
+    return { role: this.role, term: this.term, leader: this.leader };
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  commitIndex(): number {
+    return this.log.committed;
+  }
+
+  appliedIndex(): number {
+    return this.log.applied;
+  }
+
+  lastIndex(): number {
+    return this.log.lastIndex();
+  }
+
+  /** The term of the entry at `index`, or undefined when the log does not hold it. */
+  termAt(index: number): number | undefined {
+    return this.log.term(index);
+  }
+
+  voters(): NodeId[] {
+    return this.membership.allVoters();
+  }
+
+  // ---- inputs -----------------------------------------------------------------------------
+
+  /** One unit of logical time. Followers and candidates count towards an election; leaders towards a heartbeat. */
+  tick(): void {
+    if (this.role === 'Leader') {
+      this.heartbeatElapsed++;
+      if (this.heartbeatElapsed >= this.heartbeatTicks) {
+        this.heartbeatElapsed = 0;
+        this.broadcastHeartbeat();
+      }
+      return;
+    }
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedElectionTimeout && this.membership.isVoter(this.id)) {
+      this.campaign();
+    }
+  }
+
+  /**
+   * Appends operations to the log if this node leads. Returns where each landed, or null when this
+   * node is not the leader (the caller forwards or redirects).
+   */
+  propose(data: readonly string[]): LogPosition[] | null {
+    if (this.role !== 'Leader') return null;
+    const positions = this.appendAsLeader(data.map((d) => ({ kind: 'normal' as const, data: d })));
+    for (const peer of this.progress.keys()) this.sendAppend(peer, false);
+    return positions;
+  }
+
+  /** Handles one message from a peer. Messages for another node, or from nowhere we know, are dropped. */
+  step(message: Message): void {
+    if (message.to !== this.id || message.from === this.id) return;
+    if (message.term > this.term) {
+      // §5.1: a higher term makes any node a follower of that term. Only an append names the leader.
+      this.becomeFollower(message.term, message.type === 'AppendEntries' ? message.from : null);
+    } else if (message.term < this.term) {
+      this.answerStale(message);
+      return;
+    }
+    switch (message.type) {
+      case 'RequestVote':
+        this.handleRequestVote(message);
+        return;
+      case 'RequestVoteResponse':
+        if (this.role === 'Candidate') this.handleVoteResponse(message);
+        return;
+      case 'AppendEntries':
+        // §5.2: a candidate that hears from a leader of its term gives way.
+        if (this.role !== 'Follower' || this.leader !== message.from) this.becomeFollower(this.term, message.from);
+        this.handleAppendEntries(message);
+        return;
+      case 'AppendEntriesResponse':
+        if (this.role === 'Leader') this.handleAppendResponse(message);
+        return;
+    }
+  }
+
+  // ---- output -----------------------------------------------------------------------------
+
+  hasReady(): boolean {
+    return (
+      this.outbox.length > 0 ||
+      this.log.hasUnstable() ||
+      this.log.hasNextToApply() ||
+      !sameHardState(this.hardState(), this.lastHardState) ||
+      !sameSoftState(this.softState(), this.lastSoftState)
+    );
+  }
+
+  /** Collects what must be persisted, sent and applied. Call `advance` once it is all done. */
+  ready(): Ready {
+    const hardState = this.hardState();
+    const softState = this.softState();
+    const ready: Ready = {
+      softState: sameSoftState(softState, this.lastSoftState) ? null : softState,
+      hardState: sameHardState(hardState, this.lastHardState) ? null : hardState,
+      entries: this.log.unstableEntries(),
+      messages: this.outbox,
+      committedEntries: this.log.nextToApply(),
+    };
+    this.outbox = [];
+    this.lastHardState = hardState;
+    this.lastSoftState = softState;
+    return ready;
+  }
+
+  /** Records that a batch from `ready` was persisted, sent and applied. */
+  advance(ready: Ready): void {
+    const lastEntry = ready.entries[ready.entries.length - 1];
+    if (lastEntry !== undefined) this.log.stableTo(lastEntry.index, lastEntry.term);
+    const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
+    if (lastApplied !== undefined) this.log.appliedTo(lastApplied.index);
+    // The leader's own durable entries count towards its quorum (§5.3 with thesis §10.2.1).
+    if (this.role === 'Leader' && this.maybeCommit()) this.broadcastCommit();
+  }
+
+  // ---- transitions ------------------------------------------------------------------------
+
+  private becomeFollower(term: number, leader: NodeId | null): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.role = 'Follower';
+    this.leader = leader;
+    this.progress.clear();
+    this.resetElectionTimer();
+  }
+
+  private campaign(): void {
+    this.term += 1;
+    this.vote = this.id;
+    this.role = 'Candidate';
+    this.leader = null;
+    this.resetElectionTimer();
+    this.votes = new Map([[this.id, true]]);
+    if (this.membership.voteResult(this.votes) === 'won') {
+      this.becomeLeader();
+      return;
+    }
+    for (const peer of this.membership.allVoters()) {
+      if (peer === this.id) continue;
+      this.send<RequestVote>({
+        type: 'RequestVote', from: this.id, to: peer, term: this.term,
+        lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(),
+      });
+    }
+  }
+
+  private becomeLeader(): void {
+    this.role = 'Leader';
+    this.leader = this.id;
+    this.heartbeatElapsed = 0;
+    this.progress.clear();
+    for (const peer of this.membership.allVoters()) {
+      if (peer !== this.id) this.progress.set(peer, new Progress(this.log.lastIndex() + 1, this.maxInflight));
+    }
+    // §5.4.2 / §8: a leader commits nothing of earlier terms by counting replicas, so it appends an
+    // entry of its own term at once; committing it commits everything before it.
+    this.appendAsLeader([{ kind: 'noop', data: '' }]);
+    for (const peer of this.progress.keys()) this.sendAppend(peer, true);
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    this.randomizedElectionTimeout = this.electionTicks + this.rng.nextInt(this.electionTicks);
+  }
+
+  // ---- handlers ---------------------------------------------------------------------------
+
+  /** Replies to a message from an older term, so that its sender learns of the newer one (§5.1). */
+  private answerStale(message: Message): void {
+    if (message.type === 'RequestVote') {
+      this.send<RequestVoteResponse>({ type: 'RequestVoteResponse', from: this.id, to: message.from, term: this.term, granted: false });
+    } else if (message.type === 'AppendEntries') {
+      this.send<AppendEntriesResponse>({
+        type: 'AppendEntriesResponse', from: this.id, to: message.from, term: this.term, success: false,
+        matchIndex: 0, rejectedIndex: message.prevLogIndex, conflictIndex: 0, conflictTerm: null,
+      });
+    }
+  }
+
+  /** §5.2 and §5.4.1: one vote per term, and only for a candidate whose log is at least as up to date. */
+  private handleRequestVote(m: RequestVote): void {
+    const canVote = this.vote === null || this.vote === m.from;
+    const granted = canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+    if (granted) {
+      this.vote = m.from;
+      this.resetElectionTimer();
+    }
+    this.send<RequestVoteResponse>({ type: 'RequestVoteResponse', from: this.id, to: m.from, term: this.term, granted });
+  }
+
+  private handleVoteResponse(m: RequestVoteResponse): void {
+    this.votes.set(m.from, m.granted);
+    const result = this.membership.voteResult(this.votes);
+    if (result === 'won') this.becomeLeader();
+    else if (result === 'lost') this.becomeFollower(this.term, null);
+  }
+
+  /** §5.3, the AppendEntries receiver rules. */
+  private handleAppendEntries(m: AppendEntries): void {
+    this.electionElapsed = 0;
+    const reply = (fields: Pick<AppendEntriesResponse, 'success' | 'matchIndex' | 'conflictIndex' | 'conflictTerm'>): void =>
+      this.send<AppendEntriesResponse>({
+        type: 'AppendEntriesResponse', from: this.id, to: m.from, term: this.term, rejectedIndex: m.prevLogIndex, ...fields,
+      });
+
+    if (m.prevLogIndex < this.log.committed) {
+      // Everything up to our commit index is known to match any leader's log (§5.4.3); skip that part.
+      const fresh = m.entries.filter((e) => e.index > this.log.committed);
+      const match = this.log.merge(this.log.committed, fresh);
+      this.log.commitTo(Math.min(m.leaderCommit, match));
+      reply({ success: true, matchIndex: match, conflictIndex: 0, conflictTerm: null });
+      return;
+    }
+    const heldTerm = this.log.term(m.prevLogIndex);
+    if (heldTerm === undefined) {
+      reply({ success: false, matchIndex: 0, conflictIndex: this.log.lastIndex() + 1, conflictTerm: null });
+      return;
+    }
+    if (heldTerm !== m.prevLogTerm) {
+      // Name the conflicting term and where it starts, so the leader can skip all of it at once.
+      const conflictIndex = this.log.firstIndexOfTermAt(m.prevLogIndex, this.log.committed + 1);
+      reply({ success: false, matchIndex: 0, conflictIndex, conflictTerm: heldTerm });
+      return;
+    }
+    const match = this.log.merge(m.prevLogIndex, m.entries);
+    // Rule 5: commit no further than the last entry this message vouches for.
+    this.log.commitTo(Math.min(m.leaderCommit, match));
+    reply({ success: true, matchIndex: match, conflictIndex: 0, conflictTerm: null });
+  }
+
+  private handleAppendResponse(m: AppendEntriesResponse): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    if (m.success) {
+      const wasProbing = pr.state === 'probe';
+      if (pr.maybeUpdate(m.matchIndex) || wasProbing) {
+        if (wasProbing) pr.becomeReplicate();
+        if (this.maybeCommit()) this.broadcastCommit();
+      }
+      this.sendAppend(m.from, false);
+      return;
+    }
+    // A rejection of an index already known to match, or of a probe other than the one out, is an
+    // old answer overtaken by newer ones.
+    if (m.rejectedIndex <= pr.match || (pr.state === 'probe' && m.rejectedIndex !== pr.next - 1)) return;
+    pr.becomeProbe(Math.min(this.nextAfterConflict(m), m.rejectedIndex));
+    this.sendAppend(m.from, true);
+  }
+
+  /** Where to try next after a rejection: past the leader's last entry of the conflicting term, if any. */
+  private nextAfterConflict(m: AppendEntriesResponse): number {
+    if (m.conflictTerm === null) return m.conflictIndex;
+    const last = this.log.lastIndexOfTerm(m.conflictTerm);
+    return last > 0 ? last + 1 : m.conflictIndex;
+  }
+
+  // ---- leader machinery -------------------------------------------------------------------
+
+  private appendAsLeader(items: readonly { kind: Entry['kind']; data: string }[]): LogPosition[] {
+    let index = this.log.lastIndex();
+    const entries = items.map((item) => ({ index: ++index, term: this.term, kind: item.kind, data: item.data }));
+    this.log.append(entries);
+    return entries.map((e) => ({ index: e.index, term: e.term }));
+  }
+
+  /**
+   * §5.3 and §5.4.2: commit the highest index a quorum holds, but only if that entry is of the current
+   * term; entries of earlier terms are committed with it, never by counting their own replicas.
+   */
+  private maybeCommit(): boolean {
+    const index = this.membership.committedIndex((id) => (id === this.id ? this.log.stable : this.progress.get(id)?.match ?? 0));
+    if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
+    return this.log.commitTo(index);
+  }
+
+  /** Tells followers the new commit index promptly, so their applies (and waiting callers) do not wait for a heartbeat. */
+  private broadcastCommit(): void {
+    for (const [peer, pr] of this.progress) {
+      if (pr.state === 'replicate') this.sendAppend(peer, true);
+    }
+  }
+
+  private broadcastHeartbeat(): void {
+    for (const [peer, pr] of this.progress) {
+      if (pr.state === 'probe') {
+        pr.probeSent = false;
+        this.sendAppend(peer, true);
+      } else {
+        // An empty append where the follower should be: it acknowledges, or rejects if appends were lost.
+        this.sendEntries(peer, pr.next - 1, []);
+      }
+    }
+  }
+
+  /**
+   * Sends the follower the entries it lacks from `next`, within the message caps, unless its
+   * progress says to wait. With nothing to send, sends an empty append only if `allowEmpty`.
+   */
+  private sendAppend(peer: NodeId, allowEmpty: boolean): void {
+    const pr = this.progress.get(peer);
+    if (pr === undefined || pr.isPaused()) return;
+    const entries = this.entriesFrom(pr.next);
+    if (entries.length === 0 && !allowEmpty) return;
+    this.sendEntries(peer, pr.next - 1, entries);
+    const last = entries[entries.length - 1];
+    pr.sentAppend(last?.index ?? pr.next - 1, last !== undefined);
+  }
+
+  private sendEntries(peer: NodeId, prevLogIndex: number, entries: readonly Entry[]): void {
+    const prevLogTerm = this.log.term(prevLogIndex);
+    if (prevLogTerm === undefined) throw new Error(`no term for index ${prevLogIndex}: the log was compacted past it`);
+    this.send<AppendEntries>({
+      type: 'AppendEntries', from: this.id, to: peer, term: this.term,
+      prevLogIndex, prevLogTerm, entries, leaderCommit: this.log.committed,
+    });
+  }
+
+  private entriesFrom(next: number): Entry[] {
+    const candidates = this.log.slice(next, next + this.maxEntriesPerMessage - 1);
+    let bytes = 0;
+    let count = 0;
+    for (const entry of candidates) {
+      bytes += entry.data.length;
+      // Always send at least one entry, however large, or the follower could never catch up.
+      if (count > 0 && bytes > this.maxBytesPerMessage) break;
+      count++;
+    }
+    return candidates.slice(0, count);
+  }
+
+  private send<M extends Message>(message: M): void {
+    this.outbox.push(message);
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function sameSoftState(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.term === b.term && a.leader === b.leader;
+}

@@ -1,0 +1,20 @@
+import type { Message } from './messages.ts';
+import type { Entry, HardState, SoftState } from './types.ts';
+
+/**
+ * Everything the core wants done, as one batch. The runtime must, in this order:
+ * 1. persist `hardState` (when present) and `entries` (replacing any stored suffix from
+ *    `entries[0].index`), and wait until both are durable;
+ * 2. send `messages` (they may depend on what step 1 made durable: a vote, an acknowledged entry);
+ * 3. apply `committedEntries` in order;
+ * 4. call `advance(ready)`.
+ */
+export interface Ready {
+  /** Present when role, term or leader changed since the last batch. */
+  readonly softState: SoftState | null;
+  /** Present when term, vote or commit changed since the last batch. */
+  readonly hardState: HardState | null;
+  readonly entries: readonly Entry[];
+  readonly messages: readonly Message[];
+  readonly committedEntries: readonly Entry[];
+}

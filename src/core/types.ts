@@ -1,0 +1,44 @@
+/** A machine's identity in the cluster, as written in cluster.yaml (`1:` and `"1":` are the same id). */
+export type NodeId = string;
+
+/** What an entry carries: a user operation, the no-op a new leader appends (§5.4.2), or a membership change. */
+export type EntryKind = 'normal' | 'noop' | 'config';
+
+/**
+ * One slot of the replicated log.
+ * `data` is opaque to the core: the serialized operation for `normal` entries, empty for `noop`.
+ */
+export interface Entry {
+  readonly index: number;
+  readonly term: number;
+  readonly kind: EntryKind;
+  readonly data: string;
+}
+
+/**
+ * The state that must be durable before any message that depends on it is sent (§5.1, Figure 2):
+ * the current term and the vote cast in it. `commit` is kept too so a restart applies without waiting.
+ */
+export interface HardState {
+  readonly term: number;
+  readonly vote: NodeId | null;
+  readonly commit: number;
+}
+
+export const EMPTY_HARD_STATE: HardState = { term: 0, vote: null, commit: 0 };
+
+/** A node's role. `PreCandidate` is reserved for pre-vote (thesis §9.6). */
+export type Role = 'Follower' | 'PreCandidate' | 'Candidate' | 'Leader';
+
+/** What a node believes about leadership; volatile, reported to the runtime when it changes. */
+export interface SoftState {
+  readonly role: Role;
+  readonly term: number;
+  readonly leader: NodeId | null;
+}
+
+/** A source of randomness injected into the core, so a seed replays a run exactly. */
+export interface Rng {
+  /** A uniformly drawn integer in [0, maxExclusive). */
+  nextInt(maxExclusive: number): number;
+}

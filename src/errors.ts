@@ -1,0 +1,27 @@
+/** Stable, machine-readable error codes; match on `code`, never on the message text. */
+export type GraftErrorCode =
+  | 'NOT_LEADER'
+  | 'NO_LEADER'
+  | 'TIMEOUT_OUTCOME_UNKNOWN'
+  | 'SHUTDOWN'
+  | 'NOT_STARTED'
+  | 'CONFIG_INVALID'
+  | 'STORAGE_CORRUPT'
+  | 'OVERLOADED'
+  | 'APPLY_FAILED'
+  | 'ENTRY_LOST'
+  | 'PROTOCOL';
+
+/** The base of every error Graft raises, with a stable `code` and the context that explains it. */
+export class GraftError extends Error {
+  readonly code: GraftErrorCode;
+  /** The leader this node knows of, when the error is about leadership: retry there. */
+  readonly leader: string | null;
+
+  constructor(code: GraftErrorCode, message: string, options: { leader?: string | null; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GraftError';
+    this.code = code;
+    this.leader = options.leader ?? null;
+  }
+}

@@ -1,0 +1,110 @@
+import type { Message } from '../../src/core/messages.ts';
+import { RaftCore, type RaftOptions } from '../../src/core/raft.ts';
+import { seededRng } from '../../src/core/rng.ts';
+import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId } from '../../src/core/types.ts';
+
+/** A node's simulated disk: what it would find after a restart. */
+export interface Disk {
+  hardState: HardState;
+  entries: Entry[];
+}
+
+/**
+ * Several cores wired by a message queue that the test drains by hand: synchronous, no timers,
+ * persistence is instant. Enough to test one protocol rule at a time.
+ */
+export class CoreCluster {
+  readonly nodes = new Map<NodeId, RaftCore>();
+  readonly disks = new Map<NodeId, Disk>();
+  readonly applied = new Map<NodeId, Entry[]>();
+  /** Messages sent and not yet delivered, in order. */
+  queue: Message[] = [];
+  /** Links that drop everything: "a->b". */
+  readonly cut = new Set<string>();
+
+  constructor(readonly ids: NodeId[], private readonly tune: Partial<RaftOptions> = {}) {
+    ids.forEach((id, i) => {
+      this.disks.set(id, { hardState: EMPTY_HARD_STATE, entries: [] });
+      this.applied.set(id, []);
+      this.start(id, i + 1);
+    });
+  }
+
+  /** (Re)creates the core of `id` from its disk, as a restart would. */
+  start(id: NodeId, seed: number): RaftCore {
+    const disk = this.disks.get(id)!;
+    const core = new RaftCore({
+      id, voters: this.ids, electionTicks: 10, heartbeatTicks: 2, rng: seededRng(seed),
+      hardState: disk.hardState, entries: disk.entries, ...this.tune,
+    });
+    this.nodes.set(id, core);
+    this.applied.set(id, []);
+    return core;
+  }
+
+  node(id: NodeId): RaftCore {
+    return this.nodes.get(id)!;
+  }
+
+  /** Runs every node's ready batch: persist, queue messages, apply, advance. */
+  flush(): void {
+    for (const [id, core] of this.nodes) {
+      while (core.hasReady()) {
+        const rd = core.ready();
+        const disk = this.disks.get(id)!;
+        if (rd.hardState) disk.hardState = rd.hardState;
+        const first = rd.entries[0];
+        if (first) disk.entries = [...disk.entries.slice(0, first.index - 1), ...rd.entries];
+        this.queue.push(...rd.messages);
+        this.applied.get(id)!.push(...rd.committedEntries);
+        core.advance(rd);
+      }
+    }
+  }
+
+  /** Delivers queued messages (and what they cause) until the network is quiet. */
+  settle(maxRounds = 1000): void {
+    for (let round = 0; round < maxRounds; round++) {
+      this.flush();
+      if (this.queue.length === 0) return;
+      const batch = this.queue;
+      this.queue = [];
+      for (const m of batch) {
+        if (!this.cut.has(`${m.from}->${m.to}`)) this.nodes.get(m.to)?.step(m);
+      }
+    }
+    throw new Error('the cluster did not settle');
+  }
+
+  /** Ticks `id` until it starts an election, then settles. */
+  elect(id: NodeId): void {
+    const core = this.node(id);
+    for (let i = 0; i < 100 && core.softState().role !== 'Candidate' && core.softState().role !== 'Leader'; i++) core.tick();
+    this.settle();
+  }
+
+  isolate(id: NodeId): void {
+    for (const other of this.ids) {
+      if (other === id) continue;
+      this.cut.add(`${id}->${other}`);
+      this.cut.add(`${other}->${id}`);
+    }
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  leaders(): NodeId[] {
+    return this.ids.filter((id) => this.node(id).softState().role === 'Leader');
+  }
+
+  appliedData(id: NodeId): string[] {
+    return this.applied.get(id)!.filter((e) => e.kind === 'normal').map((e) => e.data);
+  }
+}
+
+/** Takes the messages of the given type out of a list, typed. */
+export function ofType<T extends Message['type']>(messages: readonly Message[], type: T): Extract<Message, { type: T }>[] {
+  return messages.filter((m): m is Extract<Message, { type: T }> => m.type === type);
+}
