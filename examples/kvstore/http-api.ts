@@ -1,0 +1,105 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GraftError } from '../../src/errors.ts';
+import type { KVStore } from './kv-store.ts';
+
+/** The largest request body accepted, in bytes. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The kvstore's HTTP JSON API (see DESIGN.md, "The node's port"). Every error is a JSON
+ * `{"error": "..."}` with a fitting status; no request hangs: each operation has Graft's deadline.
+ */
+export function createHttpHandler(store: KVStore): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    route(store, req).then(
+      ([status, body]) => reply(res, status, body),
+      (error: unknown) => replyError(res, error),
+    );
+  };
+}
+
+async function route(store: KVStore, req: IncomingMessage): Promise<[number, unknown]> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = req.method ?? 'GET';
+  if (url.pathname === '/status') {
+    if (method !== 'GET') throw new HttpError(405, `${method} /status is not supported; use GET`);
+    return [200, store.graft.status()];
+  }
+  const match = /^\/kv\/([^/]+)(\/cas)?$/.exec(url.pathname);
+  if (match === null) throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
+  const key = decodeKey(match[1] ?? '');
+  if (match[2] !== undefined) {
+    if (method !== 'POST') throw new HttpError(405, `${method} ${url.pathname} is not supported; use POST`);
+    const body = await readJson(req);
+    if (typeof body !== 'object' || body === null || !('expected' in body) || !('value' in body)) {
+      throw new HttpError(400, 'the body must be a JSON object {"expected": ..., "value": ...}');
+    }
+    return [200, { ok: await store.compareAndSet(key, body.expected, body.value) }];
+  }
+  switch (method) {
+    case 'PUT': {
+      const value = await readJson(req);
+      return [200, { index: await store.set(key, value) }];
+    }
+    case 'GET': {
+      const { found, value } = await store.get(key);
+      if (!found) throw new HttpError(404, `key ${JSON.stringify(key)} not found`);
+      return [200, { value }];
+    }
+    case 'DELETE':
+      return [200, { index: (await store.delete(key)).index }];
+    default:
+      throw new HttpError(405, `${method} is not supported on /kv/:key; use GET, PUT or DELETE`);
+  }
+}
+
+function decodeKey(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, `the key ${JSON.stringify(raw)} is not valid percent-encoding`);
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw new HttpError(400, 'the body is empty; send a JSON value');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function replyError(res: ServerResponse, error: unknown): void {
+  if (error instanceof HttpError) {
+    reply(res, error.status, { error: error.message });
+    return;
+  }
+  if (error instanceof GraftError) {
+    const status = error.code === 'TIMEOUT_OUTCOME_UNKNOWN' ? 504 : error.code === 'APPLY_FAILED' ? 500 : 503;
+    reply(res, status, { error: error.message, code: error.code, ...(error.leader === null ? {} : { leader: error.leader }) });
+    return;
+  }
+  reply(res, 500, { error: error instanceof Error ? error.message : String(error) });
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,72 @@
+import { isDeepStrictEqual } from 'node:util';
+import { GraftInstance, type GraftOptions } from '../../src/graft.ts';
+import { superjsonSerializer } from '../../src/serializer.ts';
+import type { KVOperation, KVResult } from './operations.ts';
+
+/** What a KVStore needs: GraftInstance's options, less the two the store supplies itself. */
+export type KVStoreOptions = Omit<GraftOptions<KVOperation, KVResult>, 'applicator' | 'serializer'>;
+
+/**
+ * A key-value store made replicated by composition: it holds a GraftInstance, and every change goes
+ * through `applyOperation`, so every node applies the same changes in the same order.
+ */
+export class KVStore {
+  private readonly data = new Map<string, unknown>();
+  readonly graft: GraftInstance<KVOperation, KVResult>;
+
+  constructor(options: KVStoreOptions) {
+    this.graft = new GraftInstance<KVOperation, KVResult>({
+      ...options,
+      applicator: (op, position) => this.apply(op, position.index),
+      serializer: superjsonSerializer<KVOperation>(),
+    });
+  }
+
+  /** Sets `key`; resolves with the log index the write was applied at. */
+  async set(key: string, value: unknown): Promise<number> {
+    const result = await this.graft.applyOperation({ kind: 'set', key, value });
+    return result.kind === 'written' ? result.index : 0;
+  }
+
+  /** Removes `key`; resolves with the log index and whether it was there. */
+  async delete(key: string): Promise<{ index: number; existed: boolean }> {
+    const result = await this.graft.applyOperation({ kind: 'delete', key });
+    return result.kind === 'deleted' ? { index: result.index, existed: result.existed } : { index: 0, existed: false };
+  }
+
+  /** Sets `key` to `value` only if it holds `expected` now (deep equality; absent counts as null); resolves with whether it did. */
+  async compareAndSet(key: string, expected: unknown, value: unknown): Promise<boolean> {
+    const result = await this.graft.applyOperation({ kind: 'cas', key, expected, value });
+    return result.kind === 'cas' && result.ok;
+  }
+
+  /** A linearizable read: it goes through the log, so it sees every write acknowledged before it began. */
+  async get(key: string): Promise<{ found: boolean; value: unknown }> {
+    const result = await this.graft.applyOperation({ kind: 'get', key });
+    return result.kind === 'read' ? { found: result.found, value: result.value } : { found: false, value: undefined };
+  }
+
+  /** This node's local copy, possibly stale: for tests and diagnostics. */
+  localSnapshot(): ReadonlyMap<string, unknown> {
+    return new Map(this.data);
+  }
+
+  private apply(op: KVOperation, index: number): KVResult {
+    switch (op.kind) {
+      case 'set':
+        this.data.set(op.key, op.value);
+        return { kind: 'written', index };
+      case 'delete':
+        return { kind: 'deleted', index, existed: this.data.delete(op.key) };
+      case 'cas': {
+        // An absent key compares as null, so `cas key null v` creates a key only if it does not exist.
+        const current = this.data.has(op.key) ? this.data.get(op.key) : null;
+        const ok = isDeepStrictEqual(current, op.expected);
+        if (ok) this.data.set(op.key, op.value);
+        return { kind: 'cas', ok };
+      }
+      case 'get':
+        return { kind: 'read', found: this.data.has(op.key), value: this.data.get(op.key) };
+    }
+  }
+}

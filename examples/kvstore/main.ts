@@ -1,0 +1,47 @@
+import { createServer, type Server } from 'node:http';
+import type { ClusterConfig } from '../../src/config.ts';
+import type { Logger } from '../../src/logger.ts';
+import { createHttpHandler } from './http-api.ts';
+import { KVStore } from './kv-store.ts';
+
+/** A running kvstore node: its store, its server, and how to stop both. */
+export interface KvNode {
+  readonly store: KVStore;
+  readonly server: Server;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one kvstore node: an HTTP server on the member's own address that serves the client API
+ * and carries the peers' WebSocket connections on `/raft`, one port for everything.
+ */
+export async function startKvNode(options: { config: ClusterConfig; id: string; logger?: Logger; requestTimeoutMs?: number }): Promise<KvNode> {
+  const { config, id } = options;
+  const address = config.members.get(id);
+  if (address === undefined) throw new Error(`machine id ${id} is not in the configuration`);
+  const server = createServer();
+  const store = new KVStore({
+    config, machineId: id, server,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+  });
+  server.on('request', createHttpHandler(store));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await store.graft.start();
+  let stopping: Promise<void> | null = null;
+  return {
+    store,
+    server,
+    stop: () => (stopping ??= (async () => {
+      await store.graft.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    })()),
+  };
+}

@@ -1,0 +1,57 @@
+import { Command, CommanderError } from 'commander';
+import { GraftError } from '../errors.ts';
+import { CliError } from './client.ts';
+import { kvCompareAndSet, kvDelete, kvGet, kvSet } from './commands/kv.ts';
+import { start } from './commands/start.ts';
+import { configuration, status } from './commands/status.ts';
+import { up } from './commands/up.ts';
+
+/** The `graft` command line. Exit codes: 0 done, 1 the request failed, 2 the command line was wrong. */
+function program(): Command {
+  const cli = new Command('graft')
+    .description('Run Graft kvstore nodes and talk to them')
+    .exitOverride()
+    .showHelpAfterError();
+
+  cli.command('start')
+    .description('run one kvstore node in the foreground')
+    .requiredOption('--config <file>', 'cluster configuration (YAML)')
+    .requiredOption('--id <id>', 'this node\'s machine id in the configuration')
+    .action(start);
+
+  cli.command('up')
+    .description('run every member of the configuration locally; Ctrl-C stops them all')
+    .option('--config <file>', 'cluster configuration (YAML)', 'cluster.yaml')
+    .action(up);
+
+  const cluster = ['--cluster <host:port>', 'address of any live node'] as const;
+  const kv = cli.command('kv').description('read and write keys');
+  kv.command('set <key> <json>').description('set KEY to a JSON value').requiredOption(...cluster)
+    .action((key: string, json: string, o: { cluster: string }) => kvSet(o.cluster, key, json));
+  kv.command('get <key>').description('read KEY (linearizable)').requiredOption(...cluster)
+    .action((key: string, o: { cluster: string }) => kvGet(o.cluster, key));
+  kv.command('del <key>').description('delete KEY').requiredOption(...cluster)
+    .action((key: string, o: { cluster: string }) => kvDelete(o.cluster, key));
+  kv.command('cas <key> <expected> <value>').description('set KEY to VALUE if it holds EXPECTED (JSON; absent = null)').requiredOption(...cluster)
+    .action((key: string, expected: string, value: string, o: { cluster: string }) => kvCompareAndSet(o.cluster, key, expected, value));
+
+  cli.command('status').description('one node\'s view, as JSON').requiredOption(...cluster)
+    .action((o: { cluster: string }) => status(o.cluster));
+  cli.command('configuration').description('members, their roles, and the leader').requiredOption(...cluster)
+    .action((o: { cluster: string }) => configuration(o.cluster));
+  return cli;
+}
+
+try {
+  await program().parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof CliError || error instanceof GraftError) {
+    console.error(`graft: ${error.message}`);
+    process.exitCode = 1;
+  } else {
+    console.error('graft: unexpected error:', error);
+    process.exitCode = 1;
+  }
+}

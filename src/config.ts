@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isMap, isScalar, parseDocument, type Pair } from 'yaml';
+import { GraftError } from './errors.ts';
+
+/** Where a member listens: peers and clients alike. */
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The cluster as `cluster.yaml` describes it: who is in it and how it is timed. */
+export interface ClusterConfig {
+  /** Base election timeout, ms; each node waits a random time in [t, 2t). */
+  readonly electionTimeout: number;
+  /** How often a leader sends heartbeats, ms. Default: floor(electionTimeout / 3). */
+  readonly heartbeatInterval: number;
+  /** Machine id -> address, in the file's order. */
+  readonly members: ReadonlyMap<string, PeerAddress>;
+  /** Where nodes keep their files (each under dataDir/<id>), resolved against the file's directory; null when absent. */
+  readonly dataDir: string | null;
+  /** The file it came from, or '<inline>'. */
+  readonly source: string;
+}
+
+/** The port of an address written as a bare host name. */
+export const DEFAULT_PORT = 7070;
+
+const KEYS = ['electionTimeout', 'heartbeatInterval', 'configuration', 'dataDir'] as const;
+const ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
+
+/** Reads and validates a cluster file. Every mistake is a CONFIG_INVALID GraftError naming the file, the key and what was expected. */
+export function loadClusterConfig(path: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(error);
+    throw new GraftError('CONFIG_INVALID', `${path}: cannot read the cluster configuration: ${why}`);
+  }
+  return parseClusterConfig(text, path);
+}
+
+/** Validates the text of a cluster file; `source` names it in errors and anchors a relative dataDir. */
+export function parseClusterConfig(text: string, source = '<inline>'): ClusterConfig {
+  const fail = (key: string, message: string): never => {
+    throw new GraftError('CONFIG_INVALID', `${source}: ${key === '' ? '' : `${key}: `}${message}`);
+  };
+  const doc = parseDocument(text, { uniqueKeys: false });
+  const syntax = doc.errors[0];
+  if (syntax !== undefined) {
+    const line = syntax.linePos?.[0]?.line;
+    fail('', `not valid YAML${line === undefined ? '' : ` (line ${line})`}: ${syntax.message.split('\n')[0]}`);
+  }
+  if (!isMap(doc.contents)) fail('', `expected a mapping with the keys ${KEYS.join(', ')}, got ${describe(doc.toJS())}`);
+  const top = new Map<string, unknown>();
+  for (const pair of (doc.contents as { items: Pair[] }).items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    if (!(KEYS as readonly string[]).includes(key)) fail(key, `unknown key; the keys are ${KEYS.join(', ')}`);
+    if (top.has(key)) fail(key, 'appears twice');
+    top.set(key, pair.value);
+  }
+
+  const electionTimeout = integer(top, 'electionTimeout', 10, fail, true)!;
+  const heartbeatInterval = integer(top, 'heartbeatInterval', 1, fail, false) ?? Math.max(1, Math.floor(electionTimeout / 3));
+  if (heartbeatInterval >= electionTimeout) {
+    fail('heartbeatInterval', `${heartbeatInterval} must be below electionTimeout (${electionTimeout}), or no follower would hear a heartbeat in time`);
+  }
+
+  const configuration = top.get('configuration');
+  if (configuration === undefined) fail('configuration', 'missing; expected a mapping of machine id to host:port');
+  if (!isMap(configuration)) fail('configuration', `expected a mapping of machine id to host:port, got ${describe(toJs(configuration))}`);
+  const members = new Map<string, PeerAddress>();
+  const owners = new Map<string, string>();
+  for (const pair of (configuration as { items: Pair[] }).items) {
+    const rawId = isScalar(pair.key) ? pair.key.value : pair.key;
+    const id = typeof rawId === 'number' || typeof rawId === 'string' ? String(rawId) : '';
+    if (!ID_PATTERN.test(id)) fail(`configuration.${String(rawId)}`, 'a machine id must be a number or a string of letters, digits, "_", "." or "-"');
+    if (members.has(id)) fail(`configuration.${id}`, `machine id ${id} appears twice (1: and "1": name the same machine)`);
+    const value = isScalar(pair.value) ? pair.value.value : toJs(pair.value);
+    if (typeof value !== 'string') fail(`configuration.${id}`, `expected an address "host:port" or a host name, got ${describe(value)}`);
+    let address: PeerAddress;
+    try {
+      address = parseAddress(value as string);
+    } catch (error) {
+      return fail(`configuration.${id}`, `${JSON.stringify(value)} is not a valid address: ${(error as Error).message}`);
+    }
+    const formatted = formatAddress(address);
+    const owner = owners.get(formatted);
+    if (owner !== undefined) fail(`configuration.${id}`, `address ${formatted} is already the address of machine ${owner}; every member needs its own`);
+    owners.set(formatted, id);
+    members.set(id, address);
+  }
+  if (members.size === 0) fail('configuration', 'no members; list at least one machine id with its address');
+
+  const rawDataDir = top.get('dataDir');
+  let dataDir: string | null = null;
+  if (rawDataDir !== undefined) {
+    const value = isScalar(rawDataDir) ? rawDataDir.value : toJs(rawDataDir);
+    if (typeof value !== 'string' || value === '') fail('dataDir', `expected a directory path, got ${describe(value)}`);
+    dataDir = resolve(source === '<inline>' ? process.cwd() : dirname(source), value as string);
+  }
+  return { electionTimeout, heartbeatInterval, members, dataDir, source };
+}
+
+/** Parses `host:port`, `[v6]:port`, or a bare host (DEFAULT_PORT). */
+export function parseAddress(text: string): PeerAddress {
+  const trimmed = text.trim();
+  const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(trimmed);
+  const [host, portText] = v6 !== null
+    ? [v6[1] ?? '', v6[2]]
+    : trimmed.includes(':') ? [trimmed.slice(0, trimmed.lastIndexOf(':')), trimmed.slice(trimmed.lastIndexOf(':') + 1)] : [trimmed, undefined];
+  if (host === '' || /[\s/]/.test(host)) throw new Error('expected host:port or a host name');
+  if (portText === undefined) return { host, port: DEFAULT_PORT };
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new Error('port must be an integer from 1 to 65535');
+  return { host, port };
+}
+
+/** `host:port`, with an IPv6 host in brackets. */
+export function formatAddress(address: PeerAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** Throws CONFIG_INVALID unless `id` is a member of `config`. */
+export function validateMachineId(config: ClusterConfig, id: string): void {
+  if (!config.members.has(id)) {
+    throw new GraftError('CONFIG_INVALID', `machine id "${id}" is not in the configuration of ${config.source} (members: ${[...config.members.keys()].join(', ')})`);
+  }
+}
+
+function integer(top: Map<string, unknown>, key: string, min: number, fail: (k: string, m: string) => never, required: boolean): number | undefined {
+  const node = top.get(key);
+  if (node === undefined) {
+    if (required) fail(key, `missing; expected an integer number of milliseconds, at least ${min}`);
+    return undefined;
+  }
+  const value = isScalar(node) ? node.value : toJs(node);
+  if (typeof value !== 'number' || !Number.isInteger(value)) fail(key, `expected an integer number of milliseconds, got ${describe(value)}`);
+  if ((value as number) < min) fail(key, `${String(value)} is too small; expected at least ${min} ms`);
+  return value as number;
+}
+
+function toJs(node: unknown): unknown {
+  return node !== null && typeof node === 'object' && 'toJSON' in node ? (node as { toJSON(): unknown }).toJSON() : node;
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}

@@ -1,0 +1,286 @@
+import type { Server } from 'node:http';
+import { randomInt } from 'node:crypto';
+import type { LogPosition } from './core/raft.ts';
+import { seededRng } from './core/rng.ts';
+import type { Entry, NodeId, Rng, Role } from './core/types.ts';
+import { formatAddress, validateMachineId, type ClusterConfig } from './config.ts';
+import { GraftError } from './errors.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { ApplyWaiters } from './runtime/apply-waiters.ts';
+import { realClock, type Cancel, type Clock } from './runtime/clock.ts';
+import { TypedEmitter, type GraftEvents } from './runtime/events.ts';
+import { Forwarder } from './runtime/forwarding.ts';
+import { RaftNode } from './runtime/node.ts';
+import type { Serializer } from './serializer.ts';
+import { MemoryStorage } from './storage/memory.ts';
+import type { Storage } from './storage/storage.ts';
+import type { Transport } from './transport/transport.ts';
+import { WebSocketTransport } from './transport/ws/ws-transport.ts';
+
+/** How to build a GraftInstance. Only `config`, `machineId`, `applicator` and `serializer` are required. */
+export interface GraftOptions<Op, Result> {
+  /** The cluster: members, timeouts (see `loadClusterConfig`). */
+  readonly config: ClusterConfig;
+  /** This node's id; must be a member of `config`. */
+  readonly machineId: string;
+  /** Applies one committed operation to the state machine; called once per entry, in log order, on every node. Must be deterministic. */
+  readonly applicator: (op: Op, position: LogPosition) => Result;
+  /** Turns operations into text for the log and the wire, and back. */
+  readonly serializer: Serializer<Op>;
+  /** Where the log and hard state live. Default: in memory (lost when the process ends). */
+  readonly storage?: Storage;
+  /** How messages reach peers. Default: WebSockets on this member's address. */
+  readonly transport?: Transport;
+  /** An HTTP server of yours to share: peers connect to its `/raft` path; you listen on it. */
+  readonly server?: Server;
+  /** How long `applyOperation` waits before rejecting with TIMEOUT_OUTCOME_UNKNOWN. Default 5000 ms. */
+  readonly requestTimeoutMs?: number;
+  readonly logger?: Logger;
+  /** Timers; replaced by a manual clock in simulations. */
+  readonly clock?: Clock;
+  /** Randomness for election timeouts; a seeded one makes runs repeatable. */
+  readonly rng?: Rng;
+}
+
+/** A snapshot of one node's view of the cluster. */
+export interface GraftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly leader: NodeId | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly members: readonly { readonly id: NodeId; readonly address: string }[];
+}
+
+interface Request {
+  readonly data: string;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Makes a state machine replicated: hand it an applicator and a serializer, call `applyOperation`.
+ * The operation is appended to the replicated log (through the leader, wherever it is called), and
+ * the promise resolves with what this node's applicator returned for it once it is committed and
+ * applied here. Every node applies the same operations in the same order.
+ */
+export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvents> {
+  readonly id: NodeId;
+  private readonly options: GraftOptions<Op, Result>;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly requestTimeoutMs: number;
+  private readonly storage: Storage;
+  private readonly node: RaftNode;
+  private readonly waiters = new ApplyWaiters();
+  private readonly forwarder: Forwarder;
+  /** Requests waiting for a leader to be known. */
+  private parked: Request[] = [];
+  private cancelRetry: Cancel | null = null;
+  private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+  private stopping: Promise<void> | null = null;
+
+  constructor(options: GraftOptions<Op, Result>) {
+    super();
+    validateMachineId(options.config, options.machineId);
+    this.options = options;
+    this.id = options.machineId;
+    this.logger = options.logger ?? createLogger(`node ${options.machineId}`);
+    this.clock = options.clock ?? realClock;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+    this.storage = options.storage ?? new MemoryStorage();
+    const config = options.config;
+    const transport = options.transport ?? new WebSocketTransport({
+      self: this.id, members: config.members, logger: this.logger.child('transport'),
+      ...(options.server === undefined ? {} : { server: options.server }),
+    });
+    this.node = new RaftNode({
+      id: this.id,
+      voters: [...config.members.keys()],
+      electionTimeoutMs: config.electionTimeout,
+      heartbeatIntervalMs: config.heartbeatInterval,
+      storage: this.storage,
+      transport,
+      clock: this.clock,
+      rng: options.rng ?? seededRng(randomInt(2 ** 31)),
+      logger: this.logger,
+      onApply: (entries) => this.apply(entries),
+      onSoftState: (s) => this.leadershipChanged(s.role, s.term, s.leader),
+      onForwardMessage: (m) => this.forwarder.handle(m),
+      onFatal: (error) => this.fatal(error),
+    });
+    this.forwarder = new Forwarder(this.id, this.clock, this.requestTimeoutMs,
+      (to, m) => this.node.sendToPeer(to, m), (ops) => this.node.propose(ops));
+  }
+
+  /** Loads storage and joins the cluster. Resolves once this node listens for its peers. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new GraftError('NOT_STARTED', `start() called on a ${this.state} instance; create a new one`);
+    this.state = 'starting';
+    await this.node.start();
+    this.state = 'running';
+  }
+
+  /**
+   * Replicates `op` and resolves with this node's applicator result once it is applied here.
+   * Rejects with a GraftError: TIMEOUT_OUTCOME_UNKNOWN after `requestTimeoutMs` (the op may or may
+   * not have been applied), SHUTDOWN when the instance stops, APPLY_FAILED when the applicator threw.
+   */
+  applyOperation(op: Op): Promise<Result> {
+    if (this.state !== 'running') {
+      const code = this.state === 'stopped' ? 'SHUTDOWN' : 'NOT_STARTED';
+      return Promise.reject(new GraftError(code, `applyOperation on an instance that is ${this.state}`));
+    }
+    let data: string;
+    try {
+      data = this.options.serializer.toString(op);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<Result>((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        cancel();
+        fn();
+      };
+      const cancel = this.clock.after(this.requestTimeoutMs, () => settle(() => reject(new GraftError(
+        'TIMEOUT_OUTCOME_UNKNOWN', `operation not applied within ${this.requestTimeoutMs} ms; it may still be applied later`,
+        { leader: this.node.softState().leader },
+      ))));
+      this.submit({
+        data,
+        resolve: (value) => settle(() => resolve(value as Result)),
+        reject: (error) => settle(() => reject(error)),
+      });
+    });
+  }
+
+  /** Whether `start()` finished and `stop()` has not been called. */
+  isRunning(): boolean {
+    return this.state === 'running';
+  }
+
+  /** This node's current view. */
+  status(): GraftStatus {
+    const soft = this.node.softState();
+    return {
+      id: this.id, role: soft.role, term: soft.term, leader: soft.leader,
+      commitIndex: this.node.commitIndex(), appliedIndex: this.node.appliedIndex(),
+      members: [...this.options.config.members].map(([id, address]) => ({ id, address: formatAddress(address) })),
+    };
+  }
+
+  /** Leaves the cluster: stops timers and connections, rejects waiting callers with SHUTDOWN, closes storage. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'stopped';
+    this.cancelRetry?.();
+    await this.node.stop();
+    const error = new GraftError('SHUTDOWN', `node ${this.id} stopped`);
+    this.rejectEverything(error);
+    await this.storage.close();
+  }
+
+  /** Sends a request to where it can be appended: this node's log if it leads, else the leader's. */
+  private submit(request: Request): void {
+    if (this.state !== 'running') {
+      request.reject(new GraftError('SHUTDOWN', `node ${this.id} stopped`));
+      return;
+    }
+    const { leader } = this.node.softState();
+    if (leader === null) {
+      this.park(request);
+      return;
+    }
+    const position: Promise<LogPosition | undefined> = leader === this.id
+      ? this.node.propose([request.data]).then((positions) => positions[0])
+      : this.forwarder.forward(leader, request.data);
+    position.then(
+      (p) => {
+        if (p === undefined) throw new GraftError('PROTOCOL', 'no position for a proposal');
+        return this.waiters.wait(p, this.node.appliedIndex()).then(request.resolve);
+      },
+      (error: unknown) => {
+        // NOT_LEADER means the operation was not appended anywhere: safe to try again elsewhere.
+        if (error instanceof GraftError && error.code === 'NOT_LEADER') this.park(request);
+        else throw error;
+      },
+    ).catch((error: unknown) => request.reject(error instanceof Error ? error : new Error(String(error))));
+  }
+
+  /** Holds a request until a leader is known; retried on every leader change and each heartbeat interval. */
+  private park(request: Request): void {
+    this.parked.push(request);
+    this.cancelRetry ??= this.clock.every(this.options.config.heartbeatInterval, () => this.retryParked());
+  }
+
+  private retryParked(): void {
+    if (this.node.softState().leader === null) return;
+    const parked = this.parked;
+    this.parked = [];
+    this.cancelRetry?.();
+    this.cancelRetry = null;
+    for (const request of parked) this.submit(request);
+  }
+
+  private apply(entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      if (entry.kind !== 'normal') {
+        this.waiters.settle(entry.index, entry.term, { ok: true, value: undefined });
+        continue;
+      }
+      try {
+        const value = this.options.applicator(this.options.serializer.fromString(entry.data), { index: entry.index, term: entry.term });
+        this.waiters.settle(entry.index, entry.term, { ok: true, value });
+      } catch (thrown) {
+        const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+        this.waiters.settle(entry.index, entry.term, { ok: false, error });
+        this.reportError(new GraftError('APPLY_FAILED', `applicator threw at index ${entry.index}: ${error.message}`, { cause: error }));
+      }
+    }
+    const last = entries[entries.length - 1];
+    if (last !== undefined) this.emit('applied', last.index);
+  }
+
+  private lastRole: Role = 'Follower';
+  private lastLeader: NodeId | null = null;
+
+  private leadershipChanged(role: Role, term: number, leader: NodeId | null): void {
+    if (role !== this.lastRole) {
+      this.lastRole = role;
+      this.logger.info(`became ${role}`, { term });
+      this.emit('role', role, term);
+    }
+    if (leader !== this.lastLeader) {
+      this.lastLeader = leader;
+      this.emit('leader', leader, term);
+      if (leader !== null) this.retryParked();
+    }
+  }
+
+  private fatal(error: Error): void {
+    this.reportError(error);
+    void this.stop();
+  }
+
+  /** An 'error' event with no listener would throw and take the process down; log it instead. */
+  private reportError(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else this.logger.error(error.message);
+  }
+
+  private rejectEverything(error: GraftError): void {
+    const parked = this.parked;
+    this.parked = [];
+    for (const request of parked) request.reject(error);
+    this.forwarder.rejectAll(error);
+    this.waiters.rejectAll(error);
+  }
+}

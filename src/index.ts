@@ -1,0 +1,15 @@
+// The public API of Graft. Everything a user embeds or plugs in is exported here.
+export { GraftInstance, type GraftOptions, type GraftStatus } from './graft.ts';
+export { loadClusterConfig, parseClusterConfig, type ClusterConfig, type PeerAddress } from './config.ts';
+export { superjsonSerializer, jsonSerializer, type Serializer } from './serializer.ts';
+export { GraftError, type GraftErrorCode } from './errors.ts';
+export { createLogger, silentLogger, type Logger, type LogLevel } from './logger.ts';
+export type { Storage, PersistedState } from './storage/storage.ts';
+export { MemoryStorage } from './storage/memory.ts';
+export type { Transport, ReceiveHandler } from './transport/transport.ts';
+export type { PeerMessage } from './transport/peer-messages.ts';
+export { WebSocketTransport } from './transport/ws/ws-transport.ts';
+export type { Entry, HardState, NodeId, Role } from './core/types.ts';
+export type { LogPosition } from './core/raft.ts';
+export type { GraftEvents } from './runtime/events.ts';
+export type { Clock } from './runtime/clock.ts';

@@ -1,0 +1,218 @@
+import type { Message } from '../core/messages.ts';
+import { RaftCore, type LogPosition } from '../core/raft.ts';
+import type { Ready } from '../core/ready.ts';
+import type { Entry, NodeId, Rng, SoftState } from '../core/types.ts';
+import { GraftError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { ForwardRequest, ForwardResponse, PeerMessage } from '../transport/peer-messages.ts';
+import type { Transport } from '../transport/transport.ts';
+import type { Cancel, Clock } from './clock.ts';
+import { planTicks } from './ticks.ts';
+
+/** What the runtime needs to drive one core. */
+export interface RaftNodeOptions {
+  readonly id: NodeId;
+  readonly voters: readonly NodeId[];
+  readonly electionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly storage: Storage;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  readonly logger: Logger;
+  /** Committed entries, in log order, each exactly once per process lifetime. */
+  readonly onApply: (entries: readonly Entry[]) => void;
+  readonly onSoftState: (state: SoftState) => void;
+  /** Runtime-level peer messages (request forwarding); the core never sees them. */
+  readonly onForwardMessage: (message: ForwardRequest | ForwardResponse) => void;
+  /** The node could not go on (its storage failed) and has stopped. */
+  readonly onFatal: (error: Error) => void;
+}
+
+interface QueuedProposal {
+  readonly data: readonly string[];
+  readonly resolve: (positions: LogPosition[]) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Drives a `RaftCore` with real time, storage and transport. One loop turns the core's ready batches
+ * into work, in the order the core requires: persist, then send, then apply, then advance.
+ * While a write is in flight, incoming messages step the core and proposals queue up; the next turn
+ * takes them all together, so one write and one append carry them all (group commit, batching).
+ */
+export class RaftNode {
+  private core: RaftCore | null = null;
+  private proposals: QueuedProposal[] = [];
+  private looping = false;
+  private scheduled = false;
+  private stopped = false;
+  private cancelTicker: Cancel = () => {};
+  /** Settles when the current loop turn ends, so `stop` can wait for an in-flight write. */
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: RaftNodeOptions) {}
+
+  /** Loads storage, builds the core and begins ticking and accepting messages. */
+  async start(): Promise<void> {
+    const { storage, transport, clock, id } = this.options;
+    const persisted = await storage.load();
+    const plan = planTicks(this.options.electionTimeoutMs, this.options.heartbeatIntervalMs);
+    this.core = new RaftCore({
+      id, voters: this.options.voters, rng: this.options.rng,
+      electionTicks: plan.electionTicks, heartbeatTicks: plan.heartbeatTicks,
+      hardState: persisted.hardState, entries: persisted.entries,
+    });
+    this.options.logger.info('node loaded its state', {
+      term: persisted.hardState.term, vote: persisted.hardState.vote, commit: persisted.hardState.commit,
+      lastIndex: this.core.lastIndex(),
+    });
+    await transport.start((message) => this.receive(message));
+    this.cancelTicker = clock.every(plan.tickMs, () => {
+      this.core?.tick();
+      this.schedule();
+    });
+    this.schedule();
+  }
+
+  /** Queues operations for the log. Resolves with their positions once appended; rejects NOT_LEADER when this node does not lead. */
+  propose(data: readonly string[]): Promise<LogPosition[]> {
+    if (this.stopped) return Promise.reject(new GraftError('SHUTDOWN', 'the node is stopping'));
+    return new Promise((resolve, reject) => {
+      this.proposals.push({ data, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Sends runtime-level messages to a peer (forwarding). */
+  sendToPeer(to: NodeId, message: PeerMessage): void {
+    if (!this.stopped) this.options.transport.send(to, [message]);
+  }
+
+  softState(): SoftState {
+    return this.requireCore().softState();
+  }
+
+  commitIndex(): number {
+    return this.core?.commitIndex() ?? 0;
+  }
+
+  appliedIndex(): number {
+    return this.core?.appliedIndex() ?? 0;
+  }
+
+  voters(): NodeId[] {
+    return this.requireCore().voters();
+  }
+
+  /** Stops ticking, lets an in-flight write finish, closes the transport. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cancelTicker();
+    this.rejectProposals(new GraftError('SHUTDOWN', 'the node is stopping'));
+    await this.idle;
+    await this.options.transport.stop();
+  }
+
+  private receive(message: PeerMessage): void {
+    if (this.stopped || this.core === null) return;
+    if (message.type === 'Forward' || message.type === 'ForwardResponse') {
+      this.options.onForwardMessage(message);
+      return;
+    }
+    this.core.step(message);
+    this.schedule();
+  }
+
+  /** Runs a loop turn soon; a burst of messages and proposals in one event-loop pass share it. */
+  private schedule(): void {
+    if (this.scheduled || this.looping || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.idle = this.runLoop();
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    const core = this.core;
+    if (core === null || this.looping) return;
+    this.looping = true;
+    try {
+      while (!this.stopped) {
+        this.takeProposals(core);
+        if (!core.hasReady()) break;
+        const ready = core.ready();
+        if (ready.softState !== null) this.options.onSoftState(ready.softState);
+        await this.persist(ready);
+        this.sendMessages(ready.messages);
+        if (ready.committedEntries.length > 0) this.options.onApply(ready.committedEntries);
+        core.advance(ready);
+      }
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  private takeProposals(core: RaftCore): void {
+    if (this.proposals.length === 0) return;
+    const batch = this.proposals;
+    this.proposals = [];
+    const positions = core.propose(batch.flatMap((p) => p.data));
+    if (positions === null) {
+      const { leader } = core.softState();
+      const error = new GraftError('NOT_LEADER', `node ${core.id} is not the leader`, { leader });
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    let offset = 0;
+    for (const p of batch) {
+      p.resolve(positions.slice(offset, offset + p.data.length));
+      offset += p.data.length;
+    }
+  }
+
+  /** Makes the hard state and new entries durable before anything that depends on them is sent. */
+  private async persist(ready: Ready): Promise<void> {
+    const writes: Promise<void>[] = [];
+    if (ready.hardState !== null) writes.push(this.options.storage.saveHardState(ready.hardState));
+    if (ready.entries.length > 0) writes.push(this.options.storage.append(ready.entries));
+    if (writes.length > 0) await Promise.all(writes);
+  }
+
+  private sendMessages(messages: readonly Message[]): void {
+    const byPeer = new Map<NodeId, Message[]>();
+    for (const m of messages) {
+      const batch = byPeer.get(m.to);
+      if (batch === undefined) byPeer.set(m.to, [m]);
+      else batch.push(m);
+    }
+    for (const [to, batch] of byPeer) this.options.transport.send(to, batch);
+  }
+
+  /** A node that cannot persist must not go on acknowledging anything: it stops (fail-stop). */
+  private fail(error: unknown): void {
+    const cause = error instanceof Error ? error : new Error(String(error));
+    this.options.logger.error('node stopping after a fatal error', { error: cause.message });
+    this.stopped = true;
+    this.cancelTicker();
+    this.rejectProposals(new GraftError('SHUTDOWN', `the node stopped: ${cause.message}`, { cause }));
+    void this.options.transport.stop();
+    this.options.onFatal(cause);
+  }
+
+  private rejectProposals(error: GraftError): void {
+    const queued = this.proposals;
+    this.proposals = [];
+    for (const p of queued) p.reject(error);
+  }
+
+  private requireCore(): RaftCore {
+    if (this.core === null) throw new GraftError('NOT_STARTED', 'the node has not been started');
+    return this.core;
+  }
+}

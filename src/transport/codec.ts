@@ -1,0 +1,137 @@
+import type { Entry } from '../core/types.ts';
+import { GraftError } from '../errors.ts';
+import type { PeerMessage } from './peer-messages.ts';
+
+/** The version of the frame format; a frame of another version is refused. */
+export const FRAME_VERSION = 1;
+
+/** A frame that is malformed, too large or of an unknown version. The message names what and where. */
+export class FrameError extends GraftError {
+  constructor(message: string) {
+    super('PROTOCOL', message);
+    this.name = 'FrameError';
+  }
+}
+
+/** One frame: `{"v":1,"messages":[...]}` as JSON text. */
+export function encodeFrame(messages: readonly PeerMessage[]): string {
+  return JSON.stringify({ v: FRAME_VERSION, messages });
+}
+
+/** Parses and validates a frame; nothing unvalidated reaches the core. Throws FrameError. */
+export function decodeFrame(data: string | Buffer, maxBytes: number): PeerMessage[] {
+  const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  if (size > maxBytes) throw new FrameError(`frame of ${size} bytes is over the limit of ${maxBytes}`);
+  const frame = parseJson(data);
+  const obj = record(frame, 'frame');
+  if (obj['v'] !== FRAME_VERSION) throw new FrameError(`frame.v: expected version ${FRAME_VERSION}, got ${show(obj['v'])}`);
+  const messages = obj['messages'];
+  if (!Array.isArray(messages)) throw new FrameError(`frame.messages: expected a list, got ${show(messages)}`);
+  return messages.map((m, i) => validatePeerMessage(m, `messages[${i}]`));
+}
+
+/** Parses the JSON of a frame, or throws FrameError. */
+export function parseJson(data: string | Buffer): unknown {
+  try {
+    return JSON.parse(typeof data === 'string' ? data : data.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new FrameError(`frame is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Checks that `value` is one well-formed peer message; `path` names it in errors. */
+export function validatePeerMessage(value: unknown, path: string): PeerMessage {
+  const m = record(value, path);
+  const base = { from: id(m, 'from', path), to: id(m, 'to', path) };
+  const type = m['type'];
+  switch (type) {
+    case 'RequestVote':
+      return { type, ...base, term: nat(m, 'term', path), lastLogIndex: nat(m, 'lastLogIndex', path), lastLogTerm: nat(m, 'lastLogTerm', path) };
+    case 'RequestVoteResponse':
+      return { type, ...base, term: nat(m, 'term', path), granted: bool(m, 'granted', path) };
+    case 'AppendEntries': {
+      const prevLogIndex = nat(m, 'prevLogIndex', path);
+      return {
+        type, ...base, term: nat(m, 'term', path), prevLogIndex, prevLogTerm: nat(m, 'prevLogTerm', path),
+        entries: entries(m['entries'], prevLogIndex, `${path}.entries`), leaderCommit: nat(m, 'leaderCommit', path),
+      };
+    }
+    case 'AppendEntriesResponse':
+      return {
+        type, ...base, term: nat(m, 'term', path), success: bool(m, 'success', path), matchIndex: nat(m, 'matchIndex', path),
+        rejectedIndex: nat(m, 'rejectedIndex', path), conflictIndex: nat(m, 'conflictIndex', path),
+        conflictTerm: m['conflictTerm'] === null ? null : nat(m, 'conflictTerm', path),
+      };
+    case 'Forward': {
+      const ops = m['ops'];
+      if (!Array.isArray(ops)) throw new FrameError(`${path}.ops: expected a list of strings, got ${show(ops)}`);
+      ops.forEach((op, i) => { if (typeof op !== 'string') throw new FrameError(`${path}.ops[${i}]: expected a string, got ${show(op)}`); });
+      return { type, ...base, id: nat(m, 'id', path), ops: ops as string[] };
+    }
+    case 'ForwardResponse':
+      return { type, ...base, id: nat(m, 'id', path), positions: positions(m['positions'], `${path}.positions`), error: forwardError(m['error'], `${path}.error`) };
+    default:
+      throw new FrameError(`${path}.type: unknown message type ${show(type)}`);
+  }
+}
+
+function entries(value: unknown, prevLogIndex: number, path: string): Entry[] {
+  if (!Array.isArray(value)) throw new FrameError(`${path}: expected a list, got ${show(value)}`);
+  return value.map((v, i) => {
+    const p = `${path}[${i}]`;
+    const e = record(v, p);
+    const index = nat(e, 'index', p);
+    if (index !== prevLogIndex + 1 + i) throw new FrameError(`${p}.index: expected ${prevLogIndex + 1 + i} (entries follow prevLogIndex contiguously), got ${index}`);
+    const kind = e['kind'];
+    if (kind !== 'normal' && kind !== 'noop' && kind !== 'config') throw new FrameError(`${p}.kind: expected "normal", "noop" or "config", got ${show(kind)}`);
+    if (typeof e['data'] !== 'string') throw new FrameError(`${p}.data: expected a string, got ${show(e['data'])}`);
+    return { index, term: nat(e, 'term', p), kind, data: e['data'] };
+  });
+}
+
+function positions(value: unknown, path: string): { index: number; term: number }[] | null {
+  if (value === null) return null;
+  if (!Array.isArray(value)) throw new FrameError(`${path}: expected a list or null, got ${show(value)}`);
+  return value.map((v, i) => {
+    const p = record(v, `${path}[${i}]`);
+    return { index: nat(p, 'index', `${path}[${i}]`), term: nat(p, 'term', `${path}[${i}]`) };
+  });
+}
+
+function forwardError(value: unknown, path: string): { code: string; message: string; leader: string | null } | null {
+  if (value === null) return null;
+  const e = record(value, path);
+  for (const key of ['code', 'message'] as const) {
+    if (typeof e[key] !== 'string') throw new FrameError(`${path}.${key}: expected a string, got ${show(e[key])}`);
+  }
+  return { code: e['code'] as string, message: e['message'] as string, leader: e['leader'] === null ? null : id(e, 'leader', path) };
+}
+
+function record(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FrameError(`${path}: expected an object, got ${show(value)}`);
+  return value as Record<string, unknown>;
+}
+
+function nat(obj: Record<string, unknown>, key: string, path: string): number {
+  const v = obj[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new FrameError(`${path}.${key}: expected a non-negative integer, got ${show(v)}`);
+  return v;
+}
+
+function id(obj: Record<string, unknown>, key: string, path: string): string {
+  const v = obj[key];
+  if (typeof v !== 'string' || v === '' || v.length > 256) throw new FrameError(`${path}.${key}: expected a machine id, got ${show(v)}`);
+  return v;
+}
+
+function bool(obj: Record<string, unknown>, key: string, path: string): boolean {
+  const v = obj[key];
+  if (typeof v !== 'boolean') throw new FrameError(`${path}.${key}: expected true or false, got ${show(v)}`);
+  return v;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}

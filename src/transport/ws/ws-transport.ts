@@ -1,0 +1,196 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { NodeId } from '../../core/types.ts';
+import { formatAddress, type PeerAddress } from '../../config.ts';
+import { silentLogger, type Logger } from '../../logger.ts';
+import { decodeFrame, encodeFrame } from '../codec.ts';
+import type { PeerMessage } from '../peer-messages.ts';
+import type { ReceiveHandler, Transport } from '../transport.ts';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { Dialer } from './dialer.ts';
+import { decodeHello } from './hello.ts';
+
+/** The path peers connect to. */
+export const RAFT_PATH = '/raft';
+
+/** Close codes: 1008 policy violation (a bad or unexpected frame), 1009 a frame too big. */
+const POLICY_VIOLATION = 1008;
+const TOO_BIG = 1009;
+
+/** How a WebSocketTransport is set up. */
+export interface WebSocketTransportOptions {
+  readonly self: NodeId;
+  readonly members: ReadonlyMap<NodeId, PeerAddress>;
+  /** Share this HTTP server (its owner listens); without it the transport listens on its own address. */
+  readonly server?: Server;
+  readonly logger?: Logger;
+  /** The largest frame accepted, in bytes. Default 16 MiB. */
+  readonly maxFrameBytes?: number;
+  readonly backoff?: BackoffOptions;
+  /** How long an accepted connection may take to say hello, ms. Default 5000. */
+  readonly helloTimeoutMs?: number;
+}
+
+/**
+ * Peers over WebSockets: one connection per pair of nodes, dialed by the node with the smaller id and
+ * used both ways. Every frame is size-limited and validated before it reaches the core; a peer that
+ * sends a bad frame is disconnected with a warning, and the node goes on.
+ */
+export class WebSocketTransport implements Transport {
+  private readonly self: NodeId;
+  private readonly logger: Logger;
+  private readonly maxFrameBytes: number;
+  /** The open, authenticated connection to each peer. */
+  private readonly sockets = new Map<NodeId, WebSocket>();
+  private readonly dialers: Dialer[] = [];
+  private readonly wss: WebSocketServer;
+  private server: Server | null = null;
+  private ownsServer = false;
+  private receive: ReceiveHandler = () => {};
+  private started = false;
+  private stopped = false;
+
+  constructor(private readonly options: WebSocketTransportOptions) {
+    this.self = options.self;
+    this.logger = options.logger ?? silentLogger;
+    this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
+    if (!options.members.has(this.self)) throw new Error(`WebSocketTransport: self "${this.self}" is not among the members`);
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameBytes, perMessageDeflate: false });
+  }
+
+  async start(receive: ReceiveHandler): Promise<void> {
+    if (this.started) throw new Error('WebSocketTransport: start() called twice');
+    this.started = true;
+    this.receive = receive;
+    this.ownsServer = this.options.server === undefined;
+    const server = this.options.server ?? createServer((_req, res) => res.writeHead(404).end());
+    this.server = server;
+    server.on('upgrade', this.onUpgrade);
+    if (this.ownsServer) {
+      const address = this.options.members.get(this.self)!;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(address.port, address.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    }
+    for (const [peer, address] of this.options.members) {
+      if (peer === this.self || !(this.self < peer)) continue;
+      const dialer = new Dialer(this.self, peer, `ws://${formatAddress(address)}${RAFT_PATH}`, this.maxFrameBytes,
+        this.options.backoff ?? DEFAULT_BACKOFF, this.logger, (socket) => this.adopt(peer, socket));
+      this.dialers.push(dialer);
+      dialer.start();
+    }
+  }
+
+  send(to: NodeId, messages: readonly PeerMessage[]): void {
+    const socket = this.sockets.get(to);
+    if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
+      this.logger.debug(`no connection to ${to}; dropped ${messages.length} message(s)`);
+      return;
+    }
+    socket.send(encodeFrame(messages));
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const dialer of this.dialers) dialer.stop();
+    for (const socket of this.sockets.values()) socket.terminate();
+    this.sockets.clear();
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    if (this.server !== null) {
+      this.server.off('upgrade', this.onUpgrade);
+      if (this.ownsServer) {
+        this.server.closeAllConnections();
+        await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+      }
+    }
+  }
+
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== RAFT_PATH || this.stopped) {
+      // Someone else may serve this path on a shared server; on our own, nobody does.
+      if (this.ownsServer || this.stopped) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        socket.destroy();
+      }
+      return;
+    }
+    socket.on('error', () => {});
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  };
+
+  /** An incoming connection must say hello first, as a member with a smaller id calling us. */
+  private accept(ws: WebSocket): void {
+    ws.on('error', (error) => this.logger.warn('error on an incoming peer connection', { error: error.message }));
+    const timer = setTimeout(() => ws.close(POLICY_VIOLATION, 'no hello'), this.options.helloTimeoutMs ?? 5000);
+    ws.once('close', () => clearTimeout(timer));
+    ws.once('message', (data: Buffer) => {
+      clearTimeout(timer);
+      try {
+        const hello = decodeHello(data);
+        if (!this.options.members.has(hello.from) || hello.from === this.self) throw new Error(`"${hello.from}" is not a peer in the configuration`);
+        if (hello.to !== this.self) throw new Error(`it called "${hello.to}", but this is "${this.self}"`);
+        if (!(hello.from < this.self)) throw new Error(`"${hello.from}" should wait for "${this.self}" to dial it`);
+        this.adopt(hello.from, ws);
+      } catch (error) {
+        this.logger.warn('refused a peer connection', { reason: (error as Error).message });
+        ws.close(POLICY_VIOLATION, truncateReason((error as Error).message));
+      }
+    });
+  }
+
+  /** Makes `socket` the connection to `peer`, replacing an older one (a restarted peer). */
+  private adopt(peer: NodeId, socket: WebSocket): void {
+    if (this.stopped) {
+      socket.terminate();
+      return;
+    }
+    const previous = this.sockets.get(peer);
+    if (previous !== undefined && previous !== socket) previous.terminate();
+    this.sockets.set(peer, socket);
+    this.logger.debug(`connected to ${peer}`);
+    socket.on('message', (data: Buffer) => this.onFrame(peer, socket, data));
+    socket.on('error', (error) => {
+      const tooBig = error.message.includes('Max payload size exceeded');
+      this.logger.warn(`dropping connection to ${peer}: ${tooBig ? `a frame over ${this.maxFrameBytes} bytes` : error.message}`);
+    });
+    socket.once('close', () => {
+      if (this.sockets.get(peer) === socket) this.sockets.delete(peer);
+    });
+  }
+
+  private onFrame(peer: NodeId, socket: WebSocket, data: Buffer): void {
+    let messages: PeerMessage[];
+    try {
+      messages = decodeFrame(data, this.maxFrameBytes);
+      for (const m of messages) {
+        if (m.from !== peer) throw new Error(`a message claims to be from "${m.from}" on the connection of "${peer}"`);
+        if (m.to !== this.self) throw new Error(`a message for "${m.to}" reached "${this.self}"`);
+      }
+    } catch (error) {
+      const message = (error as Error).message;
+      this.logger.warn(`dropping connection to ${peer}: bad frame`, { reason: message });
+      socket.close(message.includes('over the limit') ? TOO_BIG : POLICY_VIOLATION, truncateReason(message));
+      return;
+    }
+    for (const m of messages) {
+      try {
+        this.receive(m);
+      } catch (error) {
+        this.logger.error(`handling a message from ${peer} failed`, { type: m.type, error: (error as Error).message });
+      }
+    }
+  }
+}
+
+/** A close reason must fit in 123 bytes. */
+function truncateReason(reason: string): string {
+  return Buffer.byteLength(reason) <= 120 ? reason : `${Buffer.from(reason).subarray(0, 117).toString()}...`;
+}

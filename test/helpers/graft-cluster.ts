@@ -1,0 +1,104 @@
+import { parseClusterConfig, type ClusterConfig } from '../../src/config.ts';
+import { GraftInstance } from '../../src/graft.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { jsonSerializer } from '../../src/serializer.ts';
+import { MemoryStorage } from '../../src/storage/memory.ts';
+import type { Transport } from '../../src/transport/transport.ts';
+import { freePort } from './ports.ts';
+
+/** Resolves once `predicate` holds, re-checking whenever one of `instances` emits; rejects after `timeoutMs` naming `what`. */
+export function waitUntil(instances: readonly GraftInstance<string, unknown>[], predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  if (predicate()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (!predicate()) return;
+      cleanup();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      for (const g of instances) for (const e of ['applied', 'role', 'leader'] as const) g.off(e, check);
+    };
+    for (const g of instances) for (const e of ['applied', 'role', 'leader'] as const) g.on(e, check);
+  });
+}
+
+/** A node of a test cluster: its instance, its storage (kept across restarts) and what it applied. */
+export interface TestNode {
+  graft: GraftInstance<string, number>;
+  readonly storage: MemoryStorage;
+  applied: string[];
+}
+
+/**
+ * N GraftInstances on 127.0.0.1 with free ports, each applying string operations into a list.
+ * `transport` replaces the WebSocket default (e.g. with a MemoryNetwork endpoint).
+ */
+export class GraftCluster {
+  readonly nodes = new Map<string, TestNode>();
+
+  private constructor(readonly config: ClusterConfig, private readonly transport?: (id: string) => Transport) {}
+
+  static async create(size: number, options: { electionTimeout?: number; transport?: (id: string) => Transport } = {}): Promise<GraftCluster> {
+    const lines: string[] = [];
+    for (let i = 1; i <= size; i++) lines.push(`  ${i}: 127.0.0.1:${await freePort()}`);
+    const electionTimeout = options.electionTimeout ?? 150;
+    const config = parseClusterConfig(`electionTimeout: ${electionTimeout}\nheartbeatInterval: ${Math.floor(electionTimeout / 3)}\nconfiguration:\n${lines.join('\n')}\n`);
+    const cluster = new GraftCluster(config, options.transport);
+    for (const id of config.members.keys()) cluster.nodes.set(id, cluster.build(id, new MemoryStorage()));
+    await Promise.all([...cluster.nodes.values()].map((n) => n.graft.start()));
+    return cluster;
+  }
+
+  private build(id: string, storage: MemoryStorage): TestNode {
+    const node: TestNode = { storage, applied: [], graft: undefined as unknown as GraftInstance<string, number> };
+    node.graft = new GraftInstance<string, number>({
+      config: this.config, machineId: id, storage, logger: silentLogger,
+      serializer: jsonSerializer<string>(),
+      applicator: (op) => node.applied.push(op),
+      ...(this.transport === undefined ? {} : { transport: this.transport(id) }),
+    });
+    return node;
+  }
+
+  node(id: string): TestNode {
+    const node = this.nodes.get(id);
+    if (node === undefined) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  instances(): GraftInstance<string, unknown>[] {
+    return [...this.nodes.values()].map((n) => n.graft as GraftInstance<string, unknown>);
+  }
+
+  /** The one leader that every running node agrees on. */
+  async agreedLeader(timeoutMs = 10_000): Promise<string> {
+    const running = [...this.nodes.values()].filter((n) => n.graft.isRunning());
+    let leader: string | null = null;
+    await waitUntil(this.instances(), () => {
+      const views = running.map((n) => n.graft.status().leader);
+      leader = views[0] ?? null;
+      if (leader === null || !views.every((v) => v === leader)) return false;
+      const candidate = this.node(leader).graft;
+      return candidate.isRunning() && candidate.status().role === 'Leader';
+    }, 'a leader every running node agrees on', timeoutMs);
+    return leader!;
+  }
+
+  /** Stops `id` and starts it again on the same storage, with an empty state machine. */
+  async restart(id: string): Promise<void> {
+    const old = this.node(id);
+    await old.graft.stop();
+    const fresh = this.build(id, old.storage);
+    this.nodes.set(id, fresh);
+    await fresh.graft.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.graft.stop()));
+  }
+}

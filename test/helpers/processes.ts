@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.ts';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+
+/** What a finished CLI run printed, and how it exited. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real `graft` CLI once and collects its output. */
+export function runCli(args: readonly string[], timeoutMs = 30_000): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`graft ${args.join(' ')} did not finish within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** One `graft start` process, with a way to await a line of its output. */
+export class NodeProcess {
+  readonly lines: string[] = [];
+  private readonly waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly id: string, readonly address: string, readonly child: ChildProcess) {
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream === null) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        this.lines.push(line);
+        if (process.env['GRAFT_TEST_VERBOSE']) console.log(`[${id}] ${line}`);
+        for (const w of [...this.waiters]) {
+          if (w.pattern.test(line)) {
+            this.waiters.splice(this.waiters.indexOf(w), 1);
+            w.resolve();
+          }
+        }
+      });
+    }
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  /** Resolves at the first line (past or future) matching `pattern`. */
+  waitForLine(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+    if (this.lines.some((l) => pattern.test(l))) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`node ${this.id} printed no line matching ${pattern} within ${timeoutMs} ms; it printed:\n${this.lines.join('\n')}`)), timeoutMs);
+      this.waiters.push({ pattern, resolve: () => { clearTimeout(timer); resolve(); } });
+    });
+  }
+
+  kill(signal: NodeJS.Signals): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+/** A cluster of real `graft start` processes on free local ports, with its config in a temp dir. */
+export class ProcessCluster {
+  readonly nodes = new Map<string, NodeProcess>();
+
+  private constructor(readonly dir: string, readonly configPath: string, readonly addresses: Map<string, string>) {}
+
+  static async create(size: number, electionTimeout = 300): Promise<ProcessCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'graft-process-'));
+    const addresses = new Map<string, string>();
+    for (let i = 1; i <= size; i++) addresses.set(String(i), `127.0.0.1:${await freePort()}`);
+    const configPath = join(dir, 'cluster.yaml');
+    const members = [...addresses].map(([id, a]) => `  ${id}: ${a}`).join('\n');
+    writeFileSync(configPath, `electionTimeout: ${electionTimeout}\nconfiguration:\n${members}\ndataDir: ./data\n`);
+    const cluster = new ProcessCluster(dir, configPath, addresses);
+    for (const id of addresses.keys()) cluster.start(id);
+    await Promise.all([...cluster.nodes.values()].map((n) => n.waitForLine(/listening on/)));
+    return cluster;
+  }
+
+  start(id: string): NodeProcess {
+    const child = spawn(process.execPath, ['--import', TSX, CLI, 'start', '--config', this.configPath, '--id', id], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GRAFT_LOG_LEVEL: 'info' },
+    });
+    const node = new NodeProcess(id, this.addresses.get(id)!, child);
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  address(id: string): string {
+    return this.addresses.get(id)!;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.kill('SIGKILL')));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
