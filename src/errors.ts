@@ -2,6 +2,7 @@
 export type GraftErrorCode =
   | 'NOT_LEADER'
   | 'NO_LEADER'
+  | 'UNREACHABLE'
   | 'TIMEOUT_OUTCOME_UNKNOWN'
   | 'SHUTDOWN'
   | 'NOT_STARTED'

@@ -208,8 +208,8 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
         return this.waiters.wait(p, this.node.appliedIndex()).then(request.resolve);
       },
       (error: unknown) => {
-        // NOT_LEADER means the operation was not appended anywhere: safe to try again elsewhere.
-        if (error instanceof GraftError && error.code === 'NOT_LEADER') this.park(request);
+        // NOT_LEADER and UNREACHABLE mean the operation was not appended anywhere: safe to try again.
+        if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'UNREACHABLE')) this.park(request);
         else throw error;
       },
     ).catch((error: unknown) => request.reject(error instanceof Error ? error : new Error(String(error))));

@@ -32,7 +32,7 @@ export class Forwarder {
     private readonly self: NodeId,
     private readonly clock: Clock,
     private readonly timeoutMs: number,
-    private readonly send: (to: NodeId, message: PeerMessage) => void,
+    private readonly send: (to: NodeId, message: PeerMessage) => boolean,
     private readonly propose: (ops: readonly string[]) => Promise<LogPosition[]>,
   ) {}
 
@@ -97,12 +97,18 @@ export class Forwarder {
         }),
         reject: (error) => items.forEach((item) => item.reject(error)),
       });
-      this.send(leader, { type: 'Forward', from: this.self, to: leader, id, ops: items.map((item) => item.data) });
+      const sent = this.send(leader, { type: 'Forward', from: this.self, to: leader, id, ops: items.map((item) => item.data) });
+      if (!sent) {
+        // It never left this node, so it cannot have been appended: the caller may safely try again.
+        this.outstanding.get(id)?.reject(new GraftError('UNREACHABLE', `no connection to leader ${leader}`, { leader }));
+        this.outstanding.delete(id);
+        cancel();
+      }
     }
   }
 
   private serve(request: ForwardRequest): void {
-    const answer = (fields: Pick<ForwardResponse, 'positions' | 'error'>): void =>
+    const answer = (fields: Pick<ForwardResponse, 'positions' | 'error'>): boolean =>
       this.send(request.from, { type: 'ForwardResponse', from: this.self, to: request.from, id: request.id, ...fields });
     this.propose(request.ops).then(
       (positions) => answer({ positions, error: null }),

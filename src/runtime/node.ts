@@ -85,9 +85,9 @@ export class RaftNode {
     });
   }
 
-  /** Sends runtime-level messages to a peer (forwarding). */
-  sendToPeer(to: NodeId, message: PeerMessage): void {
-    if (!this.stopped) this.options.transport.send(to, [message]);
+  /** Sends runtime-level messages to a peer (forwarding); false when it certainly did not leave. */
+  sendToPeer(to: NodeId, message: PeerMessage): boolean {
+    return !this.stopped && this.options.transport.send(to, [message]);
   }
 
   softState(): SoftState {

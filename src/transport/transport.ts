@@ -11,8 +11,11 @@ export type ReceiveHandler = (message: PeerMessage) => void;
 export interface Transport {
   /** Begins accepting and delivering messages to `receive`. */
   start(receive: ReceiveHandler): Promise<void>;
-  /** Queues `messages` for `to`, in order. Never blocks, never throws. */
-  send(to: NodeId, messages: readonly PeerMessage[]): void;
+  /**
+   * Queues `messages` for `to`, in order. Never blocks, never throws. Returns false when there is no
+   * connection to hand them to, so they were certainly not delivered; true means only "sent", not "delivered".
+   */
+  send(to: NodeId, messages: readonly PeerMessage[]): boolean;
   /** Closes every connection and server this transport opened. Idempotent. */
   stop(): Promise<void>;
 }

@@ -86,13 +86,14 @@ export class WebSocketTransport implements Transport {
     }
   }
 
-  send(to: NodeId, messages: readonly PeerMessage[]): void {
+  send(to: NodeId, messages: readonly PeerMessage[]): boolean {
     const socket = this.sockets.get(to);
     if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
       this.logger.debug(`no connection to ${to}; dropped ${messages.length} message(s)`);
-      return;
+      return false;
     }
     socket.send(encodeFrame(messages));
+    return true;
   }
 
   async stop(): Promise<void> {
