@@ -27,6 +27,14 @@ export function waitUntil(instances: readonly GraftInstance<string, unknown>[], 
   });
 }
 
+/** How a test cluster is built. */
+export interface GraftClusterOptions {
+  readonly electionTimeout?: number;
+  /** A transport per node (e.g. a MemoryNetwork endpoint) instead of WebSockets. */
+  readonly transport?: (id: string) => Transport;
+  readonly requestTimeoutMs?: number;
+}
+
 /** A node of a test cluster: its instance, its storage (kept across restarts) and what it applied. */
 export interface TestNode {
   graft: GraftInstance<string, number>;
@@ -41,14 +49,14 @@ export interface TestNode {
 export class GraftCluster {
   readonly nodes = new Map<string, TestNode>();
 
-  private constructor(readonly config: ClusterConfig, private readonly transport?: (id: string) => Transport) {}
+  private constructor(readonly config: ClusterConfig, private readonly options: GraftClusterOptions) {}
 
-  static async create(size: number, options: { electionTimeout?: number; transport?: (id: string) => Transport } = {}): Promise<GraftCluster> {
+  static async create(size: number, options: GraftClusterOptions = {}): Promise<GraftCluster> {
     const lines: string[] = [];
     for (let i = 1; i <= size; i++) lines.push(`  ${i}: 127.0.0.1:${await freePort()}`);
     const electionTimeout = options.electionTimeout ?? 150;
     const config = parseClusterConfig(`electionTimeout: ${electionTimeout}\nheartbeatInterval: ${Math.floor(electionTimeout / 3)}\nconfiguration:\n${lines.join('\n')}\n`);
-    const cluster = new GraftCluster(config, options.transport);
+    const cluster = new GraftCluster(config, options);
     for (const id of config.members.keys()) cluster.nodes.set(id, cluster.build(id, new MemoryStorage()));
     await Promise.all([...cluster.nodes.values()].map((n) => n.graft.start()));
     return cluster;
@@ -60,7 +68,8 @@ export class GraftCluster {
       config: this.config, machineId: id, storage, logger: silentLogger,
       serializer: jsonSerializer<string>(),
       applicator: (op) => node.applied.push(op),
-      ...(this.transport === undefined ? {} : { transport: this.transport(id) }),
+      ...(this.options.transport === undefined ? {} : { transport: this.options.transport(id) }),
+      ...(this.options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.options.requestTimeoutMs }),
     });
     return node;
   }
