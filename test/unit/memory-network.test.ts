@@ -2,13 +2,14 @@ import { expect } from 'chai';
 import type { PeerMessage } from '../../src/transport/peer-messages.ts';
 import { MemoryNetwork } from '../../src/transport/memory.ts';
 
-const vote = (from: string, to: string, term: number): PeerMessage => ({ type: 'RequestVoteResponse', from, to, term, granted: true });
+type Vote = Extract<PeerMessage, { type: 'RequestVoteResponse' }>;
+const vote = (from: string, to: string, term: number): Vote => ({ type: 'RequestVoteResponse', from, to, term, granted: true });
 
 describe('memory network', () => {
   async function endpoints(network: MemoryNetwork, ids: string[]) {
-    const inbox = new Map<string, PeerMessage[]>(ids.map((id) => [id, []]));
+    const inbox = new Map<string, Vote[]>(ids.map((id) => [id, []]));
     const transports = new Map(ids.map((id) => [id, network.transport(id)]));
-    for (const [id, t] of transports) await t.start((m) => inbox.get(id)!.push(m));
+    for (const [id, t] of transports) await t.start((m) => inbox.get(id)!.push(m as Vote));
     return { inbox, send: (from: string, to: string, term: number) => transports.get(from)!.send(to, [vote(from, to, term)]) };
   }
   const drained = () => new Promise((resolve) => setImmediate(resolve));
