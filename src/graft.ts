@@ -79,6 +79,9 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   private parked: Request[] = [];
   private cancelRetry: Cancel | null = null;
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+  /** The last role and leader reported, so events fire only on change. */
+  private lastRole: Role = 'Follower';
+  private lastLeader: NodeId | null = null;
   private stopping: Promise<void> | null = null;
 
   constructor(options: GraftOptions<Op, Result>) {
@@ -248,9 +251,6 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     const last = entries[entries.length - 1];
     if (last !== undefined) this.emit('applied', last.index);
   }
-
-  private lastRole: Role = 'Follower';
-  private lastLeader: NodeId | null = null;
 
   private leadershipChanged(role: Role, term: number, leader: NodeId | null): void {
     if (role !== this.lastRole) {
