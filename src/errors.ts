@@ -8,6 +8,7 @@ export type GraftErrorCode =
   | 'NOT_STARTED'
   | 'CONFIG_INVALID'
   | 'STORAGE_CORRUPT'
+  | 'STORAGE_INVALID'
   | 'OVERLOADED'
   | 'APPLY_FAILED'
   | 'ENTRY_LOST'

@@ -17,12 +17,17 @@ export class MemoryStorage implements Storage {
   async append(entries: readonly Entry[]): Promise<void> {
     const first = entries[0];
     if (first === undefined) return;
-    const lastStored = this.entries.length;
+    const lastStored = this.entries[this.entries.length - 1]?.index ?? 0;
     if (first.index > lastStored + 1) {
       throw new Error(`append at index ${first.index} leaves a gap after the last stored index ${lastStored}`);
     }
-    this.entries.length = first.index - 1;
+    const held = this.entries[0]?.index ?? first.index;
+    this.entries.length = Math.max(0, first.index - held);
     this.entries.push(...entries);
+  }
+
+  async compactPrefix(throughIndex: number): Promise<void> {
+    this.entries = this.entries.filter((e) => e.index > throughIndex);
   }
 
   async saveHardState(hardState: HardState): Promise<void> {

@@ -23,6 +23,11 @@ export interface Storage {
    * from there on is replaced (a conflicting suffix, §5.3). It is never above last index + 1.
    */
   append(entries: readonly Entry[]): Promise<void>;
+  /**
+   * May forget entries at or below `throughIndex` (a snapshot covers them); entries above it stay.
+   * What is forgotten, and when, is up to the storage.
+   */
+  compactPrefix(throughIndex: number): Promise<void>;
   /** Replaces the hard state atomically: after a crash either the old or the new one is read. */
   saveHardState(hardState: HardState): Promise<void>;
   /** Releases files and handles. Idempotent. */

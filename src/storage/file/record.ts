@@ -1,0 +1,129 @@
+import { crc32 } from 'node:zlib';
+import type { Entry, EntryKind, HardState } from '../../core/types.ts';
+
+/**
+ * The write-ahead log's record format. Each record is a 16-byte header and a payload:
+ *
+ *   0  u32  headerCrc   crc32 of bytes 4..16, so a damaged length is caught before it is trusted
+ *   4  u32  length      payload bytes
+ *   8  u32  payloadCrc  crc32 of the payload
+ *  12  u8   type        1 entry, 2 hard state, 3 truncate
+ *  13  3 bytes reserved, zero
+ *
+ * Integers in payloads are little-endian; indexes and terms take 6 bytes (up to 2^48).
+ */
+export const HEADER_BYTES = 16;
+
+export type WalRecord =
+  | { readonly type: 'entry'; readonly entry: Entry }
+  | { readonly type: 'hardState'; readonly hardState: HardState }
+  /** Every entry at or after `fromIndex` written before this record is void (a conflicting suffix, §5.3). */
+  | { readonly type: 'truncate'; readonly fromIndex: number };
+
+const TYPE_CODES = { entry: 1, hardState: 2, truncate: 3 } as const;
+const KIND_CODES: Record<EntryKind, number> = { normal: 0, noop: 1, config: 2 };
+const KINDS: readonly EntryKind[] = ['normal', 'noop', 'config'];
+
+/** The outcome of reading the record at an offset. */
+export type ReadResult =
+  | { readonly status: 'ok'; readonly record: WalRecord; readonly next: number }
+  /** Nothing more: the offset is the end of the data. */
+  | { readonly status: 'end' }
+  /** A record cut short by a crash during its write: only possible at the very end of the last segment. */
+  | { readonly status: 'torn'; readonly reason: string }
+  | { readonly status: 'corrupt'; readonly reason: string };
+
+export function encodeRecord(record: WalRecord): Buffer {
+  const payload = encodePayload(record);
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+  buf.writeUInt32LE(payload.length, 4);
+  buf.writeUInt32LE(crc32(payload), 8);
+  buf.writeUInt8(TYPE_CODES[record.type], 12);
+  buf.fill(0, 13, 16);
+  buf.writeUInt32LE(crc32(buf.subarray(4, 16)), 0);
+  payload.copy(buf, HEADER_BYTES);
+  return buf;
+}
+
+function encodePayload(record: WalRecord): Buffer {
+  switch (record.type) {
+    case 'entry': {
+      const data = Buffer.from(record.entry.data, 'utf8');
+      const buf = Buffer.allocUnsafe(13 + data.length);
+      buf.writeUIntLE(record.entry.index, 0, 6);
+      buf.writeUIntLE(record.entry.term, 6, 6);
+      buf.writeUInt8(KIND_CODES[record.entry.kind], 12);
+      data.copy(buf, 13);
+      return buf;
+    }
+    case 'hardState': {
+      const vote = Buffer.from(record.hardState.vote ?? '', 'utf8');
+      const buf = Buffer.allocUnsafe(13 + vote.length);
+      buf.writeUIntLE(record.hardState.term, 0, 6);
+      buf.writeUIntLE(record.hardState.commit, 6, 6);
+      buf.writeUInt8(record.hardState.vote === null ? 0 : 1, 12);
+      vote.copy(buf, 13);
+      return buf;
+    }
+    case 'truncate': {
+      const buf = Buffer.allocUnsafe(6);
+      buf.writeUIntLE(record.fromIndex, 0, 6);
+      return buf;
+    }
+  }
+}
+
+/**
+ * Reads the record at `offset` of `buf` (a whole segment). A damaged record followed by nothing but
+ * the end of the file, or by zero bytes (a file extended but never written), is a torn write; a
+ * damaged record with data after it is corruption.
+ */
+export function readRecord(buf: Buffer, offset: number): ReadResult {
+  const remaining = buf.length - offset;
+  if (remaining === 0) return { status: 'end' };
+  if (remaining < HEADER_BYTES) return { status: 'torn', reason: `${remaining} bytes of a ${HEADER_BYTES}-byte header` };
+  const header = buf.subarray(offset, offset + HEADER_BYTES);
+  if (header.readUInt32LE(0) !== crc32(header.subarray(4, 16))) {
+    return onlyZerosFrom(buf, offset)
+      ? { status: 'torn', reason: 'zero bytes where a record should start' }
+      : { status: 'corrupt', reason: 'record header checksum mismatch' };
+  }
+  const length = header.readUInt32LE(4);
+  const end = offset + HEADER_BYTES + length;
+  if (end > buf.length) return { status: 'torn', reason: `a ${length}-byte record with only ${remaining - HEADER_BYTES} bytes written` };
+  const payload = buf.subarray(offset + HEADER_BYTES, end);
+  if (header.readUInt32LE(8) !== crc32(payload)) {
+    return end === buf.length || onlyZerosFrom(buf, end)
+      ? { status: 'torn', reason: 'the last record\'s payload checksum does not match (an incomplete write)' }
+      : { status: 'corrupt', reason: 'record payload checksum mismatch' };
+  }
+  const record = decodePayload(header.readUInt8(12), payload);
+  if (typeof record === 'string') return { status: 'corrupt', reason: record };
+  return { status: 'ok', record, next: end };
+}
+
+function decodePayload(type: number, p: Buffer): WalRecord | string {
+  switch (type) {
+    case TYPE_CODES.entry: {
+      if (p.length < 13) return 'entry record too short';
+      const kind = KINDS[p.readUInt8(12)];
+      if (kind === undefined) return `unknown entry kind ${p.readUInt8(12)}`;
+      return { type: 'entry', entry: { index: p.readUIntLE(0, 6), term: p.readUIntLE(6, 6), kind, data: p.toString('utf8', 13) } };
+    }
+    case TYPE_CODES.hardState: {
+      if (p.length < 13) return 'hard state record too short';
+      const vote = p.readUInt8(12) === 0 ? null : p.toString('utf8', 13);
+      return { type: 'hardState', hardState: { term: p.readUIntLE(0, 6), commit: p.readUIntLE(6, 6), vote } };
+    }
+    case TYPE_CODES.truncate:
+      if (p.length !== 6) return 'truncate record of the wrong size';
+      return { type: 'truncate', fromIndex: p.readUIntLE(0, 6) };
+    default:
+      return `unknown record type ${type}`;
+  }
+}
+
+function onlyZerosFrom(buf: Buffer, offset: number): boolean {
+  for (let i = offset; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}

@@ -1,0 +1,247 @@
+import { open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EMPTY_HARD_STATE, type Entry, type HardState } from '../../core/types.ts';
+import { GraftError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import { encodeRecord, readRecord, type WalRecord } from './record.ts';
+
+const SEGMENT_PATTERN = /^wal-(\d{10})\.log$/;
+const segmentName = (seq: number): string => `wal-${String(seq).padStart(10, '0')}.log`;
+
+/** What the log held when it was opened. */
+export interface RecoveredLog {
+  readonly hardState: HardState;
+  readonly entries: readonly Entry[];
+}
+
+export interface WalOptions {
+  readonly dir: string;
+  /** A segment that has reached this size is closed and a new one begun. */
+  readonly segmentBytes: number;
+  readonly logger: Logger;
+}
+
+interface Pending {
+  readonly records: readonly WalRecord[];
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * An append-only, segmented write-ahead log of checksummed records. Appends that arrive while a
+ * write and its fsync are in flight are written and synced together by the next (group commit);
+ * each append's promise resolves only once its records are durable.
+ */
+export class Wal {
+  private handle: FileHandle;
+  private seq: number;
+  private size: number;
+  private segments: number[];
+  private readonly index: SegmentIndex;
+  /** The latest hard state written, which every new segment begins with. */
+  private hardState: HardState;
+  private queue: Pending[] = [];
+  private flushing = false;
+  /** Settles when the current flush ends. */
+  private flushed: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
+  private closed = false;
+  /** Counters for benchmarks and tests: how many fsyncs covered how many records. */
+  readonly stats = { syncs: 0, records: 0 };
+
+  private constructor(private readonly options: WalOptions, state: { handle: FileHandle; seq: number; size: number; segments: number[]; index: SegmentIndex; hardState: HardState }) {
+    this.handle = state.handle;
+    this.seq = state.seq;
+    this.size = state.size;
+    this.segments = state.segments;
+    this.index = state.index;
+    this.hardState = state.hardState;
+  }
+
+  /**
+   * Reads every segment and rebuilds the log. A torn last record is cut off with a warning; any
+   * other damage stops the open with STORAGE_CORRUPT naming the file and offset, and changes nothing.
+   */
+  static async open(options: WalOptions): Promise<{ wal: Wal; recovered: RecoveredLog }> {
+    const segments = (await readdir(options.dir))
+      .map((name) => SEGMENT_PATTERN.exec(name)?.[1])
+      .filter((s): s is string => s !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    let hardState = EMPTY_HARD_STATE;
+    const entries: Entry[] = [];
+    const index = new SegmentIndex();
+    let tornAt: { seq: number; offset: number } | null = null;
+
+    for (const [i, seq] of segments.entries()) {
+      const file = join(options.dir, segmentName(seq));
+      const buf = await readFile(file);
+      let offset = 0;
+      for (;;) {
+        const result = readRecord(buf, offset);
+        if (result.status === 'end') break;
+        if (result.status === 'torn' && i === segments.length - 1) {
+          options.logger.warn(`cutting a torn record off the end of the log: ${buf.length - offset} bytes at offset ${offset} of ${file} (${result.reason}); it was never acknowledged`);
+          tornAt = { seq, offset };
+          break;
+        }
+        if (result.status !== 'ok') {
+          throw new GraftError('STORAGE_CORRUPT', `${file}: offset ${offset}: ${result.reason}; refusing to start (nothing was changed). Restore this node's data directory from a backup, or remove it to rejoin empty.`);
+        }
+        const record = result.record;
+        let problem: string | null = null;
+        if (record.type === 'hardState') hardState = record.hardState;
+        else if (record.type === 'truncate') entries.length = index.truncate(record.fromIndex);
+        else if ((problem = index.append(record.entry.index, seq)) === null) entries.push(record.entry);
+        if (problem !== null) throw new GraftError('STORAGE_CORRUPT', `${file}: offset ${offset}: ${problem}; refusing to start (nothing was changed)`);
+        offset = result.next;
+      }
+    }
+    if (tornAt !== null) {
+      const file = join(options.dir, segmentName(tornAt.seq));
+      await truncate(file, tornAt.offset);
+      const fh = await open(file, 'r+');
+      await fh.sync();
+      await fh.close();
+    }
+    const seq = segments[segments.length - 1] ?? 1;
+    if (segments.length === 0) segments.push(seq);
+    const handle = await open(join(options.dir, segmentName(seq)), 'a');
+    const size = (await handle.stat()).size;
+    if (size === 0) await syncDirectory(options.dir);
+    const wal = new Wal(options, { handle, seq, size, segments, index, hardState });
+    return { wal, recovered: { hardState, entries } };
+  }
+
+  /** Writes `records` durably; resolves once they are synced to disk. */
+  append(records: readonly WalRecord[]): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new GraftError('SHUTDOWN', 'the log is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ records, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        // Start on the next microtask, so that everything appended in this turn shares one fsync.
+        this.flushed = Promise.resolve().then(() => this.flush());
+      }
+    });
+  }
+
+  /**
+   * Deletes whole segments that hold only entries at or below `throughIndex` (used once a snapshot
+   * covers them). The active segment is never deleted. Returns how many segments went.
+   */
+  async compactThrough(throughIndex: number): Promise<number> {
+    const oldestNeeded = this.index.segmentAbove(throughIndex) ?? this.seq;
+    const doomed = this.segments.filter((s) => s < oldestNeeded && s !== this.seq);
+    if (doomed.length === 0) return 0;
+    for (const s of doomed) await unlink(join(this.options.dir, segmentName(s)));
+    await syncDirectory(this.options.dir);
+    this.segments = this.segments.filter((s) => !doomed.includes(s));
+    this.index.dropSegmentsBelow(oldestNeeded);
+    return doomed.length;
+  }
+
+  /** Waits for writes in flight, then closes the file. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.flushed;
+    await this.handle.close();
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        if (this.size >= this.options.segmentBytes) await this.rollover();
+        const records = batch.flatMap((p) => p.records);
+        const data = Buffer.concat(records.map(encodeRecord));
+        await this.handle.write(data);
+        await this.handle.datasync();
+        this.size += data.length;
+        this.stats.syncs++;
+        this.stats.records += records.length;
+        for (const r of records) this.track(r);
+        for (const p of batch) p.resolve();
+      } catch (error) {
+        // A log that failed a write cannot say what is on disk: every later write fails too.
+        this.failure = new GraftError('STORAGE_CORRUPT', `write to the log failed: ${(error as Error).message}`, { cause: error });
+        for (const p of [...batch, ...this.queue]) p.reject(this.failure);
+        this.queue = [];
+      }
+    }
+    this.flushing = false;
+  }
+
+  /** Begins a new segment, opening it with the current hard state so deleting older ones never loses it. */
+  private async rollover(): Promise<void> {
+    const next = this.seq + 1;
+    const handle = await open(join(this.options.dir, segmentName(next)), 'a');
+    const first = encodeRecord({ type: 'hardState', hardState: this.hardState });
+    await handle.write(first);
+    await handle.datasync();
+    await syncDirectory(this.options.dir);
+    await this.handle.close();
+    this.handle = handle;
+    this.seq = next;
+    this.segments.push(next);
+    this.size = first.length;
+  }
+
+  private track(record: WalRecord): void {
+    if (record.type === 'hardState') this.hardState = record.hardState;
+    else if (record.type === 'truncate') this.index.truncate(record.fromIndex);
+    else this.index.append(record.entry.index, this.seq);
+  }
+}
+
+/**
+ * Which segment holds each live entry, so that compaction knows which files it may delete.
+ * Entries are contiguous from `first`; segments never decrease along them (appends go to the newest).
+ */
+class SegmentIndex {
+  first = 0;
+  readonly segs: number[] = [];
+
+  get length(): number {
+    return this.segs.length;
+  }
+
+  /** Records entry `index` in segment `seq`; returns a problem when it does not follow the last one. */
+  append(index: number, seq: number): string | null {
+    if (this.segs.length === 0) this.first = index;
+    else if (index !== this.first + this.segs.length) return `entry ${index} where entry ${this.first + this.segs.length} was expected`;
+    this.segs.push(seq);
+    return null;
+  }
+
+  /** Forgets entries from `fromIndex` on; returns how many remain. */
+  truncate(fromIndex: number): number {
+    this.segs.length = Math.min(this.segs.length, Math.max(0, fromIndex - this.first));
+    return this.segs.length;
+  }
+
+  /** The oldest segment holding an entry above `index`, or undefined when none does. */
+  segmentAbove(index: number): number | undefined {
+    return this.segs[Math.max(0, index + 1 - this.first)];
+  }
+
+  /** Forgets entries held in segments older than `seq`. */
+  dropSegmentsBelow(seq: number): void {
+    let dropped = 0;
+    while (dropped < this.segs.length && this.segs[dropped]! < seq) dropped++;
+    this.segs.splice(0, dropped);
+    this.first += dropped;
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
