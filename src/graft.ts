@@ -1,5 +1,6 @@
-import type { Server } from 'node:http';
 import { randomInt } from 'node:crypto';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
 import type { LogPosition } from './core/raft.ts';
 import { seededRng } from './core/rng.ts';
 import type { Entry, NodeId, Rng, Role } from './core/types.ts';
@@ -12,6 +13,7 @@ import { TypedEmitter, type GraftEvents } from './runtime/events.ts';
 import { Forwarder } from './runtime/forwarding.ts';
 import { RaftNode } from './runtime/node.ts';
 import type { Serializer } from './serializer.ts';
+import { FileStorage } from './storage/file/file-storage.ts';
 import { MemoryStorage } from './storage/memory.ts';
 import type { Storage } from './storage/storage.ts';
 import type { Transport } from './transport/transport.ts';
@@ -27,8 +29,13 @@ export interface GraftOptions<Op, Result> {
   readonly applicator: (op: Op, position: LogPosition) => Result;
   /** Turns operations into text for the log and the wire, and back. */
   readonly serializer: Serializer<Op>;
-  /** Where the log and hard state live. Default: in memory (lost when the process ends). */
+  /**
+   * Where the log and hard state live. Default: files under `<dataDir>/<machineId>` when a data
+   * directory is given (here or in the config), else memory (lost when the process ends).
+   */
   readonly storage?: Storage;
+  /** The cluster's data directory; overrides `config.dataDir`. */
+  readonly dataDir?: string;
   /** How messages reach peers. Default: WebSockets on this member's address. */
   readonly transport?: Transport;
   /** An HTTP server of yours to share: peers connect to its `/raft` path; you listen on it. */
@@ -92,8 +99,8 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     this.logger = options.logger ?? createLogger(`node ${options.machineId}`);
     this.clock = options.clock ?? realClock;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
-    this.storage = options.storage ?? new MemoryStorage();
     const config = options.config;
+    this.storage = options.storage ?? defaultStorage(config, this.id, options.dataDir ?? config.dataDir, this.logger);
     const transport = options.transport ?? new WebSocketTransport({
       self: this.id, members: config.members, logger: this.logger.child('transport'),
       ...(options.server === undefined ? {} : { server: options.server }),
@@ -283,4 +290,14 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     this.forwarder.rejectAll(error);
     this.waiters.rejectAll(error);
   }
+}
+
+/** Files under `<dataDir>/<id>` when there is a data directory, memory otherwise. */
+function defaultStorage(config: ClusterConfig, id: NodeId, dataDir: string | null, logger: Logger): Storage {
+  if (dataDir === null) return new MemoryStorage();
+  return new FileStorage({
+    dir: join(dataDir, id),
+    identity: { machineId: id, members: [...config.members.keys()].sort() },
+    logger: logger.child('storage'),
+  });
 }

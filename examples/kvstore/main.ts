@@ -15,7 +15,7 @@ export interface KvNode {
  * Starts one kvstore node: an HTTP server on the member's own address that serves the client API
  * and carries the peers' WebSocket connections on `/raft`, one port for everything.
  */
-export async function startKvNode(options: { config: ClusterConfig; id: string; logger?: Logger; requestTimeoutMs?: number }): Promise<KvNode> {
+export async function startKvNode(options: { config: ClusterConfig; id: string; dataDir?: string; logger?: Logger; requestTimeoutMs?: number }): Promise<KvNode> {
   const { config, id } = options;
   const address = config.members.get(id);
   if (address === undefined) throw new Error(`machine id ${id} is not in the configuration`);
@@ -23,6 +23,7 @@ export async function startKvNode(options: { config: ClusterConfig; id: string; 
   const store = new KVStore({
     config, machineId: id, server,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
   });
   server.on('request', createHttpHandler(store));
@@ -33,7 +34,15 @@ export async function startKvNode(options: { config: ClusterConfig; id: string; 
       resolve();
     });
   });
-  await store.graft.start();
+  try {
+    await store.graft.start();
+  } catch (error) {
+    // A node that cannot start (its data directory is refused, say) must not keep the port open.
+    await store.graft.stop();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
   let stopping: Promise<void> | null = null;
   return {
     store,

@@ -17,6 +17,7 @@ function program(): Command {
     .description('run one kvstore node in the foreground')
     .requiredOption('--config <file>', 'cluster configuration (YAML)')
     .requiredOption('--id <id>', 'this node\'s machine id in the configuration')
+    .option('--data-dir <dir>', 'where nodes keep their files, each under <dir>/<id> (default: dataDir of the configuration, else ./data)')
     .action(start);
 
   cli.command('up')

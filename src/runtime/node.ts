@@ -1,7 +1,7 @@
 import type { Message } from '../core/messages.ts';
 import { RaftCore, type LogPosition } from '../core/raft.ts';
 import type { Ready } from '../core/ready.ts';
-import type { Entry, NodeId, Rng, SoftState } from '../core/types.ts';
+import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type Rng, type SoftState } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -49,6 +49,8 @@ export class RaftNode {
   private scheduled = false;
   private stopped = false;
   private cancelTicker: Cancel = () => {};
+  /** The term and vote last written durably. */
+  private durable: HardState = EMPTY_HARD_STATE;
   /** Settles when the current loop turn ends, so `stop` can wait for an in-flight write. */
   private idle: Promise<void> = Promise.resolve();
 
@@ -58,6 +60,7 @@ export class RaftNode {
   async start(): Promise<void> {
     const { storage, transport, clock, id } = this.options;
     const persisted = await storage.load();
+    this.durable = persisted.hardState;
     const plan = planTicks(this.options.electionTimeoutMs, this.options.heartbeatIntervalMs);
     this.core = new RaftCore({
       id, voters: this.options.voters, rng: this.options.rng,
@@ -176,10 +179,19 @@ export class RaftNode {
     }
   }
 
-  /** Makes the hard state and new entries durable before anything that depends on them is sent. */
+  /**
+   * Makes the hard state and new entries durable before anything that depends on them is sent.
+   * A change of the commit index alone need not be synced: a restarted node relearns it (etcd's
+   * MustSync makes the same choice), which saves an fsync per write on a lightly loaded node.
+   */
   private async persist(ready: Ready): Promise<void> {
     const writes: Promise<void>[] = [];
-    if (ready.hardState !== null) writes.push(this.options.storage.saveHardState(ready.hardState));
+    const hs = ready.hardState;
+    if (hs !== null) {
+      const durable = ready.entries.length > 0 || hs.term !== this.durable.term || hs.vote !== this.durable.vote;
+      writes.push(this.options.storage.saveHardState(hs, { durable }));
+      if (durable) this.durable = hs;
+    }
     if (ready.entries.length > 0) writes.push(this.options.storage.append(ready.entries));
     if (writes.length > 0) await Promise.all(writes);
   }

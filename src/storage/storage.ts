@@ -28,8 +28,12 @@ export interface Storage {
    * What is forgotten, and when, is up to the storage.
    */
   compactPrefix(throughIndex: number): Promise<void>;
-  /** Replaces the hard state atomically: after a crash either the old or the new one is read. */
-  saveHardState(hardState: HardState): Promise<void>;
+  /**
+   * Replaces the hard state atomically: after a crash either the old or the new one is read.
+   * With `durable: false` (a change of the commit index only, which Raft can relearn from the
+   * leader) the write may ride along with the next durable one, and the promise need not wait for it.
+   */
+  saveHardState(hardState: HardState, options?: { readonly durable?: boolean }): Promise<void>;
   /** Releases files and handles. Idempotent. */
   close(): Promise<void>;
 }

@@ -49,6 +49,21 @@ describe('file storage: the write-ahead log', () => {
     await storage.close();
   });
 
+  it('a commit-only hard state costs no fsync of its own: it rides with the next durable write, or is written at close', async () => {
+    const dir = join(root, 'n1');
+    const { storage } = await open(dir);
+    await storage.saveHardState({ term: 1, vote: '1', commit: 0 });
+    await storage.saveHardState({ term: 1, vote: '1', commit: 5 }, { durable: false });
+    expect(storage.stats()).to.deep.equal({ syncs: 1, records: 1 });
+    await storage.append([entry(1)]);
+    expect(storage.stats()).to.deep.equal({ syncs: 2, records: 3 });
+    await storage.saveHardState({ term: 1, vote: '1', commit: 9 }, { durable: false });
+    await storage.close();
+    const { storage: again, state } = await open(dir);
+    expect(state.hardState).to.deep.equal({ term: 1, vote: '1', commit: 9 });
+    await again.close();
+  });
+
   it('a torn last record, cut at any byte, recovers to the record before it, with a warning', async () => {
     const dir = join(root, 'n1');
     const { storage } = await open(dir);

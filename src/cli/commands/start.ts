@@ -1,15 +1,17 @@
+import { resolve } from 'node:path';
 import { loadClusterConfig, validateMachineId, formatAddress } from '../../config.ts';
 import { createLogger } from '../../logger.ts';
 import { startKvNode } from '../../../examples/kvstore/main.ts';
 
 /** `graft start`: runs one kvstore node in the foreground until SIGINT or SIGTERM. */
-export async function start(options: { config: string; id: string }): Promise<void> {
+export async function start(options: { config: string; id: string; dataDir?: string }): Promise<void> {
   const config = loadClusterConfig(options.config);
   validateMachineId(config, options.id);
   const logger = createLogger(`node ${options.id}`);
-  const node = await startKvNode({ config, id: options.id, logger });
-  logger.info(`listening on ${formatAddress(config.members.get(options.id)!)} (peers on /raft, clients on /kv and /status)`);
-  logger.warn('storage is in memory: a restarted node rejoins empty and catches up from its peers');
+  // A node started from the command line always keeps its state on disk.
+  const dataDir = resolve(options.dataDir ?? config.dataDir ?? 'data');
+  const node = await startKvNode({ config, id: options.id, dataDir, logger });
+  logger.info(`listening on ${formatAddress(config.members.get(options.id)!)} (peers on /raft, clients on /kv and /status)`, { data: resolve(dataDir, options.id) });
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
       logger.info(`${signal} received, stopping`);

@@ -59,8 +59,8 @@ export class FileStorage implements Storage {
     return this.requireWal().append(records);
   }
 
-  async saveHardState(hardState: HardState): Promise<void> {
-    return this.requireWal().append([{ type: 'hardState', hardState }]);
+  async saveHardState(hardState: HardState, options: { readonly durable?: boolean } = {}): Promise<void> {
+    return this.requireWal().append([{ type: 'hardState', hardState }], options.durable ?? true);
   }
 
   async compactPrefix(throughIndex: number): Promise<void> {

@@ -41,6 +41,8 @@ export class Wal {
   /** The latest hard state written, which every new segment begins with. */
   private hardState: HardState;
   private queue: Pending[] = [];
+  /** Records written with the next durable batch; nobody waits for them. */
+  private deferred: WalRecord[] = [];
   private flushing = false;
   /** Settles when the current flush ends. */
   private flushed: Promise<void> = Promise.resolve();
@@ -113,10 +115,17 @@ export class Wal {
     return { wal, recovered: { hardState, entries } };
   }
 
-  /** Writes `records` durably; resolves once they are synced to disk. */
-  append(records: readonly WalRecord[]): Promise<void> {
+  /**
+   * Writes `records`; resolves once they are synced to disk. Records that need not be durable
+   * (`durable` false) resolve at once and are written with the next durable batch, or at close.
+   */
+  append(records: readonly WalRecord[], durable = true): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new GraftError('SHUTDOWN', 'the log is closed'));
+    if (!durable) {
+      this.deferred.push(...records);
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ records, resolve, reject });
       if (!this.flushing) {
@@ -142,9 +151,10 @@ export class Wal {
     return doomed.length;
   }
 
-  /** Waits for writes in flight, then closes the file. Idempotent. */
+  /** Waits for writes in flight and writes what was deferred, then closes the file. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.deferred.length > 0 && this.failure === null) await this.append([]).catch(() => {});
     this.closed = true;
     await this.flushed;
     await this.handle.close();
@@ -156,7 +166,8 @@ export class Wal {
       this.queue = [];
       try {
         if (this.size >= this.options.segmentBytes) await this.rollover();
-        const records = batch.flatMap((p) => p.records);
+        const records = [...this.deferred, ...batch.flatMap((p) => p.records)];
+        this.deferred = [];
         const data = Buffer.concat(records.map(encodeRecord));
         await this.handle.write(data);
         await this.handle.datasync();
