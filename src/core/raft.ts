@@ -22,7 +22,17 @@ export interface RaftOptions {
   readonly maxBytesPerMessage?: number;
   /** Unacknowledged appends allowed per follower in replicate state. */
   readonly maxInflight?: number;
+  /**
+   * Test only: breaks one rule of the protocol on purpose, so that a test can show the simulator
+   * finds the violation. Never set it outside tests.
+   */
+  readonly sabotage?: Sabotage;
 }
+
+/** Rules a test may break on purpose (see `RaftOptions.sabotage`). */
+export type Sabotage =
+  /** Grant votes without the §5.4.1 check that the candidate's log is up to date. */
+  'vote-without-log-check';
 
 /** Where a proposal landed in the log. It is applied only if it is still there when committed. */
 export interface LogPosition {
@@ -51,6 +61,7 @@ export class RaftCore {
   private readonly maxEntriesPerMessage: number;
   private readonly maxBytesPerMessage: number;
   private readonly maxInflight: number;
+  private readonly sabotage: Sabotage | null;
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -73,6 +84,7 @@ export class RaftCore {
     this.maxEntriesPerMessage = options.maxEntriesPerMessage ?? 512;
     this.maxBytesPerMessage = options.maxBytesPerMessage ?? 1024 * 1024;
     this.maxInflight = options.maxInflight ?? 64;
+    this.sabotage = options.sabotage ?? null;
     if (this.heartbeatTicks < 1 || this.electionTicks <= this.heartbeatTicks) {
       throw new Error(`need 1 <= heartbeatTicks < electionTicks, got ${this.heartbeatTicks} and ${this.electionTicks}`);
     }
@@ -277,7 +289,8 @@ export class RaftCore {
   /** §5.2 and §5.4.1: one vote per term, and only for a candidate whose log is at least as up to date. */
   private handleRequestVote(m: RequestVote): void {
     const canVote = this.vote === null || this.vote === m.from;
-    const granted = canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+    const upToDate = this.sabotage === 'vote-without-log-check' || this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+    const granted = canVote && upToDate;
     if (granted) {
       this.vote = m.from;
       this.resetElectionTimer();

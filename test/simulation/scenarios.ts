@@ -1,0 +1,45 @@
+import type { FaultProfile, Scenario } from './simulation.ts';
+
+const calm: FaultProfile = {
+  loss: 0, duplicate: 0, delay: [0.5, 2], partitionEvery: 0, partitionLength: [0, 0],
+  crashEvery: 0, downtime: [0, 0], pauseEvery: 0, pauseLength: [0, 0], drift: 0, diskLatency: [0.1, 1],
+};
+
+/** The scenarios every run covers: each adds faults to a healthy baseline. */
+export const SCENARIOS: readonly Scenario[] = [
+  { name: 'calm-3', nodes: 3, faults: calm, faultMs: 1500, livenessMs: 1500, clients: 3, keys: 2 },
+  {
+    name: 'lossy-5', nodes: 5, faultMs: 2500, livenessMs: 2000, clients: 4, keys: 3,
+    faults: { ...calm, loss: 0.1, duplicate: 0.05, delay: [0.5, 15], drift: 0.1 },
+  },
+  {
+    name: 'partitions-5', nodes: 5, faultMs: 3000, livenessMs: 2000, clients: 4, keys: 3,
+    faults: { ...calm, loss: 0.02, delay: [0.5, 8], partitionEvery: 300, partitionLength: [50, 600], drift: 0.05 },
+  },
+  {
+    name: 'crashes-3', nodes: 3, faultMs: 3000, livenessMs: 2000, clients: 3, keys: 2,
+    faults: { ...calm, loss: 0.02, delay: [0.5, 5], crashEvery: 300, downtime: [10, 400], diskLatency: [0.5, 8] },
+  },
+  {
+    name: 'chaos-5', nodes: 5, faultMs: 3000, livenessMs: 2500, clients: 5, keys: 3,
+    faults: {
+      loss: 0.08, duplicate: 0.05, delay: [0.5, 20], partitionEvery: 400, partitionLength: [50, 500],
+      crashEvery: 400, downtime: [10, 400], pauseEvery: 500, pauseLength: [20, 400], drift: 0.15, diskLatency: [0.2, 6],
+    },
+  },
+  {
+    // One entry per append: followers acknowledge a little at a time, which exercises probing,
+    // pipelining and the §5.4.2 commit rule (Figure 8) much harder.
+    name: 'trickle-5', nodes: 5, faultMs: 3000, livenessMs: 2500, clients: 5, keys: 3, maxEntriesPerMessage: 1,
+    faults: {
+      loss: 0.05, duplicate: 0.02, delay: [0.5, 12], partitionEvery: 300, partitionLength: [30, 400],
+      crashEvery: 250, downtime: [10, 300], pauseEvery: 0, pauseLength: [0, 0], drift: 0.1, diskLatency: [0.2, 4],
+    },
+  },
+];
+
+export function scenarioNamed(name: string): Scenario {
+  const found = SCENARIOS.find((s) => s.name === name);
+  if (found === undefined) throw new Error(`no scenario "${name}"; the scenarios are ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  return found;
+}

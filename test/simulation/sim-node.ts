@@ -1,0 +1,203 @@
+import type { Message } from '../../src/core/messages.ts';
+import { RaftCore, type LogPosition, type Sabotage } from '../../src/core/raft.ts';
+import type { Ready } from '../../src/core/ready.ts';
+import { seededRng } from '../../src/core/rng.ts';
+import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId } from '../../src/core/types.ts';
+import type { KvInput, KvOutput } from '../linearizability/checker.ts';
+import { SafetyChecker, SafetyViolation } from './safety.ts';
+
+/** What a simulated node needs from its world. */
+export interface SimWorld {
+  readonly checker: SafetyChecker;
+  now(): number;
+  /** Runs `fn` after `delay` ms of simulated time. */
+  after(delay: number, fn: () => void): void;
+  /** A disk write's latency, drawn from the seeded generator. */
+  diskLatency(): number;
+  /** A seed for a (re)started node's own election-timeout generator. */
+  nodeSeed(): number;
+  send(messages: readonly Message[]): void;
+  /** Called for every entry a node applies, with what the state machine answered. */
+  applied(node: SimNode, entry: Entry, output: KvOutput | null): void;
+  trace(line: string): void;
+}
+
+/** The data of a client's entry: who asked, which of its operations, and what. */
+export interface ClientCommand {
+  readonly client: number;
+  readonly op: number;
+  readonly input: KvInput;
+}
+
+/**
+ * One node of the simulation: the real RaftCore driven by the runtime's contract (persist, then send,
+ * then apply, then advance), a disk that keeps only what was written before a crash, and the
+ * key-value state machine, rebuilt from the log after each restart.
+ */
+export class SimNode {
+  private core: RaftCore | null = null;
+  /** What survives a crash. */
+  private disk: { hardState: HardState; entries: Entry[] } = { hardState: EMPTY_HARD_STATE, entries: [] };
+  private store = new Map<string, unknown>();
+  private lastApplied = 0;
+  /** Bumped at each crash, so a write that was in flight then never completes. */
+  private incarnation = 0;
+  private writing = false;
+  private pausedInbox: Message[] | null = null;
+
+  constructor(
+    readonly id: NodeId,
+    private readonly voters: readonly NodeId[],
+    private readonly world: SimWorld,
+    private readonly tuning: { readonly sabotage?: Sabotage | undefined; readonly maxEntriesPerMessage?: number | undefined } = {},
+  ) {}
+
+  get up(): boolean {
+    return this.core !== null;
+  }
+
+  get paused(): boolean {
+    return this.pausedInbox !== null;
+  }
+
+  /** Starts (or restarts) from what the disk holds. */
+  boot(): void {
+    this.core = new RaftCore({
+      id: this.id, voters: this.voters, electionTicks: 10, heartbeatTicks: 3, rng: seededRng(this.world.nodeSeed()),
+      hardState: this.disk.hardState, entries: this.disk.entries,
+      ...(this.tuning.sabotage === undefined ? {} : { sabotage: this.tuning.sabotage }),
+      ...(this.tuning.maxEntriesPerMessage === undefined ? {} : { maxEntriesPerMessage: this.tuning.maxEntriesPerMessage }),
+    });
+    this.store = new Map();
+    this.lastApplied = 0;
+    this.world.trace(`${this.id} boots: term ${this.disk.hardState.term}, ${this.disk.entries.length} entries on disk`);
+    this.process();
+  }
+
+  /** Stops at once: volatile state and any write in flight are lost. */
+  crash(): void {
+    this.core = null;
+    this.writing = false;
+    this.pausedInbox = null;
+    this.incarnation++;
+    this.world.trace(`${this.id} crashes`);
+  }
+
+  pause(): void {
+    if (this.up && !this.paused) this.pausedInbox = [];
+  }
+
+  /** Resumes a paused node; what arrived meanwhile is handled now, as a process's socket buffers would be. */
+  resume(): void {
+    const inbox = this.pausedInbox;
+    this.pausedInbox = null;
+    for (const m of inbox ?? []) this.receive(m);
+  }
+
+  tick(): void {
+    if (this.core === null || this.paused) return;
+    this.guard(() => this.core!.tick());
+    this.process();
+  }
+
+  receive(message: Message): void {
+    if (this.core === null) return;
+    if (this.pausedInbox !== null) {
+      this.pausedInbox.push(message);
+      return;
+    }
+    this.guard(() => this.core!.step(message));
+    this.process();
+  }
+
+  /** Proposes a client command; null when this node is down, paused or not the leader. */
+  propose(command: ClientCommand): LogPosition | null {
+    if (this.core === null || this.paused) return null;
+    const positions = this.core.propose([JSON.stringify(command)]);
+    this.process();
+    return positions?.[0] ?? null;
+  }
+
+  leaderHint(): NodeId | null {
+    return this.core?.softState().leader ?? null;
+  }
+
+  role(): string {
+    return this.core?.softState().role ?? 'Down';
+  }
+
+  term(): number {
+    return this.core?.softState().term ?? this.disk.hardState.term;
+  }
+
+  commitIndex(): number {
+    return this.core?.commitIndex() ?? 0;
+  }
+
+  appliedIndex(): number {
+    return this.lastApplied;
+  }
+
+  /** Takes the next ready batch, unless a write is still in flight. */
+  private process(): void {
+    const core = this.core;
+    if (core === null || this.writing || !core.hasReady()) return;
+    const ready = core.ready();
+    if (ready.softState?.role === 'Leader') {
+      this.world.trace(`${this.id} leads term ${ready.softState.term}`);
+      this.world.checker.becameLeader(this.id, ready.softState.term, (i) => core.termAt(i));
+    }
+    this.world.checker.wrote(this.id, ready.entries, (i) => core.termAt(i));
+    const incarnation = this.incarnation;
+    this.writing = true;
+    const finish = (): void => {
+      if (incarnation === this.incarnation) this.finish(core, ready);
+    };
+    if (ready.hardState !== null || ready.entries.length > 0) this.world.after(this.world.diskLatency(), finish);
+    else finish();
+  }
+
+  /** The write is durable: send, apply, advance, and take the next batch. */
+  private finish(core: RaftCore, ready: Ready): void {
+    if (ready.hardState !== null) this.disk.hardState = ready.hardState;
+    const first = ready.entries[0];
+    if (first !== undefined) this.disk.entries = [...this.disk.entries.slice(0, first.index - 1), ...ready.entries];
+    this.world.send(ready.messages);
+    for (const entry of ready.committedEntries) {
+      this.world.checker.applied(this.id, entry, this.lastApplied);
+      this.lastApplied = entry.index;
+      this.world.applied(this, entry, entry.kind === 'normal' ? this.apply((JSON.parse(entry.data) as ClientCommand).input) : null);
+    }
+    core.advance(ready);
+    this.writing = false;
+    this.process();
+  }
+
+  private apply(input: KvInput): KvOutput {
+    switch (input.kind) {
+      case 'set':
+        this.store.set(input.key, input.value);
+        return { done: true };
+      case 'delete':
+        this.store.delete(input.key);
+        return { done: true };
+      case 'get':
+        return { value: this.store.get(input.key) };
+      case 'cas': {
+        const current = this.store.has(input.key) ? this.store.get(input.key) : null;
+        const ok = JSON.stringify(current) === JSON.stringify(input.expected);
+        if (ok) this.store.set(input.key, input.value);
+        return { ok };
+      }
+    }
+  }
+
+  /** The core throws when one of its own invariants breaks (a committed entry truncated): that is a finding. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      throw new SafetyViolation('core invariant', `${this.id}: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,343 @@
+import type { Message } from '../../src/core/messages.ts';
+import type { Sabotage } from '../../src/core/raft.ts';
+import { seededRng } from '../../src/core/rng.ts';
+import type { Entry, NodeId, Rng } from '../../src/core/types.ts';
+import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../linearizability/checker.ts';
+import { EventQueue } from './event-queue.ts';
+import { SafetyChecker, SafetyViolation } from './safety.ts';
+import { SimNode, type ClientCommand, type SimWorld } from './sim-node.ts';
+
+/** How hostile the world is. Times in ms of simulated time; a tick is 10 ms (election timeout 100-200 ms). */
+export interface FaultProfile {
+  readonly loss: number;
+  readonly duplicate: number;
+  readonly delay: readonly [number, number];
+  /** Mean time between partitions (0: none), and how long each lasts. */
+  readonly partitionEvery: number;
+  readonly partitionLength: readonly [number, number];
+  readonly crashEvery: number;
+  readonly downtime: readonly [number, number];
+  readonly pauseEvery: number;
+  readonly pauseLength: readonly [number, number];
+  /** Each node's clock runs at 1 +- drift of the nominal rate. */
+  readonly drift: number;
+  readonly diskLatency: readonly [number, number];
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly nodes: number;
+  readonly faults: FaultProfile;
+  /** Faults happen for this long; then everything heals and the cluster must converge. */
+  readonly faultMs: number;
+  readonly livenessMs: number;
+  readonly clients: number;
+  readonly keys: number;
+  /** Caps each append at this many entries (default: the core's). */
+  readonly maxEntriesPerMessage?: number;
+  readonly sabotage?: Sabotage;
+}
+
+/** What a run did. */
+export interface SimulationReport {
+  readonly seed: number;
+  readonly events: number;
+  readonly acknowledged: number;
+  readonly unknown: number;
+  readonly maxTerm: number;
+  readonly trace: readonly string[];
+}
+
+/** A failed run: the seed replays it; the trace tail shows what led up to it. */
+export class SimulationFailure extends Error {
+  constructor(readonly scenario: string, readonly seed: number, override readonly cause: Error, readonly trace: readonly string[]) {
+    super(`simulation "${scenario}" failed with seed ${seed}: ${cause.message}\n  replay: npm run sim -- --scenario ${scenario} --seed ${seed} --trace`);
+    this.name = 'SimulationFailure';
+  }
+}
+
+const TICK_MS = 10;
+const OP_TIMEOUT_MS = 1500;
+
+type HistoryOp = Operation<KvInput, KvOutput>;
+
+interface PendingOp {
+  readonly client: number;
+  readonly command: ClientCommand;
+  readonly call: number;
+  waiting: { node: NodeId; index: number; term: number } | null;
+}
+
+/** Runs one scenario from one seed. Throws SimulationFailure on any violated property. */
+export function runSimulation(scenario: Scenario, seed: number, options: { trace?: boolean } = {}): SimulationReport {
+  const sim = new Simulation(scenario, seed, options.trace ?? false);
+  try {
+    return sim.run();
+  } catch (error) {
+    throw new SimulationFailure(scenario.name, seed, error as Error, sim.traceTail());
+  }
+}
+
+class Simulation implements SimWorld {
+  readonly checker = new SafetyChecker();
+  private readonly rng: Rng;
+  private readonly queue = new EventQueue();
+  private time = 0;
+  private events = 0;
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly ids: NodeId[];
+  /** Directed links that drop everything: "a>b". */
+  private readonly cut = new Set<string>();
+  private faultsOn = true;
+  private clientsOn = true;
+  private readonly history: HistoryOp[] = [];
+  private readonly pending = new Map<string, PendingOp>();
+  private readonly opTimers = new Map<PendingOp, number>();
+  private nextOp = 0;
+  private readonly traceLines: string[] = [];
+
+  constructor(private readonly scenario: Scenario, readonly seed: number, private readonly keepTrace: boolean) {
+    this.rng = seededRng(seed);
+    this.ids = Array.from({ length: scenario.nodes }, (_, i) => String(i + 1));
+    for (const id of this.ids) this.nodes.set(id, new SimNode(id, this.ids, this, { sabotage: scenario.sabotage, maxEntriesPerMessage: scenario.maxEntriesPerMessage }));
+  }
+
+  run(): SimulationReport {
+    const { faults, faultMs, livenessMs } = this.scenario;
+    for (const node of this.nodes.values()) {
+      node.boot();
+      const rate = 1 + (this.uniform(-1, 1) * faults.drift);
+      this.every(TICK_MS * rate, () => node.tick());
+    }
+    for (let c = 0; c < this.scenario.clients; c++) this.after(this.uniform(0, 50), () => this.startOp(c));
+    this.scheduleFaults();
+    this.after(faultMs, () => this.beginLiveness());
+    this.after(faultMs + livenessMs / 2, () => (this.clientsOn = false));
+    const end = faultMs + livenessMs;
+    for (let next = this.queue.pop(); next !== undefined && next.time <= end; next = this.queue.pop()) {
+      this.time = next.time;
+      this.events++;
+      next.run();
+    }
+    this.checkConverged();
+    const bad = checkKvHistory(this.history);
+    if (bad !== null) throw new SafetyViolation('linearizability', `the history of key ${bad} is not linearizable`);
+    return {
+      seed: this.seed, events: this.events,
+      acknowledged: this.history.filter((o) => o.return !== Infinity).length,
+      unknown: this.history.filter((o) => o.return === Infinity).length,
+      maxTerm: Math.max(...[...this.nodes.values()].map((n) => n.term())),
+      trace: this.traceLines,
+    };
+  }
+
+  traceTail(): string[] {
+    return this.traceLines.slice(-60);
+  }
+
+  // ---- SimWorld ----------------------------------------------------------------------------
+
+  now(): number {
+    return this.time;
+  }
+
+  after(delay: number, fn: () => void): void {
+    this.queue.schedule(this.time + delay, fn);
+  }
+
+  diskLatency(): number {
+    return this.uniform(...this.scenario.faults.diskLatency);
+  }
+
+  nodeSeed(): number {
+    return this.rng.nextInt(2 ** 31);
+  }
+
+  send(messages: readonly Message[]): void {
+    const { loss, duplicate, delay } = this.scenario.faults;
+    for (const m of messages) {
+      const copies = this.faultsOn && this.chance(duplicate) ? 2 : 1;
+      for (let i = 0; i < copies; i++) {
+        if (this.faultsOn && this.chance(loss)) continue;
+        // Each message draws its own delay, so messages overtake each other (reordering).
+        this.after(this.uniform(...delay), () => {
+          if (!this.cut.has(`${m.from}>${m.to}`)) this.nodes.get(m.to)?.receive(m);
+        });
+      }
+    }
+  }
+
+  applied(node: SimNode, entry: Entry, output: KvOutput | null): void {
+    const key = `${node.id}:${entry.index}`;
+    const op = this.pending.get(key);
+    if (op === undefined || op.waiting === null) return;
+    this.pending.delete(key);
+    if (entry.term !== op.waiting.term) {
+      // Replaced by another leader's entry: never applied, so it is left out of the history.
+      this.trace(`client ${op.client} op ${op.command.op} lost at ${key}`);
+      this.finishOp(op, null);
+      return;
+    }
+    this.finishOp(op, { ...this.historyOp(op), output: output!, return: this.time });
+  }
+
+  trace(line: string): void {
+    if (this.keepTrace || this.traceLines.length < 100_000) this.traceLines.push(`${this.time.toFixed(1).padStart(8)} ${line}`);
+    if (!this.keepTrace && this.traceLines.length > 200) this.traceLines.splice(0, 100);
+  }
+
+  // ---- clients -----------------------------------------------------------------------------
+
+  private startOp(client: number): void {
+    if (!this.clientsOn) return;
+    const key = `k${this.rng.nextInt(this.scenario.keys)}`;
+    const value = this.nextOp;
+    const kinds: KvInput[] = [
+      { kind: 'set', key, value }, { kind: 'get', key }, { kind: 'get', key },
+      { kind: 'delete', key }, { kind: 'cas', key, expected: this.rng.nextInt(2) === 0 ? null : value - this.rng.nextInt(4) - 1, value },
+    ];
+    const op: PendingOp = { client, command: { client, op: this.nextOp++, input: kinds[this.rng.nextInt(kinds.length)]! }, call: this.time, waiting: null };
+    this.opTimers.set(op, this.time + OP_TIMEOUT_MS);
+    this.after(OP_TIMEOUT_MS, () => {
+      if (this.opTimers.get(op) === undefined) return;
+      // No answer in time: the outcome is unknown, and the client moves on.
+      if (op.waiting !== null) this.pending.delete(`${op.waiting.node}:${op.waiting.index}`);
+      this.finishOp(op, { ...this.historyOp(op), output: undefined, return: Infinity });
+    });
+    this.attempt(op, this.ids[this.rng.nextInt(this.ids.length)]!);
+  }
+
+  /** Tries `target`; a refusal there appended nothing, so trying elsewhere is safe. */
+  private attempt(op: PendingOp, target: NodeId): void {
+    if (!this.opTimers.has(op)) return;
+    const node = this.nodes.get(target)!;
+    const position = node.propose(op.command);
+    if (position === null) {
+      const hint = node.leaderHint();
+      const next = hint !== null && hint !== target ? hint : this.ids[this.rng.nextInt(this.ids.length)]!;
+      this.after(this.uniform(2, 20), () => this.attempt(op, next));
+      return;
+    }
+    op.waiting = { node: target, index: position.index, term: position.term };
+    this.pending.set(`${target}:${position.index}`, op);
+  }
+
+  private finishOp(op: PendingOp, record: HistoryOp | null): void {
+    if (!this.opTimers.delete(op)) return;
+    if (record !== null) this.history.push(record);
+    this.after(this.uniform(0, 20), () => this.startOp(op.client));
+  }
+
+  private historyOp(op: PendingOp): HistoryOp {
+    return { client: op.client, input: op.command.input, output: undefined, call: op.call, return: Infinity };
+  }
+
+  /** A crash loses the node's answers: its callers cannot learn the outcome. */
+  private abandonPendingAt(id: NodeId): void {
+    for (const [key, op] of this.pending) {
+      if (!key.startsWith(`${id}:`)) continue;
+      this.pending.delete(key);
+      this.finishOp(op, { ...this.historyOp(op), output: undefined, return: Infinity });
+    }
+  }
+
+  // ---- faults ------------------------------------------------------------------------------
+
+  private scheduleFaults(): void {
+    const f = this.scenario.faults;
+    const recurring = (mean: number, fault: () => void): void => {
+      if (mean <= 0) return;
+      const next = (): void => this.after(this.uniform(0, 2 * mean), () => {
+        if (!this.faultsOn) return;
+        fault();
+        next();
+      });
+      next();
+    };
+    recurring(f.partitionEvery, () => this.partition());
+    recurring(f.crashEvery, () => {
+      const node = this.pick((n) => n.up);
+      if (node === undefined) return;
+      node.crash();
+      this.abandonPendingAt(node.id);
+      this.after(this.uniform(...f.downtime), () => {
+        if (!node.up) node.boot();
+      });
+    });
+    recurring(f.pauseEvery, () => {
+      const node = this.pick((n) => n.up && !n.paused);
+      if (node === undefined) return;
+      this.trace(`${node.id} pauses`);
+      node.pause();
+      this.after(this.uniform(...f.pauseLength), () => {
+        this.trace(`${node.id} resumes`);
+        node.resume();
+      });
+    });
+  }
+
+  /** Splits the cluster in two (both ways), or cuts one direction of one link; heals later. */
+  private partition(): void {
+    const links: string[] = [];
+    if (this.chance(0.3)) {
+      const [a, b] = [this.ids[this.rng.nextInt(this.ids.length)]!, this.ids[this.rng.nextInt(this.ids.length)]!];
+      if (a !== b) links.push(`${a}>${b}`);
+    } else {
+      const side = new Set(this.ids.filter(() => this.chance(0.5)));
+      for (const a of this.ids) for (const b of this.ids) if (side.has(a) !== side.has(b)) links.push(`${a}>${b}`);
+    }
+    if (links.length === 0) return;
+    this.trace(`partition: ${links.join(' ')}`);
+    for (const l of links) this.cut.add(l);
+    this.after(this.uniform(...this.scenario.faults.partitionLength), () => {
+      for (const l of links) this.cut.delete(l);
+      this.trace(`healed: ${links.join(' ')}`);
+    });
+  }
+
+  /** Everything heals: no more loss, partitions, pauses; crashed nodes come back. */
+  private beginLiveness(): void {
+    this.faultsOn = false;
+    this.cut.clear();
+    this.trace('faults end; the cluster must converge');
+    for (const node of this.nodes.values()) {
+      if (!node.up) node.boot();
+      else if (node.paused) node.resume();
+    }
+  }
+
+  /** After the quiet phase: one leader, and every node has applied everything committed. */
+  private checkConverged(): void {
+    const nodes = [...this.nodes.values()];
+    const leaders = nodes.filter((n) => n.role() === 'Leader');
+    if (leaders.length !== 1) throw new SafetyViolation('liveness', `${leaders.length} leaders after the faults ended (roles: ${nodes.map((n) => `${n.id}=${n.role()}`).join(', ')})`);
+    const commit = leaders[0]!.commitIndex();
+    for (const n of nodes) {
+      if (n.appliedIndex() !== commit) throw new SafetyViolation('liveness', `node ${n.id} applied ${n.appliedIndex()} of ${commit} committed after the faults ended`);
+    }
+    if (this.opTimers.size > 0) throw new SafetyViolation('liveness', `${this.opTimers.size} client operations still open at the end`);
+  }
+
+  // ---- randomness ----------------------------------------------------------------------------
+
+  private uniform(lo: number, hi: number): number {
+    return lo + (this.rng.nextInt(1_000_000) / 1_000_000) * (hi - lo);
+  }
+
+  private chance(p: number): boolean {
+    return p > 0 && this.rng.nextInt(1_000_000) < p * 1_000_000;
+  }
+
+  private pick(filter: (n: SimNode) => boolean): SimNode | undefined {
+    const candidates = [...this.nodes.values()].filter(filter);
+    return candidates[this.rng.nextInt(candidates.length)];
+  }
+
+  private every(period: number, fn: () => void): void {
+    const tick = (): void => {
+      fn();
+      this.after(period, tick);
+    };
+    this.after(this.uniform(0, period), tick);
+  }
+}
