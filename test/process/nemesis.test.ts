@@ -1,0 +1,102 @@
+import { expect } from 'chai';
+import { seededRng } from '../../src/core/rng.ts';
+import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../linearizability/checker.ts';
+import { ProcessCluster } from '../helpers/processes.ts';
+
+type HistoryOp = Operation<KvInput, KvOutput>;
+
+/** Performs one operation over HTTP; returns what was observed, or undefined when the outcome is unknown. */
+async function perform(address: string, input: KvInput): Promise<KvOutput | undefined> {
+  const path = `/kv/${input.key}`;
+  const request = (method: string, suffix = '', body?: unknown) =>
+    fetch(`http://${address}${path}${suffix}`, { method, signal: AbortSignal.timeout(2000), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  try {
+    switch (input.kind) {
+      case 'set': {
+        const res = await request('PUT', '', input.value);
+        return res.status === 200 ? { done: true } : undefined;
+      }
+      case 'delete': {
+        const res = await request('DELETE');
+        return res.status === 200 ? { done: true } : undefined;
+      }
+      case 'get': {
+        const res = await request('GET');
+        if (res.status === 404) return { value: undefined };
+        return res.status === 200 ? { value: ((await res.json()) as { value: unknown }).value } : undefined;
+      }
+      case 'cas': {
+        const res = await request('POST', '/cas', { expected: input.expected, value: input.value });
+        return res.status === 200 ? { ok: ((await res.json()) as { ok: boolean }).ok } : undefined;
+      }
+    }
+  } catch {
+    return undefined; // refused, reset, or no answer in time
+  }
+}
+
+describe('process: a nemesis kills, stops and resumes real nodes; the clients\' history stays linearizable', function () {
+  this.timeout(180_000);
+  const SEED = Number(process.env['GRAFT_NEMESIS_SEED'] ?? 1124);
+  let cluster: ProcessCluster;
+
+  before(async () => {
+    cluster = await ProcessCluster.create(3);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it(`SIGKILL, restart, SIGSTOP and SIGCONT at random (seed ${SEED})`, async () => {
+    const rng = seededRng(SEED);
+    const ids = ['1', '2', '3'];
+    const history: HistoryOp[] = [];
+    let running = true;
+    let counter = 0;
+
+    const clients = Array.from({ length: 4 }, async (_, client) => {
+      while (running) {
+        const key = `k${rng.nextInt(2)}`;
+        const value = counter++;
+        const choices: KvInput[] = [
+          { kind: 'set', key, value }, { kind: 'get', key }, { kind: 'get', key }, { kind: 'delete', key },
+          { kind: 'cas', key, expected: rng.nextInt(2) === 0 ? null : value - 1 - rng.nextInt(3), value },
+        ];
+        const input = choices[rng.nextInt(choices.length)]!;
+        const target = ids[rng.nextInt(3)]!;
+        const call = performance.now();
+        const output = await perform(cluster.address(target), input);
+        history.push({ client, input, output, call, return: output === undefined ? Infinity : performance.now() });
+      }
+    });
+
+    // One fault at a time, so a majority is usually up and the clients make progress.
+    const FAULTS = 12;
+    let kills = 0;
+    let stops = 0;
+    for (let fault = 0; fault < FAULTS; fault++) {
+      await new Promise((resolve) => setTimeout(resolve, 200 + rng.nextInt(600)));
+      const victim = cluster.nodes.get(ids[rng.nextInt(3)]!)!;
+      if (rng.nextInt(2) === 0) {
+        await victim.kill('SIGKILL');
+        kills++;
+        await new Promise((resolve) => setTimeout(resolve, 100 + rng.nextInt(400)));
+        await cluster.start(victim.id).waitForLine(/listening on/);
+      } else {
+        victim.child.kill('SIGSTOP');
+        stops++;
+        await new Promise((resolve) => setTimeout(resolve, 200 + rng.nextInt(800)));
+        victim.child.kill('SIGCONT');
+      }
+    }
+    running = false;
+    await Promise.all(clients);
+
+    const acknowledged = history.filter((op) => op.output !== undefined).length;
+    expect(kills, 'kills').to.be.greaterThan(0);
+    expect(stops, 'stops').to.be.greaterThan(0);
+    expect(acknowledged, 'operations with a known outcome').to.be.greaterThan(50);
+    expect(checkKvHistory(history), 'the key whose history is not linearizable').to.equal(null);
+  });
+});
