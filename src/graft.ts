@@ -100,6 +100,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     this.clock = options.clock ?? realClock;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     const config = options.config;
+    const rng = options.rng ?? seededRng(randomInt(2 ** 31));
     this.storage = options.storage ?? defaultStorage(config, this.id, options.dataDir ?? config.dataDir, this.logger);
     const transport = options.transport ?? new WebSocketTransport({
       self: this.id, members: config.members, logger: this.logger.child('transport'),
@@ -113,14 +114,14 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
       storage: this.storage,
       transport,
       clock: this.clock,
-      rng: options.rng ?? seededRng(randomInt(2 ** 31)),
+      rng,
       logger: this.logger,
       onApply: (entries) => this.apply(entries),
       onSoftState: (s) => this.leadershipChanged(s.role, s.term, s.leader),
       onForwardMessage: (m) => this.forwarder.handle(m),
       onFatal: (error) => this.fatal(error),
     });
-    this.forwarder = new Forwarder(this.id, this.clock, this.requestTimeoutMs,
+    this.forwarder = new Forwarder(rng.nextInt(2 ** 31) * 2 ** 20 + 1, this.id, this.clock, this.requestTimeoutMs,
       (to, m) => this.node.sendToPeer(to, m), (ops) => this.node.propose(ops));
   }
 

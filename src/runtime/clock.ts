@@ -12,6 +12,8 @@ export interface Clock {
   after(ms: number, fn: () => void): Cancel;
   /** Calls `fn` every `ms`. */
   every(ms: number, fn: () => void): Cancel;
+  /** Calls `fn` soon, after the current work and the I/O that is ready (setImmediate). */
+  defer(fn: () => void): void;
 }
 
 /** The process's own timers. */
@@ -24,5 +26,8 @@ export const realClock: Clock = {
   every(ms, fn) {
     const timer = setInterval(fn, ms);
     return () => clearInterval(timer);
+  },
+  defer(fn) {
+    setImmediate(fn);
   },
 };

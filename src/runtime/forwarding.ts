@@ -4,6 +4,9 @@ import { GraftError, type GraftErrorCode } from '../errors.ts';
 import type { ForwardRequest, ForwardResponse, PeerMessage } from '../transport/peer-messages.ts';
 import type { Cancel, Clock } from './clock.ts';
 
+/** How many served requests a leader remembers to recognise duplicates. */
+const SERVED_MEMORY = 4096;
+
 interface Outstanding {
   readonly resolve: (positions: LogPosition[]) => void;
   readonly reject: (error: Error) => void;
@@ -23,12 +26,18 @@ interface Queued {
  * pass travel in one request.
  */
 export class Forwarder {
-  private nextId = 1;
   private readonly outstanding = new Map<number, Outstanding>();
+  /**
+   * Requests this node has served, by sender and id, with their answer: a duplicated request (a
+   * network that repeats a frame) gets the first answer again instead of appending its ops twice.
+   */
+  private readonly served = new Map<string, Promise<LogPosition[]>>();
   private queued = new Map<NodeId, Queued[]>();
   private flushScheduled = false;
 
   constructor(
+    /** Where this instance's request ids start: random, so a restarted node never reuses its old ids. */
+    private nextId: number,
     private readonly self: NodeId,
     private readonly clock: Clock,
     private readonly timeoutMs: number,
@@ -44,7 +53,7 @@ export class Forwarder {
       else list.push({ data, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => this.flush());
+        this.clock.defer(() => this.flush());
       }
     });
   }
@@ -110,7 +119,15 @@ export class Forwarder {
   private serve(request: ForwardRequest): void {
     const answer = (fields: Pick<ForwardResponse, 'positions' | 'error'>): boolean =>
       this.send(request.from, { type: 'ForwardResponse', from: this.self, to: request.from, id: request.id, ...fields });
-    this.propose(request.ops).then(
+    const key = `${request.from}:${request.id}`;
+    let positions = this.served.get(key);
+    if (positions === undefined) {
+      positions = this.propose(request.ops);
+      this.served.set(key, positions);
+      // Remember the most recent requests only; a duplicate arrives soon after its original.
+      if (this.served.size > SERVED_MEMORY) this.served.delete(this.served.keys().next().value!);
+    }
+    positions.then(
       (positions) => answer({ positions, error: null }),
       (error: unknown) => {
         const e = error instanceof GraftError ? error : new GraftError('NOT_LEADER', String(error));

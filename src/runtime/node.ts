@@ -133,7 +133,7 @@ export class RaftNode {
   private schedule(): void {
     if (this.scheduled || this.looping || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.options.clock.defer(() => {
       this.scheduled = false;
       this.idle = this.runLoop();
     });

@@ -17,21 +17,28 @@ export class SafetyChecker {
   private readonly leaderOfTerm = new Map<number, NodeId>();
   /** (index, term) -> the entry's data and the term of the entry before it, as first seen anywhere. */
   private readonly entries = new Map<string, { data: string; prevTerm: number }>();
-  /** index -> the entry committed there (learned when any node applies it). */
+  /** index -> the entry applied there (learned when any node applies it). */
   private readonly committed = new Map<number, Entry>();
-  private maxCommitted = 0;
+  /** index -> the term of the entry a leader committed there, and that leader's term. */
+  private readonly commitTerms = new Map<number, { entryTerm: number; commitTerm: number }>();
 
-  /** Election safety: at most one leader per term (§5.2). */
+  /** Election safety: at most one leader per term (§5.2). Leader completeness (§5.4), checked as it wins. */
   becameLeader(id: NodeId, term: number, termAt: (index: number) => number | undefined): void {
     const other = this.leaderOfTerm.get(term);
     if (other !== undefined && other !== id) throw new SafetyViolation('election safety', `both ${other} and ${id} led term ${term}`);
     this.leaderOfTerm.set(term, id);
-    // Leader completeness (§5.4): a leader holds every entry committed before its term.
-    for (let i = 1; i <= this.maxCommitted; i++) {
-      const entry = this.committed.get(i);
-      if (entry !== undefined && termAt(i) !== entry.term) {
-        throw new SafetyViolation('leader completeness', `${id}, leader of term ${term}, has term ${String(termAt(i))} at index ${i}, where an entry of term ${entry.term} was committed`);
+    // The paper's guarantee: an entry committed in a term is in the log of every leader of a later term.
+    for (const [index, { entryTerm, commitTerm }] of this.commitTerms) {
+      if (commitTerm < term && termAt(index) !== entryTerm) {
+        throw new SafetyViolation('leader completeness', `${id}, leader of term ${term}, has term ${String(termAt(index))} at index ${index}, where the leader of term ${commitTerm} committed an entry of term ${entryTerm}`);
       }
+    }
+  }
+
+  /** A leader of `term` moved its commit index to `to`: those entries are committed in `term` (the first leader to commit an index decides). */
+  leaderCommitted(term: number, from: number, to: number, termAt: (index: number) => number | undefined): void {
+    for (let i = from + 1; i <= to; i++) {
+      if (!this.commitTerms.has(i)) this.commitTerms.set(i, { entryTerm: termAt(i) ?? -1, commitTerm: term });
     }
   }
 
@@ -57,7 +64,6 @@ export class SafetyChecker {
     const known = this.committed.get(entry.index);
     if (known === undefined) {
       this.committed.set(entry.index, entry);
-      this.maxCommitted = Math.max(this.maxCommitted, entry.index);
     } else if (known.term !== entry.term || known.data !== entry.data) {
       throw new SafetyViolation('state machine safety', `${id} applied term ${entry.term} at index ${entry.index}, where term ${known.term} was applied before`);
     }

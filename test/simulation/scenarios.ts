@@ -1,3 +1,4 @@
+import type { RuntimeScenario } from './runtime-sim.ts';
 import type { FaultProfile, Scenario } from './simulation.ts';
 
 const calm: FaultProfile = {
@@ -41,5 +42,23 @@ export const SCENARIOS: readonly Scenario[] = [
 export function scenarioNamed(name: string): Scenario {
   const found = SCENARIOS.find((s) => s.name === name);
   if (found === undefined) throw new Error(`no scenario "${name}"; the scenarios are ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  return found;
+}
+
+/** Scenarios of the runtime simulation: real GraftInstances on simulated time, network and disks. */
+export const RUNTIME_SCENARIOS: readonly RuntimeScenario[] = [
+  {
+    name: 'runtime-chaos-3', nodes: 3, faultMs: 3000, livenessMs: 3000, clients: 4, keys: 2,
+    faults: { loss: 0.05, duplicate: 0.03, delay: [0.5, 10], partitionEvery: 500, partitionLength: [50, 500], crashEvery: 500, downtime: [20, 400], drift: 0.1, diskLatency: [0.2, 5] },
+  },
+  {
+    name: 'runtime-chaos-5', nodes: 5, faultMs: 3000, livenessMs: 3000, clients: 5, keys: 3,
+    faults: { loss: 0.08, duplicate: 0.05, delay: [0.5, 20], partitionEvery: 400, partitionLength: [50, 500], crashEvery: 400, downtime: [20, 400], drift: 0.15, diskLatency: [0.2, 6] },
+  },
+];
+
+export function runtimeScenarioNamed(name: string): RuntimeScenario {
+  const found = RUNTIME_SCENARIOS.find((s) => s.name === name);
+  if (found === undefined) throw new Error(`no runtime scenario "${name}"; they are ${RUNTIME_SCENARIOS.map((s) => s.name).join(', ')}`);
   return found;
 }

@@ -143,10 +143,6 @@ export class SimNode {
     const core = this.core;
     if (core === null || this.writing || !core.hasReady()) return;
     const ready = core.ready();
-    if (ready.softState?.role === 'Leader') {
-      this.world.trace(`${this.id} leads term ${ready.softState.term}`);
-      this.world.checker.becameLeader(this.id, ready.softState.term, (i) => core.termAt(i));
-    }
     this.world.checker.wrote(this.id, ready.entries, (i) => core.termAt(i));
     const incarnation = this.incarnation;
     this.writing = true;
@@ -168,7 +164,9 @@ export class SimNode {
       this.lastApplied = entry.index;
       this.world.applied(this, entry, entry.kind === 'normal' ? this.apply((JSON.parse(entry.data) as ClientCommand).input) : null);
     }
+    const commit = core.commitIndex();
     core.advance(ready);
+    this.noteLeaderCommit(core, commit);
     this.writing = false;
     this.process();
   }
@@ -192,12 +190,31 @@ export class SimNode {
     }
   }
 
-  /** The core throws when one of its own invariants breaks (a committed entry truncated): that is a finding. */
+  /**
+   * Runs an input through the core. The core throws when one of its own invariants breaks (a
+   * committed entry truncated): that is a finding. A node that has just won an election is checked
+   * at once, against what was committed before it won (not later, when its batch is processed).
+   */
   private guard(fn: () => void): void {
+    const core = this.core!;
+    const wasLeader = core.softState().role === 'Leader';
+    const commit = core.commitIndex();
     try {
       fn();
     } catch (error) {
       throw new SafetyViolation('core invariant', `${this.id}: ${(error as Error).message}`);
     }
+    const now = core.softState();
+    if (now.role === 'Leader' && !wasLeader) {
+      this.world.trace(`${this.id} leads term ${now.term}`);
+      this.world.checker.becameLeader(this.id, now.term, (i) => core.termAt(i));
+    }
+    this.noteLeaderCommit(core, commit);
+  }
+
+  /** When this node leads, entries it has just committed are committed in its term. */
+  private noteLeaderCommit(core: RaftCore, before: number): void {
+    const { role, term } = core.softState();
+    if (role === 'Leader' && core.commitIndex() > before) this.world.checker.leaderCommitted(term, before, core.commitIndex(), (i) => core.termAt(i));
   }
 }

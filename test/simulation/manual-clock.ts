@@ -1,0 +1,74 @@
+import type { Cancel, Clock } from '../../src/runtime/clock.ts';
+import { EventQueue } from './event-queue.ts';
+
+/**
+ * Simulated time for the real runtime: timers fire only when the simulation advances, in a fixed
+ * order, and deferred work runs when the simulation drains it. Each node gets its own view, so a
+ * crash can drop everything that node had scheduled, and a drifting node can run fast or slow.
+ */
+export class ManualClock {
+  private readonly queue = new EventQueue();
+  private deferred: (() => void)[] = [];
+  time = 0;
+
+  /** Schedules `fn` at `delay` ms from now, on the simulation's own account. */
+  after(delay: number, fn: () => void): void {
+    this.queue.schedule(this.time + delay, fn);
+  }
+
+  /** A clock for one node: its timers run at `rate` times the nominal speed, and `kill` silences it. */
+  view(rate = 1): Clock & { kill(): void } {
+    let alive = true;
+    const at = (ms: number, fn: () => void): Cancel => {
+      let cancelled = false;
+      this.queue.schedule(this.time + ms / rate, () => {
+        if (alive && !cancelled) fn();
+      });
+      return () => (cancelled = true);
+    };
+    return {
+      now: () => this.time * rate,
+      after: at,
+      every: (ms, fn) => {
+        let cancelled = false;
+        const tick = (): void => {
+          if (cancelled) return;
+          fn();
+          at(ms, tick);
+        };
+        at(ms, tick);
+        return () => (cancelled = true);
+      },
+      defer: (fn) => {
+        this.deferred.push(() => {
+          if (alive) fn();
+        });
+      },
+      kill: () => (alive = false),
+    };
+  }
+
+  /** Runs deferred work and the promise callbacks it causes until nothing is left. */
+  async settle(): Promise<void> {
+    for (;;) {
+      while (this.deferred.length > 0) {
+        const batch = this.deferred;
+        this.deferred = [];
+        for (const fn of batch) fn();
+      }
+      // Every pending promise callback runs before this resolves.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.deferred.length === 0) return;
+    }
+  }
+
+  /** Advances to the next timer and runs it; false when none is left before `end`. */
+  async step(end: number): Promise<boolean> {
+    await this.settle();
+    const next = this.queue.pop();
+    if (next === undefined || next.time > end) return false;
+    this.time = next.time;
+    next.run();
+    return true;
+  }
+}

@@ -1,0 +1,307 @@
+import { parseClusterConfig, type ClusterConfig } from '../../src/config.ts';
+import { seededRng } from '../../src/core/rng.ts';
+import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type Rng, type Role } from '../../src/core/types.ts';
+import { GraftError } from '../../src/errors.ts';
+import { silentLogger } from '../../src/logger.ts';
+import type { PersistedState, Storage } from '../../src/storage/storage.ts';
+import type { PeerMessage } from '../../src/transport/peer-messages.ts';
+import type { ReceiveHandler, Transport } from '../../src/transport/transport.ts';
+import { KVStore } from '../../examples/kvstore/kv-store.ts';
+import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../linearizability/checker.ts';
+import { ManualClock } from './manual-clock.ts';
+import { SafetyViolation } from './safety.ts';
+import { SimulationFailure, type FaultProfile } from './simulation.ts';
+
+/** A scenario for the runtime simulation (pauses are left to the core-level simulation). */
+export interface RuntimeScenario {
+  readonly name: string;
+  readonly nodes: number;
+  readonly faults: Omit<FaultProfile, 'pauseEvery' | 'pauseLength'>;
+  readonly faultMs: number;
+  readonly livenessMs: number;
+  readonly clients: number;
+  readonly keys: number;
+}
+
+const CLIENT_TIMEOUT_MS = 2000;
+
+/**
+ * Runs real KVStore nodes (GraftInstance, its runtime, forwarding and apply waiters) on simulated
+ * time, network and disks, all drawn from one seed; clients use the store's public methods.
+ * Checks election safety as it happens, and at the end that the nodes converged to one state and
+ * that the clients' history is linearizable. Throws SimulationFailure.
+ */
+export async function runRuntimeSimulation(scenario: RuntimeScenario, seed: number): Promise<{ acknowledged: number; unknown: number; trace: readonly string[] }> {
+  const sim = new RuntimeSimulation(scenario, seed);
+  try {
+    return await sim.run();
+  } catch (error) {
+    throw new SimulationFailure(scenario.name, seed, error as Error, sim.trace);
+  } finally {
+    sim.shutdown();
+  }
+}
+
+/** A node's disk: what survives a crash is what finished writing; a crash drops writes in flight. */
+class SimDisk {
+  hardState: HardState = EMPTY_HARD_STATE;
+  entries: Entry[] = [];
+  /** A hard state written without sync: it lands with the next durable write, or is lost. */
+  unsynced: HardState | null = null;
+
+  storage(clock: ManualClock, latency: () => number, alive: () => boolean): Storage {
+    const write = (apply: () => void): Promise<void> => new Promise((resolve) => clock.after(latency(), () => {
+      if (!alive()) return; // the process died: the write never completes
+      apply();
+      resolve();
+    }));
+    return {
+      load: async (): Promise<PersistedState> => ({ hardState: this.hardState, entries: [...this.entries] }),
+      append: (entries) => write(() => {
+        if (this.unsynced !== null) this.hardState = this.unsynced;
+        this.unsynced = null;
+        const first = entries[0];
+        if (first !== undefined) this.entries = [...this.entries.slice(0, first.index - 1), ...entries];
+      }),
+      saveHardState: (hs, options) => {
+        if (options?.durable === false) {
+          this.unsynced = hs;
+          return Promise.resolve();
+        }
+        return write(() => {
+          this.hardState = hs;
+          this.unsynced = null;
+        });
+      },
+      compactPrefix: async () => {},
+      close: async () => {},
+    };
+  }
+}
+
+class RuntimeSimulation {
+  readonly trace: string[] = [];
+  private readonly rng: Rng;
+  private readonly clock = new ManualClock();
+  private readonly config: ClusterConfig;
+  private readonly ids: NodeId[];
+  private readonly disks = new Map<NodeId, SimDisk>();
+  private readonly stores = new Map<NodeId, { store: KVStore; kill: () => void; alive: boolean; receive: ReceiveHandler | null }>();
+  private readonly cut = new Set<string>();
+  private faultsOn = true;
+  private clientsOn = true;
+  private readonly leaderOfTerm = new Map<number, NodeId>();
+  private readonly history: Operation<KvInput, KvOutput>[] = [];
+  private openOps = 0;
+  private violation: SafetyViolation | null = null;
+  private counter = 0;
+
+  constructor(private readonly scenario: RuntimeScenario, readonly seed: number) {
+    this.rng = seededRng(seed);
+    this.ids = Array.from({ length: scenario.nodes }, (_, i) => String(i + 1));
+    const members = this.ids.map((id) => `  ${id}: sim-${id}:1`).join('\n');
+    this.config = parseClusterConfig(`electionTimeout: 100\nheartbeatInterval: 30\nconfiguration:\n${members}\n`, `<${scenario.name}>`);
+    for (const id of this.ids) this.disks.set(id, new SimDisk());
+  }
+
+  async run(): Promise<{ acknowledged: number; unknown: number; trace: readonly string[] }> {
+    for (const id of this.ids) await this.boot(id);
+    for (let c = 0; c < this.scenario.clients; c++) this.clock.after(this.uniform(0, 50), () => void this.client(c));
+    this.scheduleCrashes();
+    this.schedulePartitions();
+    const { faultMs, livenessMs } = this.scenario;
+    this.clock.after(faultMs, () => this.endFaults());
+    this.clock.after(faultMs + livenessMs / 2, () => (this.clientsOn = false));
+    while (await this.clock.step(faultMs + livenessMs)) {
+      if (this.violation !== null) throw this.violation;
+    }
+    await this.clock.settle();
+    this.checkConverged();
+    const bad = checkKvHistory(this.history);
+    if (bad !== null) {
+      for (const op of this.history.filter((o) => o.input.key === bad).sort((a, b) => a.call - b.call)) {
+        this.trace.push(`${op.call.toFixed(1)}..${op.return === Infinity ? 'unknown' : op.return.toFixed(1)} client ${op.client} ${JSON.stringify(op.input)} -> ${JSON.stringify(op.output)}`);
+      }
+      throw new SafetyViolation('linearizability', `the history of key ${bad} is not linearizable`);
+    }
+    return {
+      acknowledged: this.history.filter((o) => o.return !== Infinity).length,
+      unknown: this.history.filter((o) => o.return === Infinity).length,
+      trace: this.trace,
+    };
+  }
+
+  /** Stops every instance's timers, so nothing of this run outlives it. */
+  shutdown(): void {
+    for (const node of this.stores.values()) node.kill();
+  }
+
+  private async boot(id: NodeId): Promise<void> {
+    const rate = 1 + this.uniform(-1, 1) * this.scenario.faults.drift;
+    const view = this.clock.view(rate);
+    const node = { store: undefined as unknown as KVStore, kill: () => view.kill(), alive: true, receive: null as ReceiveHandler | null };
+    const transport: Transport = {
+      start: async (receive) => {
+        node.receive = receive;
+      },
+      send: (to, messages) => this.deliver(id, to, messages),
+      stop: async () => {
+        node.receive = null;
+      },
+    };
+    node.store = new KVStore({
+      config: this.config, machineId: id, logger: silentLogger, clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)),
+      transport, storage: this.disks.get(id)!.storage(this.clock, () => this.uniform(...this.scenario.faults.diskLatency), () => node.alive),
+      requestTimeoutMs: CLIENT_TIMEOUT_MS,
+    });
+    node.store.graft.on('role', (role: Role, term: number) => {
+      if (role !== 'Leader') return;
+      this.trace.push(`${this.clock.time.toFixed(1)} ${id} leads term ${term}`);
+      const other = this.leaderOfTerm.get(term);
+      // Recorded, not thrown: a throw here would surface inside the node's own loop.
+      if (other !== undefined && other !== id) this.violation ??= new SafetyViolation('election safety', `both ${other} and ${id} led term ${term}`);
+      this.leaderOfTerm.set(term, id);
+    });
+    this.stores.set(id, node);
+    await node.store.graft.start();
+  }
+
+  private crash(id: NodeId): void {
+    const node = this.stores.get(id)!;
+    node.alive = false;
+    node.receive = null;
+    node.kill();
+    this.disks.get(id)!.unsynced = null;
+    this.trace.push(`${this.clock.time.toFixed(1)} ${id} crashes`);
+  }
+
+  /** False when the link is down (the sender learns nothing left); loss in flight still counts as sent. */
+  private deliver(from: NodeId, to: NodeId, messages: readonly PeerMessage[]): boolean {
+    const target = this.stores.get(to);
+    if (target === undefined || !target.alive || this.cut.has(`${from}>${to}`)) return false;
+    const { loss, duplicate, delay } = this.scenario.faults;
+    const copies = this.faultsOn && this.chance(duplicate) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      if (this.faultsOn && this.chance(loss)) continue;
+      this.clock.after(this.uniform(...delay), () => {
+        const receive = this.stores.get(to)?.receive;
+        if (receive && !this.cut.has(`${from}>${to}`)) for (const m of messages) receive(m);
+      });
+    }
+    return true;
+  }
+
+  /** A client: one operation at a time, against a random node, through the store's public methods. */
+  private async client(client: number): Promise<void> {
+    while (this.clientsOn) {
+      const key = `k${this.rng.nextInt(this.scenario.keys)}`;
+      const value = this.counter++;
+      const choices: KvInput[] = [
+        { kind: 'set', key, value }, { kind: 'get', key }, { kind: 'get', key }, { kind: 'delete', key },
+        { kind: 'cas', key, expected: this.rng.nextInt(2) === 0 ? null : value - 1 - this.rng.nextInt(3), value },
+      ];
+      const input = choices[this.rng.nextInt(choices.length)]!;
+      const id = this.ids[this.rng.nextInt(this.ids.length)]!;
+      const node = this.stores.get(id)!;
+      const call = this.clock.time;
+      this.openOps++;
+      const output = node.alive ? await this.perform(node, input) : 'refused';
+      this.openOps--;
+      if (output !== 'refused' && output !== 'lost') {
+        this.history.push({ client, input, output, call, return: output === undefined ? Infinity : this.clock.time });
+      }
+      await new Promise<void>((resolve) => this.clock.after(this.uniform(1, 20), resolve));
+    }
+  }
+
+  /** The observed output; undefined when unknown; 'lost' when provably never applied; 'refused' when nothing was tried. */
+  private perform(node: { store: KVStore; alive: boolean }, input: KvInput): Promise<KvOutput | undefined | 'lost' | 'refused'> {
+    const { store } = node;
+    const call = async (): Promise<KvOutput> => {
+      switch (input.kind) {
+        case 'set':
+          await store.set(input.key, input.value);
+          return { done: true };
+        case 'delete':
+          await store.delete(input.key);
+          return { done: true };
+        case 'get':
+          return { value: (await store.get(input.key)).value };
+        case 'cas':
+          return { ok: await store.compareAndSet(input.key, input.expected, input.value) };
+      }
+    };
+    return new Promise((resolve) => {
+      // The caller's own deadline: a crashed node never answers, as a dead process's socket would not.
+      this.clock.after(CLIENT_TIMEOUT_MS + 100, () => resolve(undefined));
+      call().then(resolve, (error: unknown) => resolve(error instanceof GraftError && error.code === 'ENTRY_LOST' ? 'lost' : undefined));
+    });
+  }
+
+  private scheduleCrashes(): void {
+    const { crashEvery, downtime } = this.scenario.faults;
+    if (crashEvery <= 0) return;
+    const next = (): void => this.clock.after(this.uniform(0, 2 * crashEvery), () => {
+      if (!this.faultsOn) return;
+      const up = this.ids.filter((id) => this.stores.get(id)!.alive);
+      const victim = up[this.rng.nextInt(up.length)];
+      if (victim !== undefined) {
+        this.crash(victim);
+        this.clock.after(this.uniform(...downtime), () => void this.restart(victim));
+      }
+      next();
+    });
+    next();
+  }
+
+  private async restart(id: NodeId): Promise<void> {
+    if (this.stores.get(id)!.alive) return;
+    this.trace.push(`${this.clock.time.toFixed(1)} ${id} restarts`);
+    await this.boot(id);
+  }
+
+  private schedulePartitions(): void {
+    const { partitionEvery, partitionLength } = this.scenario.faults;
+    if (partitionEvery <= 0) return;
+    const next = (): void => this.clock.after(this.uniform(0, 2 * partitionEvery), () => {
+      if (!this.faultsOn) return;
+      const side = new Set(this.ids.filter(() => this.chance(0.5)));
+      const links = this.ids.flatMap((a) => this.ids.filter((b) => side.has(a) !== side.has(b)).map((b) => `${a}>${b}`));
+      for (const l of links) this.cut.add(l);
+      this.clock.after(this.uniform(...partitionLength), () => links.forEach((l) => this.cut.delete(l)));
+      next();
+    });
+    next();
+  }
+
+  private endFaults(): void {
+    this.faultsOn = false;
+    this.cut.clear();
+    for (const id of this.ids) if (!this.stores.get(id)!.alive) void this.restart(id);
+  }
+
+  /** After the quiet phase: one leader; every node applied all that is committed; all stores are equal. */
+  private checkConverged(): void {
+    const statuses = this.ids.map((id) => this.stores.get(id)!.store.graft.status());
+    const leaders = statuses.filter((s) => s.role === 'Leader');
+    if (leaders.length !== 1) throw new SafetyViolation('liveness', `${leaders.length} leaders after the faults ended`);
+    const commit = leaders[0]!.commitIndex;
+    for (const s of statuses) {
+      if (s.appliedIndex !== commit) throw new SafetyViolation('liveness', `node ${s.id} applied ${s.appliedIndex} of ${commit} after the faults ended`);
+    }
+    if (this.openOps > 0) throw new SafetyViolation('liveness', `${this.openOps} client operations still open at the end`);
+    const reference = JSON.stringify([...this.stores.get('1')!.store.localSnapshot()].sort());
+    for (const id of this.ids) {
+      const state = JSON.stringify([...this.stores.get(id)!.store.localSnapshot()].sort());
+      if (state !== reference) throw new SafetyViolation('state machine safety', `node ${id}'s store differs from node 1's after applying the same log`);
+    }
+  }
+
+  private uniform(lo: number, hi: number): number {
+    return lo + (this.rng.nextInt(1_000_000) / 1_000_000) * (hi - lo);
+  }
+
+  private chance(p: number): boolean {
+    return p > 0 && this.rng.nextInt(1_000_000) < p * 1_000_000;
+  }
+}
