@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { seededRng } from '../../src/core/rng.ts';
 import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../linearizability/checker.ts';
 import { ProcessCluster } from '../helpers/processes.ts';
+import { randomKvInput } from '../simulation/workload.ts';
 
 type HistoryOp = Operation<KvInput, KvOutput>;
 
@@ -57,13 +58,7 @@ describe('process: a nemesis kills, stops and resumes real nodes; the clients\' 
 
     const clients = Array.from({ length: 4 }, async (_, client) => {
       while (running) {
-        const key = `k${rng.nextInt(2)}`;
-        const value = counter++;
-        const choices: KvInput[] = [
-          { kind: 'set', key, value }, { kind: 'get', key }, { kind: 'get', key }, { kind: 'delete', key },
-          { kind: 'cas', key, expected: rng.nextInt(2) === 0 ? null : value - 1 - rng.nextInt(3), value },
-        ];
-        const input = choices[rng.nextInt(choices.length)]!;
+        const input = randomKvInput(rng, 2, counter++);
         const target = ids[rng.nextInt(3)]!;
         const call = performance.now();
         const output = await perform(cluster.address(target), input);

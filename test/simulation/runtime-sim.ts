@@ -11,6 +11,7 @@ import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../
 import { ManualClock } from './manual-clock.ts';
 import { SafetyViolation } from './safety.ts';
 import { SimulationFailure, type FaultProfile } from './simulation.ts';
+import { chance, randomKvInput, uniform } from './workload.ts';
 
 /** A scenario for the runtime simulation (pauses are left to the core-level simulation). */
 export interface RuntimeScenario {
@@ -194,13 +195,7 @@ class RuntimeSimulation {
   /** A client: one operation at a time, against a random node, through the store's public methods. */
   private async client(client: number): Promise<void> {
     while (this.clientsOn) {
-      const key = `k${this.rng.nextInt(this.scenario.keys)}`;
-      const value = this.counter++;
-      const choices: KvInput[] = [
-        { kind: 'set', key, value }, { kind: 'get', key }, { kind: 'get', key }, { kind: 'delete', key },
-        { kind: 'cas', key, expected: this.rng.nextInt(2) === 0 ? null : value - 1 - this.rng.nextInt(3), value },
-      ];
-      const input = choices[this.rng.nextInt(choices.length)]!;
+      const input = randomKvInput(this.rng, this.scenario.keys, this.counter++);
       const id = this.ids[this.rng.nextInt(this.ids.length)]!;
       const node = this.stores.get(id)!;
       const call = this.clock.time;
@@ -298,10 +293,10 @@ class RuntimeSimulation {
   }
 
   private uniform(lo: number, hi: number): number {
-    return lo + (this.rng.nextInt(1_000_000) / 1_000_000) * (hi - lo);
+    return uniform(this.rng, lo, hi);
   }
 
   private chance(p: number): boolean {
-    return p > 0 && this.rng.nextInt(1_000_000) < p * 1_000_000;
+    return chance(this.rng, p);
   }
 }

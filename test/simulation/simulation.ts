@@ -6,6 +6,7 @@ import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../
 import { EventQueue } from './event-queue.ts';
 import { SafetyChecker, SafetyViolation } from './safety.ts';
 import { SimNode, type ClientCommand, type SimWorld } from './sim-node.ts';
+import { chance, randomKvInput, uniform } from './workload.ts';
 
 /** How hostile the world is. Times in ms of simulated time; a tick is 10 ms (election timeout 100-200 ms). */
 export interface FaultProfile {
@@ -190,13 +191,8 @@ class Simulation implements SimWorld {
 
   private startOp(client: number): void {
     if (!this.clientsOn) return;
-    const key = `k${this.rng.nextInt(this.scenario.keys)}`;
-    const value = this.nextOp;
-    const kinds: KvInput[] = [
-      { kind: 'set', key, value }, { kind: 'get', key }, { kind: 'get', key },
-      { kind: 'delete', key }, { kind: 'cas', key, expected: this.rng.nextInt(2) === 0 ? null : value - this.rng.nextInt(4) - 1, value },
-    ];
-    const op: PendingOp = { client, command: { client, op: this.nextOp++, input: kinds[this.rng.nextInt(kinds.length)]! }, call: this.time, waiting: null };
+    const input = randomKvInput(this.rng, this.scenario.keys, this.nextOp, 4);
+    const op: PendingOp = { client, command: { client, op: this.nextOp++, input }, call: this.time, waiting: null };
     this.opTimers.set(op, this.time + OP_TIMEOUT_MS);
     this.after(OP_TIMEOUT_MS, () => {
       if (this.opTimers.get(op) === undefined) return;
@@ -321,11 +317,11 @@ class Simulation implements SimWorld {
   // ---- randomness ----------------------------------------------------------------------------
 
   private uniform(lo: number, hi: number): number {
-    return lo + (this.rng.nextInt(1_000_000) / 1_000_000) * (hi - lo);
+    return uniform(this.rng, lo, hi);
   }
 
   private chance(p: number): boolean {
-    return p > 0 && this.rng.nextInt(1_000_000) < p * 1_000_000;
+    return chance(this.rng, p);
   }
 
   private pick(filter: (n: SimNode) => boolean): SimNode | undefined {
