@@ -92,6 +92,11 @@ export class WebSocketTransport implements Transport {
       this.logger.debug(`no connection to ${to}; dropped ${messages.length} message(s)`);
       return false;
     }
+    // A peer that stops reading must not make this process buffer without bound; Raft resends.
+    if (socket.bufferedAmount > 2 * this.maxFrameBytes) {
+      this.logger.warn(`peer ${to} is not reading; dropped ${messages.length} message(s)`, { buffered: socket.bufferedAmount });
+      return false;
+    }
     socket.send(encodeFrame(messages));
     return true;
   }
