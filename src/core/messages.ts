@@ -50,7 +50,31 @@ export interface AppendEntriesResponse {
   readonly conflictTerm: number | null;
 }
 
-/** Every message the core sends or receives. Room is left for PreVote, TimeoutNow, ReadIndex, InstallSnapshot. */
-export type Message = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse;
+/**
+ * Would you vote for me? (thesis §9.6). Sent before a real election, with the term the sender would
+ * campaign in; answering changes neither the voter's term nor its vote, so a node that was cut off
+ * cannot disrupt a healthy cluster by coming back with a higher term.
+ */
+export interface PreVote {
+  readonly type: 'PreVote';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  /** The term the sender would campaign in: its own plus one. */
+  readonly term: number;
+  readonly lastLogIndex: number;
+  readonly lastLogTerm: number;
+}
+
+/** The answer to a PreVote: when granted, `term` echoes the proposed term; when refused, it is the voter's own. */
+export interface PreVoteResponse {
+  readonly type: 'PreVoteResponse';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  readonly granted: boolean;
+}
+
+/** Every message the core sends or receives. Room is left for TimeoutNow, ReadIndex, InstallSnapshot. */
+export type Message = RequestVote | RequestVoteResponse | PreVote | PreVoteResponse | AppendEntries | AppendEntriesResponse;
 
 export type MessageType = Message['type'];

@@ -10,6 +10,8 @@ export class Progress {
   match = 0;
   next: number;
   state: 'probe' | 'replicate' = 'probe';
+  /** Whether the follower answered since the leader's last quorum check (thesis §6.2). */
+  recentActive = false;
   /** In probe state: an append is out and unanswered. */
   probeSent = false;
   /** In replicate state: the last index of each unacknowledged append, ascending. */

@@ -1,6 +1,6 @@
 import { RaftLog } from './log.ts';
 import { Membership } from './membership.ts';
-import type { AppendEntries, AppendEntriesResponse, Message, RequestVote, RequestVoteResponse } from './messages.ts';
+import type { AppendEntries, AppendEntriesResponse, Message, PreVote, PreVoteResponse, RequestVote, RequestVoteResponse } from './messages.ts';
 import { Progress } from './progress.ts';
 import type { Ready } from './ready.ts';
 import type { Entry, HardState, NodeId, Rng, Role, SoftState } from './types.ts';
@@ -22,6 +22,13 @@ export interface RaftOptions {
   readonly maxBytesPerMessage?: number;
   /** Unacknowledged appends allowed per follower in replicate state. */
   readonly maxInflight?: number;
+  /** Ask for pre-votes before a real election (thesis §9.6). Default true. */
+  readonly preVote?: boolean;
+  /**
+   * A leader that has not heard from a quorum for an election timeout steps down (thesis §6.2), and
+   * a follower that heard from its leader within one ignores vote requests (thesis §4.2.3). Default true.
+   */
+  readonly checkQuorum?: boolean;
   /**
    * Test only: breaks one rule of the protocol on purpose, so that a test can show the simulator
    * finds the violation. Never set it outside tests.
@@ -31,7 +38,7 @@ export interface RaftOptions {
 
 /** Rules a test may break on purpose (see `RaftOptions.sabotage`). */
 export type Sabotage =
-  /** Grant votes without the §5.4.1 check that the candidate's log is up to date. */
+  /** Grant votes and pre-votes without the §5.4.1 check that the candidate's log is up to date. */
   'vote-without-log-check';
 
 /** Where a proposal landed in the log. It is applied only if it is still there when committed. */
@@ -62,6 +69,8 @@ export class RaftCore {
   private readonly maxBytesPerMessage: number;
   private readonly maxInflight: number;
   private readonly sabotage: Sabotage | null;
+  private readonly preVote: boolean;
+  private readonly checkQuorum: boolean;
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -85,6 +94,8 @@ export class RaftCore {
     this.maxBytesPerMessage = options.maxBytesPerMessage ?? 1024 * 1024;
     this.maxInflight = options.maxInflight ?? 64;
     this.sabotage = options.sabotage ?? null;
+    this.preVote = options.preVote ?? true;
+    this.checkQuorum = options.checkQuorum ?? true;
     if (this.heartbeatTicks < 1 || this.electionTicks <= this.heartbeatTicks) {
       throw new Error(`need 1 <= heartbeatTicks < electionTicks, got ${this.heartbeatTicks} and ${this.electionTicks}`);
     }
@@ -134,11 +145,17 @@ export class RaftCore {
         this.heartbeatElapsed = 0;
         this.broadcastHeartbeat();
       }
+      this.electionElapsed++;
+      if (this.electionElapsed >= this.electionTicks) {
+        this.electionElapsed = 0;
+        if (this.checkQuorum && !this.quorumActive()) this.becomeFollower(this.term, null);
+      }
       return;
     }
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTimeout && this.membership.isVoter(this.id)) {
-      this.campaign();
+      if (this.preVote) this.becomePreCandidate();
+      else this.campaign();
     }
   }
 
@@ -156,6 +173,18 @@ export class RaftCore {
   /** Handles one message from a peer. Messages for another node, or from nowhere we know, are dropped. */
   step(message: Message): void {
     if (message.to !== this.id || message.from === this.id) return;
+    if (message.type === 'PreVote') {
+      this.handlePreVote(message);
+      return;
+    }
+    if (message.type === 'PreVoteResponse') {
+      this.handlePreVoteResponse(message);
+      return;
+    }
+    if (message.type === 'RequestVote' && message.term > this.term && this.inLease()) {
+      // Thesis §4.2.3: while a leader is known to be alive, a vote request is disruption, not news.
+      return;
+    }
     if (message.term > this.term) {
       // §5.1: a higher term makes any node a follower of that term. Only an append names the leader.
       this.becomeFollower(message.term, message.type === 'AppendEntries' ? message.from : null);
@@ -253,10 +282,30 @@ export class RaftCore {
     }
   }
 
+  /** Thesis §9.6: ask whether a real election could be won before disturbing anyone's term. */
+  private becomePreCandidate(): void {
+    this.role = 'PreCandidate';
+    this.leader = null;
+    this.resetElectionTimer();
+    this.votes = new Map([[this.id, true]]);
+    if (this.membership.voteResult(this.votes) === 'won') {
+      this.campaign();
+      return;
+    }
+    for (const peer of this.membership.allVoters()) {
+      if (peer === this.id) continue;
+      this.send<PreVote>({
+        type: 'PreVote', from: this.id, to: peer, term: this.term + 1,
+        lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(),
+      });
+    }
+  }
+
   private becomeLeader(): void {
     this.role = 'Leader';
     this.leader = this.id;
     this.heartbeatElapsed = 0;
+    this.electionElapsed = 0;
     this.progress.clear();
     for (const peer of this.membership.allVoters()) {
       if (peer !== this.id) this.progress.set(peer, new Progress(this.log.lastIndex() + 1, this.maxInflight));
@@ -289,13 +338,55 @@ export class RaftCore {
   /** §5.2 and §5.4.1: one vote per term, and only for a candidate whose log is at least as up to date. */
   private handleRequestVote(m: RequestVote): void {
     const canVote = this.vote === null || this.vote === m.from;
-    const upToDate = this.sabotage === 'vote-without-log-check' || this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
-    const granted = canVote && upToDate;
+    const granted = canVote && this.candidateUpToDate(m);
     if (granted) {
       this.vote = m.from;
       this.resetElectionTimer();
     }
     this.send<RequestVoteResponse>({ type: 'RequestVoteResponse', from: this.id, to: m.from, term: this.term, granted });
+  }
+
+  /**
+   * Thesis §9.6: grant a pre-vote to a log at least as up to date, for a later term, unless a leader
+   * was heard from within the election timeout. Neither the term nor the vote changes.
+   */
+  private handlePreVote(m: PreVote): void {
+    const granted = m.term > this.term && !this.inLease() && this.candidateUpToDate(m);
+    this.send<PreVoteResponse>({ type: 'PreVoteResponse', from: this.id, to: m.from, term: granted ? m.term : this.term, granted });
+  }
+
+  private handlePreVoteResponse(m: PreVoteResponse): void {
+    if (!m.granted && m.term > this.term) {
+      // The voter is in a later term: there is nothing to win in ours.
+      this.becomeFollower(m.term, null);
+      return;
+    }
+    // A grant counts only for the term proposed now; a refusal carries the voter's own term.
+    if (this.role !== 'PreCandidate' || (m.granted && m.term !== this.term + 1)) return;
+    this.votes.set(m.from, m.granted);
+    const result = this.membership.voteResult(this.votes);
+    if (result === 'won') this.campaign();
+    else if (result === 'lost') this.becomeFollower(this.term, null);
+  }
+
+  /** §5.4.1, for votes and pre-votes alike. */
+  private candidateUpToDate(m: RequestVote | PreVote): boolean {
+    return this.sabotage === 'vote-without-log-check' || this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm);
+  }
+
+  /** Whether this node heard from a live leader (or is one) within the last election timeout. */
+  private inLease(): boolean {
+    return this.checkQuorum && this.leader !== null && this.electionElapsed < this.electionTicks;
+  }
+
+  /** Whether a quorum was heard from since the last check (thesis §6.2). Clears the marks for the next window. */
+  private quorumActive(): boolean {
+    const active = new Map<NodeId, boolean>([[this.id, true]]);
+    for (const [peer, pr] of this.progress) {
+      active.set(peer, pr.recentActive);
+      pr.recentActive = false;
+    }
+    return this.membership.voteResult(active) === 'won';
   }
 
   private handleVoteResponse(m: RequestVoteResponse): void {
@@ -341,6 +432,7 @@ export class RaftCore {
   private handleAppendResponse(m: AppendEntriesResponse): void {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
+    pr.recentActive = true;
     if (m.success) {
       const wasProbing = pr.state === 'probe';
       if (pr.maybeUpdate(m.matchIndex) || wasProbing) {

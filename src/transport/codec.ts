@@ -46,8 +46,10 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
   const type = m['type'];
   switch (type) {
     case 'RequestVote':
+    case 'PreVote':
       return { type, ...base, term: nat(m, 'term', path), lastLogIndex: nat(m, 'lastLogIndex', path), lastLogTerm: nat(m, 'lastLogTerm', path) };
     case 'RequestVoteResponse':
+    case 'PreVoteResponse':
       return { type, ...base, term: nat(m, 'term', path), granted: bool(m, 'granted', path) };
     case 'AppendEntries': {
       const prevLogIndex = nat(m, 'prevLogIndex', path);

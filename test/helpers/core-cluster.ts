@@ -11,7 +11,8 @@ export interface Disk {
 
 /**
  * Several cores wired by a message queue that the test drains by hand: synchronous, no timers,
- * persistence is instant. Enough to test one protocol rule at a time.
+ * persistence is instant. Enough to test one protocol rule at a time. The cores follow the paper
+ * as written unless `tune` switches on pre-vote or check-quorum.
  */
 export class CoreCluster {
   readonly nodes = new Map<NodeId, RaftCore>();
@@ -35,7 +36,7 @@ export class CoreCluster {
     const disk = this.disks.get(id)!;
     const core = new RaftCore({
       id, voters: this.ids, electionTicks: 10, heartbeatTicks: 2, rng: seededRng(seed),
-      hardState: disk.hardState, entries: disk.entries, ...this.tune,
+      hardState: disk.hardState, entries: disk.entries, preVote: false, checkQuorum: false, ...this.tune,
     });
     this.nodes.set(id, core);
     this.applied.set(id, []);
@@ -79,7 +80,7 @@ export class CoreCluster {
   /** Ticks `id` until it starts an election, then settles. */
   elect(id: NodeId): void {
     const core = this.node(id);
-    for (let i = 0; i < 100 && core.softState().role !== 'Candidate' && core.softState().role !== 'Leader'; i++) core.tick();
+    for (let i = 0; i < 100 && core.softState().role === 'Follower'; i++) core.tick();
     this.settle();
   }
 

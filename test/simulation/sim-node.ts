@@ -49,7 +49,12 @@ export class SimNode {
     readonly id: NodeId,
     private readonly voters: readonly NodeId[],
     private readonly world: SimWorld,
-    private readonly tuning: { readonly sabotage?: Sabotage | undefined; readonly maxEntriesPerMessage?: number | undefined } = {},
+    private readonly tuning: {
+      readonly sabotage?: Sabotage | undefined;
+      readonly maxEntriesPerMessage?: number | undefined;
+      readonly preVote?: boolean | undefined;
+      readonly checkQuorum?: boolean | undefined;
+    } = {},
   ) {}
 
   get up(): boolean {
@@ -67,6 +72,8 @@ export class SimNode {
       hardState: this.disk.hardState, entries: this.disk.entries,
       ...(this.tuning.sabotage === undefined ? {} : { sabotage: this.tuning.sabotage }),
       ...(this.tuning.maxEntriesPerMessage === undefined ? {} : { maxEntriesPerMessage: this.tuning.maxEntriesPerMessage }),
+      ...(this.tuning.preVote === undefined ? {} : { preVote: this.tuning.preVote }),
+      ...(this.tuning.checkQuorum === undefined ? {} : { checkQuorum: this.tuning.checkQuorum }),
     });
     this.store = new Map();
     this.lastApplied = 0;

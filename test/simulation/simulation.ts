@@ -36,6 +36,9 @@ export interface Scenario {
   readonly keys: number;
   /** Caps each append at this many entries (default: the core's). */
   readonly maxEntriesPerMessage?: number;
+  /** Switch the core's extensions off, e.g. to replay a seed found before they existed (default: on). */
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
   readonly sabotage?: Sabotage;
 }
 
@@ -100,7 +103,7 @@ class Simulation implements SimWorld {
   constructor(private readonly scenario: Scenario, readonly seed: number, private readonly keepTrace: boolean) {
     this.rng = seededRng(seed);
     this.ids = Array.from({ length: scenario.nodes }, (_, i) => String(i + 1));
-    for (const id of this.ids) this.nodes.set(id, new SimNode(id, this.ids, this, { sabotage: scenario.sabotage, maxEntriesPerMessage: scenario.maxEntriesPerMessage }));
+    for (const id of this.ids) this.nodes.set(id, new SimNode(id, this.ids, this, scenario));
   }
 
   run(): SimulationReport {

@@ -4,8 +4,9 @@ import { seededRng } from '../../../src/core/rng.ts';
 import type { Entry, HardState } from '../../../src/core/types.ts';
 import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
 
+/** A node of a 3-node cluster whose peers are played by the test; the paper's rules, no extensions. */
 function lone(hardState: HardState, entries: Entry[] = []): RaftCore {
-  return new RaftCore({ id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(7), hardState, entries });
+  return new RaftCore({ id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(7), hardState, entries, preVote: false, checkQuorum: false });
 }
 
 const entry = (index: number, term: number): Entry => ({ index, term, kind: 'normal', data: `e${index}` });
@@ -19,7 +20,7 @@ describe('core: leader election (§5.2)', () => {
 
   it('a follower waits at least electionTicks and less than twice that before campaigning', () => {
     for (let seed = 1; seed <= 50; seed++) {
-      const core = new RaftCore({ id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(seed), hardState: { term: 0, vote: null, commit: 0 }, entries: [] });
+      const core = new RaftCore({ id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(seed), hardState: { term: 0, vote: null, commit: 0 }, entries: [], preVote: false });
       let ticks = 0;
       while (core.softState().role === 'Follower') { core.tick(); ticks++; }
       expect(ticks).to.be.within(10, 19);

@@ -8,7 +8,7 @@ import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
 const entry = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, kind: 'normal', data });
 
 function follower(hardState: HardState, entries: Entry[]): RaftCore {
-  return new RaftCore({ id: '2', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(3), hardState, entries });
+  return new RaftCore({ id: '2', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(3), hardState, entries, preVote: false, checkQuorum: false });
 }
 
 function append(fields: Partial<AppendEntries>): AppendEntries {
