@@ -31,6 +31,8 @@ export interface AppendEntries {
   readonly prevLogTerm: number;
   readonly entries: readonly Entry[];
   readonly leaderCommit: number;
+  /** The leader's latest round of read confirmations (thesis §6.4); 0 when none. Echoed in the answer. */
+  readonly readRound: number;
 }
 
 /**
@@ -48,6 +50,27 @@ export interface AppendEntriesResponse {
   readonly rejectedIndex: number;
   readonly conflictIndex: number;
   readonly conflictTerm: number | null;
+  /** The `readRound` of the append this answers: the follower still takes this node as its leader. */
+  readonly readRound: number;
+}
+
+/** A follower asks its leader for a read index (thesis §6.4); `context` pairs the answer with the request. */
+export interface ReadIndex {
+  readonly type: 'ReadIndex';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  readonly context: number;
+}
+
+/** The leader's answer: reads may be served once the asker has applied `index`; null: not served, ask again. */
+export interface ReadIndexResponse {
+  readonly type: 'ReadIndexResponse';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  readonly context: number;
+  readonly index: number | null;
 }
 
 /**
@@ -74,7 +97,9 @@ export interface PreVoteResponse {
   readonly granted: boolean;
 }
 
-/** Every message the core sends or receives. Room is left for TimeoutNow, ReadIndex, InstallSnapshot. */
-export type Message = RequestVote | RequestVoteResponse | PreVote | PreVoteResponse | AppendEntries | AppendEntriesResponse;
+/** Every message the core sends or receives. Room is left for TimeoutNow and InstallSnapshot. */
+export type Message =
+  | RequestVote | RequestVoteResponse | PreVote | PreVoteResponse
+  | AppendEntries | AppendEntriesResponse | ReadIndex | ReadIndexResponse;
 
 export type MessageType = Message['type'];

@@ -1,8 +1,8 @@
 import { RaftLog } from './log.ts';
 import { Membership } from './membership.ts';
-import type { AppendEntries, AppendEntriesResponse, Message, PreVote, PreVoteResponse, RequestVote, RequestVoteResponse } from './messages.ts';
+import type { AppendEntries, AppendEntriesResponse, Message, PreVote, PreVoteResponse, ReadIndexResponse, RequestVote, RequestVoteResponse } from './messages.ts';
 import { Progress } from './progress.ts';
-import type { Ready } from './ready.ts';
+import type { Ready, ReadState } from './ready.ts';
 import type { Entry, HardState, NodeId, Rng, Role, SoftState } from './types.ts';
 
 /** How a core is tuned. Times are in ticks: the runtime decides how long a tick is. */
@@ -41,6 +41,12 @@ export type Sabotage =
   /** Grant votes and pre-votes without the §5.4.1 check that the candidate's log is up to date. */
   'vote-without-log-check';
 
+/** A read waiting for its index: who asked (this node or a follower) and its context. */
+interface ReadRequest {
+  readonly from: NodeId;
+  readonly context: number;
+}
+
 /** Where a proposal landed in the log. It is applied only if it is still there when committed. */
 export interface LogPosition {
   readonly index: number;
@@ -78,6 +84,17 @@ export class RaftCore {
   private votes = new Map<NodeId, boolean>();
   private progress = new Map<NodeId, Progress>();
   private outbox: Message[] = [];
+  /** The latest round of read confirmations a leader started; carried by every append. */
+  private readRound = 0;
+  /** Per peer, the highest read round it answered in this term. */
+  private readAcks = new Map<NodeId, number>();
+  /** Reads waiting for a quorum to answer their round, oldest first. */
+  private pendingReads: { round: number; index: number; requests: ReadRequest[] }[] = [];
+  /** Reads that arrived before this leader committed an entry of its term. */
+  private readsAwaitingCommit: ReadRequest[] = [];
+  /** Contexts this follower sent to its leader and has no answer for. */
+  private readsAtLeader = new Set<number>();
+  private readStates: ReadState[] = [];
   private lastHardState: HardState;
   private lastSoftState: SoftState;
 
@@ -170,6 +187,21 @@ export class RaftCore {
     return positions;
   }
 
+  /**
+   * Asks for a read index (thesis §6.4). The answer arrives as a ReadState in a later ready batch.
+   * Returns false when no leader is known, so there is nobody to ask.
+   */
+  readIndex(context: number): boolean {
+    if (this.role === 'Leader') {
+      this.leaderRead({ from: this.id, context });
+      return true;
+    }
+    if (this.leader === null) return false;
+    this.readsAtLeader.add(context);
+    this.send({ type: 'ReadIndex', from: this.id, to: this.leader, term: this.term, context });
+    return true;
+  }
+
   /** Handles one message from a peer. Messages for another node, or from nowhere we know, are dropped. */
   step(message: Message): void {
     if (message.to !== this.id || message.from === this.id) return;
@@ -207,6 +239,13 @@ export class RaftCore {
       case 'AppendEntriesResponse':
         if (this.role === 'Leader') this.handleAppendResponse(message);
         return;
+      case 'ReadIndex':
+        if (this.role === 'Leader') this.leaderRead({ from: message.from, context: message.context });
+        else this.answerRead({ from: message.from, context: message.context }, null);
+        return;
+      case 'ReadIndexResponse':
+        if (this.readsAtLeader.delete(message.context)) this.readStates.push({ context: message.context, index: message.index });
+        return;
     }
   }
 
@@ -215,6 +254,7 @@ export class RaftCore {
   hasReady(): boolean {
     return (
       this.outbox.length > 0 ||
+      this.readStates.length > 0 ||
       this.log.hasUnstable() ||
       this.log.hasNextToApply() ||
       !sameHardState(this.hardState(), this.lastHardState) ||
@@ -232,8 +272,10 @@ export class RaftCore {
       entries: this.log.unstableEntries(),
       messages: this.outbox,
       committedEntries: this.log.nextToApply(),
+      readStates: this.readStates,
     };
     this.outbox = [];
+    this.readStates = [];
     this.lastHardState = hardState;
     this.lastSoftState = softState;
     return ready;
@@ -252,6 +294,7 @@ export class RaftCore {
   // ---- transitions ------------------------------------------------------------------------
 
   private becomeFollower(term: number, leader: NodeId | null): void {
+    this.abandonReads(leader);
     if (term !== this.term) {
       this.term = term;
       this.vote = null;
@@ -263,6 +306,7 @@ export class RaftCore {
   }
 
   private campaign(): void {
+    this.abandonReads(null);
     this.term += 1;
     this.vote = this.id;
     this.role = 'Candidate';
@@ -284,6 +328,7 @@ export class RaftCore {
 
   /** Thesis §9.6: ask whether a real election could be won before disturbing anyone's term. */
   private becomePreCandidate(): void {
+    this.abandonReads(null);
     this.role = 'PreCandidate';
     this.leader = null;
     this.resetElectionTimer();
@@ -307,6 +352,7 @@ export class RaftCore {
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     this.progress.clear();
+    this.readAcks.clear();
     for (const peer of this.membership.allVoters()) {
       if (peer !== this.id) this.progress.set(peer, new Progress(this.log.lastIndex() + 1, this.maxInflight));
     }
@@ -330,7 +376,7 @@ export class RaftCore {
     } else if (message.type === 'AppendEntries') {
       this.send<AppendEntriesResponse>({
         type: 'AppendEntriesResponse', from: this.id, to: message.from, term: this.term, success: false,
-        matchIndex: 0, rejectedIndex: message.prevLogIndex, conflictIndex: 0, conflictTerm: null,
+        matchIndex: 0, rejectedIndex: message.prevLogIndex, conflictIndex: 0, conflictTerm: null, readRound: 0,
       });
     }
   }
@@ -401,7 +447,7 @@ export class RaftCore {
     this.electionElapsed = 0;
     const reply = (fields: Pick<AppendEntriesResponse, 'success' | 'matchIndex' | 'conflictIndex' | 'conflictTerm'>): void =>
       this.send<AppendEntriesResponse>({
-        type: 'AppendEntriesResponse', from: this.id, to: m.from, term: this.term, rejectedIndex: m.prevLogIndex, ...fields,
+        type: 'AppendEntriesResponse', from: this.id, to: m.from, term: this.term, rejectedIndex: m.prevLogIndex, readRound: m.readRound, ...fields,
       });
 
     if (m.prevLogIndex < this.log.committed) {
@@ -433,6 +479,11 @@ export class RaftCore {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
+    // Any answer in this term says the follower still takes this node as leader: it confirms reads.
+    if (m.readRound > (this.readAcks.get(m.from) ?? 0)) {
+      this.readAcks.set(m.from, m.readRound);
+      this.maybeReleaseReads();
+    }
     if (m.success) {
       const wasProbing = pr.state === 'probe';
       if (pr.maybeUpdate(m.matchIndex) || wasProbing) {
@@ -472,7 +523,67 @@ export class RaftCore {
   private maybeCommit(): boolean {
     const index = this.membership.committedIndex((id) => (id === this.id ? this.log.stable : this.progress.get(id)?.match ?? 0));
     if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
-    return this.log.commitTo(index);
+    this.log.commitTo(index);
+    if (this.readsAwaitingCommit.length > 0) {
+      const waiting = this.readsAwaitingCommit;
+      this.readsAwaitingCommit = [];
+      this.startReadRound(waiting);
+    }
+    return true;
+  }
+
+  // ---- linearizable reads (thesis §6.4) -------------------------------------------------------
+
+  /**
+   * A leader may serve a read at its commit index once it has committed an entry of its own term
+   * (so it knows the latest commit index) and a quorum has answered a heartbeat sent after the read
+   * arrived (so no newer leader can have committed anything it does not know of).
+   */
+  private leaderRead(request: ReadRequest): void {
+    if (this.log.term(this.log.committed) !== this.term) this.readsAwaitingCommit.push(request);
+    else this.startReadRound([request]);
+  }
+
+  private startReadRound(requests: ReadRequest[]): void {
+    const round = ++this.readRound;
+    this.pendingReads.push({ round, index: this.log.committed, requests });
+    if (this.maybeReleaseReads()) {
+      for (const peer of this.progress.keys()) this.sendEntries(peer, this.progress.get(peer)!.next - 1, []);
+    }
+  }
+
+  /** Serves every pending read whose round a quorum has answered. Returns whether any is left. */
+  private maybeReleaseReads(): boolean {
+    while (this.pendingReads.length > 0) {
+      const oldest = this.pendingReads[0]!;
+      const answered = new Map<NodeId, boolean>([[this.id, true]]);
+      for (const [peer, round] of this.readAcks) answered.set(peer, round >= oldest.round);
+      if (this.membership.voteResult(answered) !== 'won') return true;
+      this.pendingReads.shift();
+      for (const request of oldest.requests) this.answerRead(request, oldest.index);
+    }
+    return false;
+  }
+
+  private answerRead(request: ReadRequest, index: number | null): void {
+    if (request.from === this.id) this.readStates.push({ context: request.context, index });
+    else this.send<ReadIndexResponse>({ type: 'ReadIndexResponse', from: this.id, to: request.from, term: this.term, context: request.context, index });
+  }
+
+  /**
+   * Leadership changed hands (or the known leader did): reads this node was serving or waiting on
+   * cannot be confirmed any more; their askers are told to ask again.
+   */
+  private abandonReads(newLeader: NodeId | null): void {
+    if (this.role === 'Leader') {
+      for (const pending of this.pendingReads) for (const r of pending.requests) this.answerRead(r, null);
+      for (const r of this.readsAwaitingCommit) this.answerRead(r, null);
+      this.pendingReads = [];
+      this.readsAwaitingCommit = [];
+    } else if (this.readsAtLeader.size > 0 && newLeader !== this.leader) {
+      for (const context of this.readsAtLeader) this.readStates.push({ context, index: null });
+      this.readsAtLeader.clear();
+    }
   }
 
   /** Tells followers the new commit index promptly, so their applies (and waiting callers) do not wait for a heartbeat. */
@@ -513,7 +624,7 @@ export class RaftCore {
     if (prevLogTerm === undefined) throw new Error(`no term for index ${prevLogIndex}: the log was compacted past it`);
     this.send<AppendEntries>({
       type: 'AppendEntries', from: this.id, to: peer, term: this.term,
-      prevLogIndex, prevLogTerm, entries, leaderCommit: this.log.committed,
+      prevLogIndex, prevLogTerm, entries, leaderCommit: this.log.committed, readRound: this.readRound,
     });
   }
 

@@ -17,4 +17,16 @@ export interface Ready {
   readonly entries: readonly Entry[];
   readonly messages: readonly Message[];
   readonly committedEntries: readonly Entry[];
+  /** Reads asked for with `readIndex` that are now decided. */
+  readonly readStates: readonly ReadState[];
+}
+
+/**
+ * The outcome of a `readIndex` request (thesis §6.4): a read that starts now sees every write
+ * acknowledged before the request once this node has applied `index`. Null: this node could not
+ * confirm a leader in time (leadership changed); ask again.
+ */
+export interface ReadState {
+  readonly context: number;
+  readonly index: number | null;
 }

@@ -56,6 +56,7 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
       return {
         type, ...base, term: nat(m, 'term', path), prevLogIndex, prevLogTerm: nat(m, 'prevLogTerm', path),
         entries: entries(m['entries'], prevLogIndex, `${path}.entries`), leaderCommit: nat(m, 'leaderCommit', path),
+        readRound: nat(m, 'readRound', path),
       };
     }
     case 'AppendEntriesResponse':
@@ -63,7 +64,12 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
         type, ...base, term: nat(m, 'term', path), success: bool(m, 'success', path), matchIndex: nat(m, 'matchIndex', path),
         rejectedIndex: nat(m, 'rejectedIndex', path), conflictIndex: nat(m, 'conflictIndex', path),
         conflictTerm: m['conflictTerm'] === null ? null : nat(m, 'conflictTerm', path),
+        readRound: nat(m, 'readRound', path),
       };
+    case 'ReadIndex':
+      return { type, ...base, term: nat(m, 'term', path), context: nat(m, 'context', path) };
+    case 'ReadIndexResponse':
+      return { type, ...base, term: nat(m, 'term', path), context: nat(m, 'context', path), index: m['index'] === null ? null : nat(m, 'index', path) };
     case 'Forward': {
       const ops = m['ops'];
       if (!Array.isArray(ops)) throw new FrameError(`${path}.ops: expected a list of strings, got ${show(ops)}`);

@@ -1,5 +1,6 @@
 import type { Message } from '../../src/core/messages.ts';
 import { RaftCore, type RaftOptions } from '../../src/core/raft.ts';
+import type { ReadState } from '../../src/core/ready.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId } from '../../src/core/types.ts';
 
@@ -18,6 +19,8 @@ export class CoreCluster {
   readonly nodes = new Map<NodeId, RaftCore>();
   readonly disks = new Map<NodeId, Disk>();
   readonly applied = new Map<NodeId, Entry[]>();
+  /** Read states each node's batches reported, in order. */
+  readonly reads = new Map<NodeId, ReadState[]>();
   /** Messages sent and not yet delivered, in order. */
   queue: Message[] = [];
   /** Links that drop everything: "a->b". */
@@ -58,6 +61,7 @@ export class CoreCluster {
         if (first) disk.entries = [...disk.entries.slice(0, first.index - 1), ...rd.entries];
         this.queue.push(...rd.messages);
         this.applied.get(id)!.push(...rd.committedEntries);
+        if (rd.readStates.length > 0) this.reads.set(id, [...(this.reads.get(id) ?? []), ...rd.readStates]);
         core.advance(rd);
       }
     }

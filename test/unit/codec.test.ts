@@ -7,10 +7,10 @@ const LIMIT = 1024 * 1024;
 const every: PeerMessage[] = [
   { type: 'RequestVote', from: '1', to: '2', term: 3, lastLogIndex: 9, lastLogTerm: 2 },
   { type: 'RequestVoteResponse', from: '2', to: '1', term: 3, granted: true },
-  { type: 'AppendEntries', from: '1', to: '2', term: 3, prevLogIndex: 4, prevLogTerm: 2, leaderCommit: 4,
+  { type: 'AppendEntries', from: '1', to: '2', term: 3, prevLogIndex: 4, prevLogTerm: 2, leaderCommit: 4, readRound: 0,
     entries: [{ index: 5, term: 3, kind: 'noop', data: '' }, { index: 6, term: 3, kind: 'normal', data: '{"k":1}' }] },
-  { type: 'AppendEntriesResponse', from: '2', to: '1', term: 3, success: false, matchIndex: 0, rejectedIndex: 4, conflictIndex: 2, conflictTerm: 2 },
-  { type: 'AppendEntriesResponse', from: '2', to: '1', term: 3, success: true, matchIndex: 6, rejectedIndex: 4, conflictIndex: 0, conflictTerm: null },
+  { type: 'AppendEntriesResponse', from: '2', to: '1', term: 3, success: false, matchIndex: 0, rejectedIndex: 4, conflictIndex: 2, conflictTerm: 2, readRound: 0 },
+  { type: 'AppendEntriesResponse', from: '2', to: '1', term: 3, success: true, matchIndex: 6, rejectedIndex: 4, conflictIndex: 0, conflictTerm: null, readRound: 0 },
   { type: 'Forward', from: '2', to: '1', id: 7, ops: ['a', 'b'] },
   { type: 'ForwardResponse', from: '1', to: '2', id: 7, positions: [{ index: 7, term: 3 }], error: null },
   { type: 'ForwardResponse', from: '1', to: '2', id: 8, positions: null, error: { code: 'NOT_LEADER', message: 'no', leader: '3' } },

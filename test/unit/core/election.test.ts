@@ -101,7 +101,7 @@ describe('core: leader election (§5.2)', () => {
     const c = new CoreCluster(['1', '2', '3']);
     const core = c.node('1');
     while (core.softState().role !== 'Candidate') core.tick();
-    core.step({ type: 'AppendEntries', from: '3', to: '1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0 });
+    core.step({ type: 'AppendEntries', from: '3', to: '1', term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, readRound: 0 });
     expect(core.softState()).to.deep.equal({ role: 'Follower', term: 1, leader: '3' });
   });
 

@@ -48,7 +48,7 @@ describe('core: pre-vote (thesis §9.6)', () => {
     expect(ofType(voter.ready().messages, 'PreVoteResponse')[0]).to.include({ granted: true, term: 5 });
     expect(voter.hardState()).to.deep.include({ term: 4, vote: '3' });
 
-    voter.step({ type: 'AppendEntries', from: '3', to: '1', term: 4, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 1, term: 4, kind: 'noop', data: '' }], leaderCommit: 0 });
+    voter.step({ type: 'AppendEntries', from: '3', to: '1', term: 4, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 1, term: 4, kind: 'noop', data: '' }], leaderCommit: 0, readRound: 0 });
     voter.ready();
     voter.step({ type: 'PreVote', from: '2', to: '1', term: 5, lastLogIndex: 1, lastLogTerm: 4 });
     expect(ofType(voter.ready().messages, 'PreVoteResponse')[0], 'leader heard from just now').to.include({ granted: false, term: 4 });

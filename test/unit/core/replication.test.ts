@@ -12,7 +12,7 @@ function follower(hardState: HardState, entries: Entry[]): RaftCore {
 }
 
 function append(fields: Partial<AppendEntries>): AppendEntries {
-  return { type: 'AppendEntries', from: '1', to: '2', term: 3, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, ...fields };
+  return { type: 'AppendEntries', from: '1', to: '2', term: 3, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, readRound: 0, ...fields };
 }
 
 describe('core: log replication (§5.3)', () => {
@@ -166,7 +166,7 @@ describe('core: the commit rule of §5.4.2 (Figure 8)', () => {
     c2.flush(); // appends of the no-op are queued but never delivered
     // Acknowledgements of entry 2 alone (as from an earlier round) from S2 and S3:
     for (const from of ['2', '3']) {
-      leader.step({ type: 'AppendEntriesResponse', from, to: '1', term: leader.softState().term, success: true, matchIndex: 2, rejectedIndex: 1, conflictIndex: 0, conflictTerm: null });
+      leader.step({ type: 'AppendEntriesResponse', from, to: '1', term: leader.softState().term, success: true, matchIndex: 2, rejectedIndex: 1, conflictIndex: 0, conflictTerm: null, readRound: 0 });
     }
     expect(leader.commitIndex()).to.equal(1);
   });
