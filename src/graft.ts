@@ -8,6 +8,7 @@ import { formatAddress, validateMachineId, type ClusterConfig } from './config.t
 import { GraftError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { ApplyWaiters } from './runtime/apply-waiters.ts';
+import { AppliedWatch } from './runtime/applied-watch.ts';
 import { realClock, type Cancel, type Clock } from './runtime/clock.ts';
 import { TypedEmitter, type GraftEvents } from './runtime/events.ts';
 import { Forwarder } from './runtime/forwarding.ts';
@@ -43,6 +44,10 @@ export interface GraftOptions<Op, Result> {
   /** How long `applyOperation` waits before rejecting with TIMEOUT_OUTCOME_UNKNOWN. Default 5000 ms. */
   readonly requestTimeoutMs?: number;
   readonly logger?: Logger;
+  /** Pre-vote before elections, so a node coming back from a partition does not disrupt the leader (thesis §9.6). Default true. */
+  readonly preVote?: boolean;
+  /** A leader that loses touch with a quorum steps down within an election timeout (thesis §6.2). Default true. */
+  readonly checkQuorum?: boolean;
   /** Timers; replaced by a manual clock in simulations. */
   readonly clock?: Clock;
   /** Randomness for election timeouts; a seeded one makes runs repeatable. */
@@ -81,6 +86,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   private readonly storage: Storage;
   private readonly node: RaftNode;
   private readonly waiters = new ApplyWaiters();
+  private readonly appliedWatch = new AppliedWatch();
   private readonly forwarder: Forwarder;
   /** Requests waiting for a leader to be known. */
   private parked: Request[] = [];
@@ -116,6 +122,8 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
       clock: this.clock,
       rng,
       logger: this.logger,
+      ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
+      ...(options.checkQuorum === undefined ? {} : { checkQuorum: options.checkQuorum }),
       onApply: (entries) => this.apply(entries),
       onSoftState: (s) => this.leadershipChanged(s.role, s.term, s.leader),
       onForwardMessage: (m) => this.forwarder.handle(m),
@@ -172,6 +180,45 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   /** Whether `start()` finished and `stop()` has not been called. */
   isRunning(): boolean {
     return this.state === 'running';
+  }
+
+  /**
+   * A linearizable read barrier (thesis §6.4, ReadIndex): resolves once this node's state machine
+   * reflects every operation acknowledged, on any node, before the call, so a read of local state
+   * that follows it is linearizable. It writes nothing to the log: the leader confirms it still leads
+   * with one round of heartbeats. Rejects like `applyOperation` (TIMEOUT_OUTCOME_UNKNOWN, SHUTDOWN).
+   */
+  readBarrier(): Promise<void> {
+    if (this.state !== 'running') {
+      const code = this.state === 'stopped' ? 'SHUTDOWN' : 'NOT_STARTED';
+      return Promise.reject(new GraftError(code, `readBarrier on an instance that is ${this.state}`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const cancel = this.clock.after(this.requestTimeoutMs, () => finish(() => reject(new GraftError(
+        'TIMEOUT_OUTCOME_UNKNOWN', `no leader confirmed a read within ${this.requestTimeoutMs} ms`, { leader: this.node.softState().leader },
+      ))));
+      const finish = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        cancel();
+        fn();
+      };
+      const attempt = (): void => {
+        if (settled) return;
+        this.node.read().then(
+          (index) => this.appliedWatch.until(index, this.node.appliedIndex()),
+        ).then(() => finish(resolve), (error: unknown) => {
+          // No leader could confirm it: a read has no effect, so trying again is always safe.
+          if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'NO_LEADER')) {
+            this.clock.after(this.options.config.heartbeatInterval, attempt);
+          } else {
+            finish(() => reject(error instanceof Error ? error : new Error(String(error))));
+          }
+        });
+      };
+      attempt();
+    });
   }
 
   /** This node's current view. */
@@ -257,7 +304,10 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
       }
     }
     const last = entries[entries.length - 1];
-    if (last !== undefined) this.emit('applied', last.index);
+    if (last !== undefined) {
+      this.appliedWatch.applied(last.index);
+      this.emit('applied', last.index);
+    }
   }
 
   private leadershipChanged(role: Role, term: number, leader: NodeId | null): void {
@@ -290,6 +340,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     for (const request of parked) request.reject(error);
     this.forwarder.rejectAll(error);
     this.waiters.rejectAll(error);
+    this.appliedWatch.rejectAll(error);
   }
 }
 

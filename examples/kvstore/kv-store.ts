@@ -40,8 +40,18 @@ export class KVStore {
     return result.kind === 'cas' && result.ok;
   }
 
-  /** A linearizable read: it goes through the log, so it sees every write acknowledged before it began. */
+  /**
+   * A linearizable read without writing to the log (ReadIndex, thesis §6.4): once the read barrier
+   * resolves, this node has applied every write acknowledged before the call, so its local copy is
+   * current enough.
+   */
   async get(key: string): Promise<{ found: boolean; value: unknown }> {
+    await this.graft.readBarrier();
+    return { found: this.data.has(key), value: this.data.get(key) };
+  }
+
+  /** A linearizable read through the log: slower than `get` (it costs a replicated write), kept to compare. */
+  async getThroughLog(key: string): Promise<{ found: boolean; value: unknown }> {
     const result = await this.graft.applyOperation({ kind: 'get', key });
     return result.kind === 'read' ? { found: result.found, value: result.value } : { found: false, value: undefined };
   }

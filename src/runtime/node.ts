@@ -21,6 +21,8 @@ export interface RaftNodeOptions {
   readonly clock: Clock;
   readonly rng: Rng;
   readonly logger: Logger;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
   /** Committed entries, in log order, each exactly once per process lifetime. */
   readonly onApply: (entries: readonly Entry[]) => void;
   readonly onSoftState: (state: SoftState) => void;
@@ -28,6 +30,11 @@ export interface RaftNodeOptions {
   readonly onForwardMessage: (message: ForwardRequest | ForwardResponse) => void;
   /** The node could not go on (its storage failed) and has stopped. */
   readonly onFatal: (error: Error) => void;
+}
+
+interface QueuedRead {
+  readonly resolve: (index: number) => void;
+  readonly reject: (error: Error) => void;
 }
 
 interface QueuedProposal {
@@ -45,6 +52,10 @@ interface QueuedProposal {
 export class RaftNode {
   private core: RaftCore | null = null;
   private proposals: QueuedProposal[] = [];
+  /** Reads waiting for the next loop turn, and reads asked of the core, by context. */
+  private reads: QueuedRead[] = [];
+  private readonly readsAsked = new Map<number, QueuedRead[]>();
+  private readContext = 0;
   private looping = false;
   private scheduled = false;
   private stopped = false;
@@ -66,6 +77,8 @@ export class RaftNode {
       id, voters: this.options.voters, rng: this.options.rng,
       electionTicks: plan.electionTicks, heartbeatTicks: plan.heartbeatTicks,
       hardState: persisted.hardState, entries: persisted.entries,
+      ...(this.options.preVote === undefined ? {} : { preVote: this.options.preVote }),
+      ...(this.options.checkQuorum === undefined ? {} : { checkQuorum: this.options.checkQuorum }),
     });
     this.options.logger.info('node loaded its state', {
       term: persisted.hardState.term, vote: persisted.hardState.vote, commit: persisted.hardState.commit,
@@ -84,6 +97,19 @@ export class RaftNode {
     if (this.stopped) return Promise.reject(new GraftError('SHUTDOWN', 'the node is stopping'));
     return new Promise((resolve, reject) => {
       this.proposals.push({ data, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /**
+   * Asks for a read index (thesis §6.4): resolves with an index such that, once this node has applied
+   * it, a read sees every write acknowledged before this call. All reads of one loop turn share one
+   * request. Rejects NO_LEADER or NOT_LEADER when no leader could confirm it: ask again.
+   */
+  read(): Promise<number> {
+    if (this.stopped) return Promise.reject(new GraftError('SHUTDOWN', 'the node is stopping'));
+    return new Promise((resolve, reject) => {
+      this.reads.push({ resolve, reject });
       this.schedule();
     });
   }
@@ -146,12 +172,14 @@ export class RaftNode {
     try {
       while (!this.stopped) {
         this.takeProposals(core);
+        this.takeReads(core);
         if (!core.hasReady()) break;
         const ready = core.ready();
         if (ready.softState !== null) this.options.onSoftState(ready.softState);
         await this.persist(ready);
         this.sendMessages(ready.messages);
         if (ready.committedEntries.length > 0) this.options.onApply(ready.committedEntries);
+        for (const state of ready.readStates) this.answerReads(state.context, state.index);
         core.advance(ready);
       }
     } catch (error) {
@@ -176,6 +204,39 @@ export class RaftNode {
     for (const p of batch) {
       p.resolve(positions.slice(offset, offset + p.data.length));
       offset += p.data.length;
+    }
+  }
+
+  private takeReads(core: RaftCore): void {
+    if (this.reads.length === 0) return;
+    const batch = this.reads;
+    this.reads = [];
+    const context = ++this.readContext;
+    if (!core.readIndex(context)) {
+      const error = new GraftError('NO_LEADER', `node ${core.id} knows no leader to confirm a read`);
+      for (const r of batch) r.reject(error);
+      return;
+    }
+    this.readsAsked.set(context, batch);
+    // A request or its answer may be lost; reads are idempotent, so after an election timeout ask again.
+    this.options.clock.after(this.options.electionTimeoutMs, () => {
+      const unanswered = this.readsAsked.get(context);
+      if (unanswered === undefined) return;
+      this.readsAsked.delete(context);
+      this.reads.push(...unanswered);
+      this.schedule();
+    });
+  }
+
+  private answerReads(context: number, index: number | null): void {
+    const waiting = this.readsAsked.get(context);
+    if (waiting === undefined) return;
+    this.readsAsked.delete(context);
+    if (index === null) {
+      const error = new GraftError('NOT_LEADER', 'leadership changed before the read was confirmed', { leader: this.core?.softState().leader ?? null });
+      for (const r of waiting) r.reject(error);
+    } else {
+      for (const r of waiting) r.resolve(index);
     }
   }
 
@@ -218,8 +279,10 @@ export class RaftNode {
   }
 
   private rejectProposals(error: GraftError): void {
-    const queued = this.proposals;
+    const queued = [...this.proposals, ...this.reads, ...[...this.readsAsked.values()].flat()];
     this.proposals = [];
+    this.reads = [];
+    this.readsAsked.clear();
     for (const p of queued) p.reject(error);
   }
 

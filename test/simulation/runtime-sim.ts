@@ -22,6 +22,9 @@ export interface RuntimeScenario {
   readonly livenessMs: number;
   readonly clients: number;
   readonly keys: number;
+  /** Core extensions (default on, as in production). */
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
 }
 
 const CLIENT_TIMEOUT_MS = 2000;
@@ -154,6 +157,8 @@ class RuntimeSimulation {
       config: this.config, machineId: id, logger: silentLogger, clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)),
       transport, storage: this.disks.get(id)!.storage(this.clock, () => this.uniform(...this.scenario.faults.diskLatency), () => node.alive),
       requestTimeoutMs: CLIENT_TIMEOUT_MS,
+      ...(this.scenario.preVote === undefined ? {} : { preVote: this.scenario.preVote }),
+      ...(this.scenario.checkQuorum === undefined ? {} : { checkQuorum: this.scenario.checkQuorum }),
     });
     node.store.graft.on('role', (role: Role, term: number) => {
       if (role !== 'Leader') return;
