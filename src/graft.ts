@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import type { LogPosition } from './core/raft.ts';
+import type { LogPosition, Sabotage } from './core/raft.ts';
 import { seededRng } from './core/rng.ts';
 import type { Entry, NodeId, Rng, Role } from './core/types.ts';
 import { formatAddress, validateMachineId, type ClusterConfig } from './config.ts';
@@ -48,6 +48,8 @@ export interface GraftOptions<Op, Result> {
   readonly preVote?: boolean;
   /** A leader that loses touch with a quorum steps down within an election timeout (thesis §6.2). Default true. */
   readonly checkQuorum?: boolean;
+  /** Test only: breaks one protocol rule on purpose, so a test can show the simulation catches it. */
+  readonly sabotage?: Sabotage;
   /** Timers; replaced by a manual clock in simulations. */
   readonly clock?: Clock;
   /** Randomness for election timeouts; a seeded one makes runs repeatable. */
@@ -124,6 +126,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
       logger: this.logger,
       ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
       ...(options.checkQuorum === undefined ? {} : { checkQuorum: options.checkQuorum }),
+      ...(options.sabotage === undefined ? {} : { sabotage: options.sabotage }),
       onApply: (entries) => this.apply(entries),
       onSoftState: (s) => this.leadershipChanged(s.role, s.term, s.leader),
       onForwardMessage: (m) => this.forwarder.handle(m),

@@ -39,7 +39,9 @@ export interface RaftOptions {
 /** Rules a test may break on purpose (see `RaftOptions.sabotage`). */
 export type Sabotage =
   /** Grant votes and pre-votes without the §5.4.1 check that the candidate's log is up to date. */
-  'vote-without-log-check';
+  | 'vote-without-log-check'
+  /** Serve reads at the commit index without a quorum confirming leadership first (against thesis §6.4). */
+  | 'read-without-quorum';
 
 /** A read waiting for its index: who asked (this node or a follower) and its context. */
 interface ReadRequest {
@@ -558,6 +560,7 @@ export class RaftCore {
       const oldest = this.pendingReads[0]!;
       const answered = new Map<NodeId, boolean>([[this.id, true]]);
       for (const [peer, round] of this.readAcks) answered.set(peer, round >= oldest.round);
+      if (this.sabotage === 'read-without-quorum') for (const peer of this.progress.keys()) answered.set(peer, true);
       if (this.membership.voteResult(answered) !== 'won') return true;
       this.pendingReads.shift();
       for (const request of oldest.requests) this.answerRead(request, oldest.index);

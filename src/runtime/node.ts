@@ -1,5 +1,5 @@
 import type { Message } from '../core/messages.ts';
-import { RaftCore, type LogPosition } from '../core/raft.ts';
+import { RaftCore, type LogPosition, type Sabotage } from '../core/raft.ts';
 import type { Ready } from '../core/ready.ts';
 import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type Rng, type SoftState } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
@@ -23,6 +23,7 @@ export interface RaftNodeOptions {
   readonly logger: Logger;
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
+  readonly sabotage?: Sabotage;
   /** Committed entries, in log order, each exactly once per process lifetime. */
   readonly onApply: (entries: readonly Entry[]) => void;
   readonly onSoftState: (state: SoftState) => void;
@@ -79,6 +80,7 @@ export class RaftNode {
       hardState: persisted.hardState, entries: persisted.entries,
       ...(this.options.preVote === undefined ? {} : { preVote: this.options.preVote }),
       ...(this.options.checkQuorum === undefined ? {} : { checkQuorum: this.options.checkQuorum }),
+      ...(this.options.sabotage === undefined ? {} : { sabotage: this.options.sabotage }),
     });
     this.options.logger.info('node loaded its state', {
       term: persisted.hardState.term, vote: persisted.hardState.vote, commit: persisted.hardState.commit,

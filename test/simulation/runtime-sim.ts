@@ -1,4 +1,5 @@
 import { parseClusterConfig, type ClusterConfig } from '../../src/config.ts';
+import type { Sabotage } from '../../src/core/raft.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type Rng, type Role } from '../../src/core/types.ts';
 import { GraftError } from '../../src/errors.ts';
@@ -25,6 +26,7 @@ export interface RuntimeScenario {
   /** Core extensions (default on, as in production). */
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
+  readonly sabotage?: Sabotage;
 }
 
 const CLIENT_TIMEOUT_MS = 2000;
@@ -96,7 +98,8 @@ class RuntimeSimulation {
   private clientsOn = true;
   private readonly leaderOfTerm = new Map<number, NodeId>();
   private readonly history: Operation<KvInput, KvOutput>[] = [];
-  private openOps = 0;
+  /** Operations invoked and not yet answered, described for a failure report. */
+  private readonly openOps = new Set<string>();
   private violation: SafetyViolation | null = null;
   private counter = 0;
 
@@ -117,6 +120,11 @@ class RuntimeSimulation {
     this.clock.after(faultMs, () => this.endFaults());
     this.clock.after(faultMs + livenessMs / 2, () => (this.clientsOn = false));
     while (await this.clock.step(faultMs + livenessMs)) {
+      if (this.violation !== null) throw this.violation;
+    }
+    // Operations invoked near the end still get their answer or their deadline (drift can stretch it).
+    const grace = faultMs + livenessMs + 2 * CLIENT_TIMEOUT_MS;
+    while (this.openOps.size > 0 && await this.clock.step(grace)) {
       if (this.violation !== null) throw this.violation;
     }
     await this.clock.settle();
@@ -159,6 +167,7 @@ class RuntimeSimulation {
       requestTimeoutMs: CLIENT_TIMEOUT_MS,
       ...(this.scenario.preVote === undefined ? {} : { preVote: this.scenario.preVote }),
       ...(this.scenario.checkQuorum === undefined ? {} : { checkQuorum: this.scenario.checkQuorum }),
+      ...(this.scenario.sabotage === undefined ? {} : { sabotage: this.scenario.sabotage }),
     });
     node.store.graft.on('role', (role: Role, term: number) => {
       if (role !== 'Leader') return;
@@ -204,9 +213,10 @@ class RuntimeSimulation {
       const id = this.ids[this.rng.nextInt(this.ids.length)]!;
       const node = this.stores.get(id)!;
       const call = this.clock.time;
-      this.openOps++;
+      const description = `client ${client} ${JSON.stringify(input)} at node ${id} since ${call.toFixed(1)}`;
+      this.openOps.add(description);
       const output = node.alive ? await this.perform(node, input) : 'refused';
-      this.openOps--;
+      this.openOps.delete(description);
       if (output !== 'refused' && output !== 'lost') {
         this.history.push({ client, input, output, call, return: output === undefined ? Infinity : this.clock.time });
       }
@@ -289,7 +299,7 @@ class RuntimeSimulation {
     for (const s of statuses) {
       if (s.appliedIndex !== commit) throw new SafetyViolation('liveness', `node ${s.id} applied ${s.appliedIndex} of ${commit} after the faults ended`);
     }
-    if (this.openOps > 0) throw new SafetyViolation('liveness', `${this.openOps} client operations still open at the end`);
+    if (this.openOps.size > 0) throw new SafetyViolation('liveness', `client operations still open at the end: ${[...this.openOps].join('; ')}`);
     const reference = JSON.stringify([...this.stores.get('1')!.store.localSnapshot()].sort());
     for (const id of this.ids) {
       const state = JSON.stringify([...this.stores.get(id)!.store.localSnapshot()].sort());

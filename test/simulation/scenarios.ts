@@ -55,6 +55,12 @@ export const RUNTIME_SCENARIOS: readonly RuntimeScenario[] = [
     name: 'runtime-chaos-5', nodes: 5, faultMs: 3000, livenessMs: 3000, clients: 5, keys: 3,
     faults: { loss: 0.08, duplicate: 0.05, delay: [0.5, 20], partitionEvery: 400, partitionLength: [50, 500], crashEvery: 400, downtime: [20, 400], drift: 0.15, diskLatency: [0.2, 6] },
   },
+  {
+    // Long partitions with pre-vote and check-quorum off: a cut-off leader keeps believing it leads,
+    // so only ReadIndex's quorum round keeps its reads from going stale.
+    name: 'runtime-partitions-3', nodes: 3, faultMs: 4000, livenessMs: 2000, clients: 6, keys: 1, preVote: false, checkQuorum: false,
+    faults: { loss: 0.01, duplicate: 0, delay: [0.5, 4], partitionEvery: 300, partitionLength: [200, 800], crashEvery: 0, downtime: [0, 0], drift: 0.05, diskLatency: [0.2, 2] },
+  },
 ];
 
 export function runtimeScenarioNamed(name: string): RuntimeScenario {

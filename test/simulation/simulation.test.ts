@@ -45,6 +45,19 @@ describe('simulation: the real core under seeded faults', function () {
     expect(a.trace.length).to.be.greaterThan(0);
   });
 
+  it('sabotage: with reads served without ReadIndex\'s quorum round, the linearizability checker finds a stale read', async () => {
+    const sabotaged = { ...runtimeScenarioNamed('runtime-partitions-3'), sabotage: 'read-without-quorum' as const };
+    const failures: SimulationFailure[] = [];
+    for (let seed = 1; seed <= 10; seed++) {
+      await runRuntimeSimulation(sabotaged, seed).catch((error: unknown) => {
+        expect(error).to.be.instanceOf(SimulationFailure);
+        failures.push(error as SimulationFailure);
+      });
+    }
+    expect(failures.length, 'seeds of 10 with a stale read found').to.be.greaterThan(0);
+    expect(failures[0]!.message).to.match(/linearizability violated: the history of key k0 is not linearizable/);
+  });
+
   it('sabotage: with votes granted without the §5.4.1 log check, the simulator finds a violation and names its seed', () => {
     const sabotaged = { ...scenarioNamed('partitions-5'), sabotage: 'vote-without-log-check' as const };
     const failures: SimulationFailure[] = [];

@@ -118,7 +118,10 @@ class Simulation implements SimWorld {
     this.after(faultMs, () => this.beginLiveness());
     this.after(faultMs + livenessMs / 2, () => (this.clientsOn = false));
     const end = faultMs + livenessMs;
-    for (let next = this.queue.pop(); next !== undefined && next.time <= end; next = this.queue.pop()) {
+    // Past the end, operations still open get their answer or their deadline.
+    const grace = end + 2 * OP_TIMEOUT_MS;
+    for (let next = this.queue.pop(); next !== undefined; next = this.queue.pop()) {
+      if (next.time > grace || (next.time > end && this.opTimers.size === 0)) break;
       this.time = next.time;
       this.events++;
       next.run();
