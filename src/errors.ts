@@ -12,7 +12,9 @@ export type GraftErrorCode =
   | 'OVERLOADED'
   | 'APPLY_FAILED'
   | 'ENTRY_LOST'
-  | 'PROTOCOL';
+  | 'PROTOCOL'
+  | 'TRANSFER_ABORTED'
+  | 'INVALID_ARGUMENT';
 
 /** The base of every error Graft raises, with a stable `code` and the context that explains it. */
 export class GraftError extends Error {

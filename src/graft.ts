@@ -234,13 +234,54 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     };
   }
 
-  /** Leaves the cluster: stops timers and connections, rejects waiting callers with SHUTDOWN, closes storage. Idempotent. */
+  /**
+   * Hands leadership to `id`, or to the most up-to-date follower (thesis §3.10). Resolves with the new
+   * leader. While it runs, new operations wait; it gives up after an election timeout (rejecting
+   * TRANSFER_ABORTED, this node still leading). Rejects NOT_LEADER on a node that does not lead.
+   */
+  transferLeadership(id?: NodeId): Promise<NodeId> {
+    if (this.state !== 'running') return Promise.reject(new GraftError('NOT_STARTED', `transferLeadership on an instance that is ${this.state}`));
+    if (id !== undefined && !this.options.config.members.has(id)) {
+      return Promise.reject(new GraftError('INVALID_ARGUMENT', `machine id "${id}" is not a member (members: ${[...this.options.config.members.keys()].join(', ')})`));
+    }
+    const { role, leader } = this.node.softState();
+    if (role !== 'Leader') return Promise.reject(new GraftError('NOT_LEADER', `node ${this.id} does not lead; ask the leader`, { leader }));
+    if (id === this.id) return Promise.resolve(this.id);
+    const target = this.node.transferLeadership(id ?? null);
+    if (target === null) return Promise.reject(new GraftError('TRANSFER_ABORTED', 'there is no follower to hand leadership to'));
+    return new Promise((resolve, reject) => {
+      const onLeader = (newLeader: NodeId | null): void => {
+        if (newLeader === null || newLeader === this.id) return;
+        done();
+        resolve(newLeader);
+      };
+      // The core gives up after one election timeout; by twice that the outcome is known.
+      const cancel = this.clock.after(2 * this.options.config.electionTimeout, () => {
+        done();
+        reject(new GraftError('TRANSFER_ABORTED', `node ${target} did not take over within ${2 * this.options.config.electionTimeout} ms; node ${this.id} still leads`, { leader: this.id }));
+      });
+      const done = (): void => {
+        cancel();
+        this.off('leader', onLeader);
+      };
+      this.on('leader', onLeader);
+    });
+  }
+
+  /**
+   * Leaves the cluster: a leader first hands leadership over, so a planned restart costs no election
+   * timeout; then timers and connections stop, waiting callers are rejected with SHUTDOWN, and storage
+   * closes. Idempotent.
+   */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;
   }
 
   private async shutdown(): Promise<void> {
+    if (this.state === 'running' && this.node.softState().role === 'Leader' && this.options.config.members.size > 1) {
+      await this.transferLeadership().catch((error: Error) => this.logger.warn(`stopping without handing over leadership: ${error.message}`));
+    }
     this.state = 'stopped';
     this.cancelRetry?.();
     await this.node.stop();

@@ -27,6 +27,13 @@ export function createHttpHandler(store: KVStore): (req: IncomingMessage, res: S
 async function route(store: KVStore, req: IncomingMessage): Promise<[number, unknown]> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const method = req.method ?? 'GET';
+  if (url.pathname === '/admin/leader/transfer') {
+    if (method !== 'POST') throw new HttpError(405, `${method} ${url.pathname} is not supported; use POST`);
+    const body = await readJson(req, true);
+    const id = typeof body === 'object' && body !== null && 'id' in body ? body.id : undefined;
+    if (id !== undefined && typeof id !== 'string') throw new HttpError(400, 'the body must be {"id": "<machine id>"} or empty');
+    return [200, { leader: await store.graft.transferLeadership(id) }];
+  }
   if (url.pathname === '/status') {
     if (method !== 'GET') throw new HttpError(405, `${method} /status is not supported; use GET`);
     return [200, store.graft.status()];
@@ -67,7 +74,7 @@ function decodeKey(raw: string): string {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: IncomingMessage, emptyAllowed = false): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -76,7 +83,10 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new HttpError(400, 'the body is empty; send a JSON value');
+  if (text.trim() === '') {
+    if (emptyAllowed) return {};
+    throw new HttpError(400, 'the body is empty; send a JSON value');
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
@@ -90,7 +100,8 @@ function replyError(res: ServerResponse, error: unknown): void {
     return;
   }
   if (error instanceof GraftError) {
-    const status = error.code === 'TIMEOUT_OUTCOME_UNKNOWN' ? 504 : error.code === 'APPLY_FAILED' ? 500 : 503;
+    const status = error.code === 'TIMEOUT_OUTCOME_UNKNOWN' ? 504 : error.code === 'APPLY_FAILED' ? 500
+      : error.code === 'INVALID_ARGUMENT' ? 400 : error.code === 'TRANSFER_ABORTED' ? 409 : 503;
     reply(res, status, { error: error.message, code: error.code, ...(error.leader === null ? {} : { leader: error.leader }) });
     return;
   }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { GraftError } from '../errors.ts';
 import { CliError } from './client.ts';
 import { kvCompareAndSet, kvDelete, kvGet, kvSet } from './commands/kv.ts';
+import { leaderTransfer } from './commands/leader.ts';
 import { start } from './commands/start.ts';
 import { configuration, status } from './commands/status.ts';
 import { up } from './commands/up.ts';
@@ -35,6 +36,11 @@ function program(): Command {
     .action((key: string, o: { cluster: string }) => kvDelete(o.cluster, key));
   kv.command('cas <key> <expected> <value>').description('set KEY to VALUE if it holds EXPECTED (JSON; absent = null)').requiredOption(...cluster)
     .action((key: string, expected: string, value: string, o: { cluster: string }) => kvCompareAndSet(o.cluster, key, expected, value));
+
+  cli.command('leader').description('leadership').command('transfer [id]')
+    .description('hand leadership to ID, or to the most up-to-date follower')
+    .requiredOption(...cluster)
+    .action((id: string | undefined, o: { cluster: string }) => leaderTransfer(o.cluster, id));
 
   cli.command('status').description('one node\'s view, as JSON').requiredOption(...cluster)
     .action((o: { cluster: string }) => status(o.cluster));

@@ -8,6 +8,8 @@ export interface RequestVote {
   readonly term: number;
   readonly lastLogIndex: number;
   readonly lastLogTerm: number;
+  /** Sent because the leader handed over leadership (thesis §3.10): voters answer even while their leader's lease runs. */
+  readonly transfer: boolean;
 }
 
 export interface RequestVoteResponse {
@@ -97,9 +99,17 @@ export interface PreVoteResponse {
   readonly granted: boolean;
 }
 
-/** Every message the core sends or receives. Room is left for TimeoutNow and InstallSnapshot. */
+/** A leader hands over leadership (thesis §3.10): the receiver starts an election at once. */
+export interface TimeoutNow {
+  readonly type: 'TimeoutNow';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+}
+
+/** Every message the core sends or receives. Room is left for InstallSnapshot. */
 export type Message =
   | RequestVote | RequestVoteResponse | PreVote | PreVoteResponse
-  | AppendEntries | AppendEntriesResponse | ReadIndex | ReadIndexResponse;
+  | AppendEntries | AppendEntriesResponse | ReadIndex | ReadIndexResponse | TimeoutNow;
 
 export type MessageType = Message['type'];

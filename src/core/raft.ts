@@ -97,6 +97,9 @@ export class RaftCore {
   /** Contexts this follower sent to its leader and has no answer for. */
   private readsAtLeader = new Set<number>();
   private readStates: ReadState[] = [];
+  /** The node leadership is being handed to (thesis §3.10), and for how many ticks it has been. */
+  private transferee: NodeId | null = null;
+  private transferElapsed = 0;
   private lastHardState: HardState;
   private lastSoftState: SoftState;
 
@@ -164,6 +167,7 @@ export class RaftCore {
         this.heartbeatElapsed = 0;
         this.broadcastHeartbeat();
       }
+      if (this.transferee !== null && ++this.transferElapsed >= this.electionTicks) this.transferee = null;
       this.electionElapsed++;
       if (this.electionElapsed >= this.electionTicks) {
         this.electionElapsed = 0;
@@ -183,10 +187,32 @@ export class RaftCore {
    * node is not the leader (the caller forwards or redirects).
    */
   propose(data: readonly string[]): LogPosition[] | null {
-    if (this.role !== 'Leader') return null;
+    // During a transfer the log must stop growing, or the target could never catch up (thesis §3.10).
+    if (this.role !== 'Leader' || this.transferee !== null) return null;
     const positions = this.appendAsLeader(data.map((d) => ({ kind: 'normal' as const, data: d })));
     for (const peer of this.progress.keys()) this.sendAppend(peer, false);
     return positions;
+  }
+
+  /**
+   * Hands leadership to `target` (thesis §3.10), or to the most up-to-date voter when null: stops
+   * taking proposals, brings the target's log up to date, then tells it to start an election at once.
+   * Gives up after an election timeout. Returns the target, or null when this node does not lead or
+   * there is no one to hand over to.
+   */
+  transferLeadership(target: NodeId | null): NodeId | null {
+    if (this.role !== 'Leader') return null;
+    const chosen = target ?? this.mostUpToDateFollower();
+    if (chosen === null || chosen === this.id || !this.progress.has(chosen)) return null;
+    this.transferee = chosen;
+    this.transferElapsed = 0;
+    this.maybeSendTimeoutNow();
+    return chosen;
+  }
+
+  /** The node leadership is being handed to, if a transfer is under way. */
+  transferTarget(): NodeId | null {
+    return this.transferee;
   }
 
   /**
@@ -215,7 +241,7 @@ export class RaftCore {
       this.handlePreVoteResponse(message);
       return;
     }
-    if (message.type === 'RequestVote' && message.term > this.term && this.inLease()) {
+    if (message.type === 'RequestVote' && !message.transfer && message.term > this.term && this.inLease()) {
       // Thesis §4.2.3: while a leader is known to be alive, a vote request is disruption, not news.
       return;
     }
@@ -240,6 +266,10 @@ export class RaftCore {
         return;
       case 'AppendEntriesResponse':
         if (this.role === 'Leader') this.handleAppendResponse(message);
+        return;
+      case 'TimeoutNow':
+        // Only the leader of this term may hand over; the election starts now, without a pre-vote.
+        if (this.role === 'Follower' && message.from === this.leader && this.membership.isVoter(this.id)) this.campaign(true);
         return;
       case 'ReadIndex':
         if (this.role === 'Leader') this.leaderRead({ from: message.from, context: message.context });
@@ -303,11 +333,12 @@ export class RaftCore {
     }
     this.role = 'Follower';
     this.leader = leader;
+    this.transferee = null;
     this.progress.clear();
     this.resetElectionTimer();
   }
 
-  private campaign(): void {
+  private campaign(transfer = false): void {
     this.abandonReads(null);
     this.term += 1;
     this.vote = this.id;
@@ -323,7 +354,7 @@ export class RaftCore {
       if (peer === this.id) continue;
       this.send<RequestVote>({
         type: 'RequestVote', from: this.id, to: peer, term: this.term,
-        lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(),
+        lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(), transfer,
       });
     }
   }
@@ -355,6 +386,7 @@ export class RaftCore {
     this.electionElapsed = 0;
     this.progress.clear();
     this.readAcks.clear();
+    this.transferee = null;
     for (const peer of this.membership.allVoters()) {
       if (peer !== this.id) this.progress.set(peer, new Progress(this.log.lastIndex() + 1, this.maxInflight));
     }
@@ -491,6 +523,7 @@ export class RaftCore {
       if (pr.maybeUpdate(m.matchIndex) || wasProbing) {
         if (wasProbing) pr.becomeReplicate();
         if (this.maybeCommit()) this.broadcastCommit();
+        if (m.from === this.transferee) this.maybeSendTimeoutNow();
       }
       this.sendAppend(m.from, false);
       return;
@@ -500,6 +533,27 @@ export class RaftCore {
     if (m.rejectedIndex <= pr.match || (pr.state === 'probe' && m.rejectedIndex !== pr.next - 1)) return;
     pr.becomeProbe(Math.min(this.nextAfterConflict(m), m.rejectedIndex));
     this.sendAppend(m.from, true);
+  }
+
+  /** Sends TimeoutNow once the transfer target's log matches ours; until then, sends it what it lacks. */
+  private maybeSendTimeoutNow(): void {
+    const target = this.transferee;
+    const pr = target === null ? undefined : this.progress.get(target);
+    if (target === null || pr === undefined) return;
+    if (pr.match === this.log.lastIndex()) this.send({ type: 'TimeoutNow', from: this.id, to: target, term: this.term });
+    else this.sendAppend(target, true);
+  }
+
+  private mostUpToDateFollower(): NodeId | null {
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const [peer, pr] of this.progress) {
+      if (this.membership.isVoter(peer) && pr.match > bestMatch) {
+        best = peer;
+        bestMatch = pr.match;
+      }
+    }
+    return best;
   }
 
   /** Where to try next after a rejection: past the leader's last entry of the conflicting term, if any. */

@@ -116,6 +116,13 @@ export class RaftNode {
     });
   }
 
+  /** Starts handing leadership to `target` (any up-to-date follower when null); see RaftCore.transferLeadership. */
+  transferLeadership(target: NodeId | null): NodeId | null {
+    const chosen = this.requireCore().transferLeadership(target);
+    this.schedule();
+    return chosen;
+  }
+
   /** Sends runtime-level messages to a peer (forwarding); false when it certainly did not leave. */
   sendToPeer(to: NodeId, message: PeerMessage): boolean {
     return !this.stopped && this.options.transport.send(to, [message]);

@@ -46,8 +46,11 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
   const type = m['type'];
   switch (type) {
     case 'RequestVote':
+      return { type, ...base, term: nat(m, 'term', path), lastLogIndex: nat(m, 'lastLogIndex', path), lastLogTerm: nat(m, 'lastLogTerm', path), transfer: bool(m, 'transfer', path) };
     case 'PreVote':
       return { type, ...base, term: nat(m, 'term', path), lastLogIndex: nat(m, 'lastLogIndex', path), lastLogTerm: nat(m, 'lastLogTerm', path) };
+    case 'TimeoutNow':
+      return { type, ...base, term: nat(m, 'term', path) };
     case 'RequestVoteResponse':
     case 'PreVoteResponse':
       return { type, ...base, term: nat(m, 'term', path), granted: bool(m, 'granted', path) };

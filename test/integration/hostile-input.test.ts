@@ -68,7 +68,7 @@ describe('integration: hostile input never takes a node down', function () {
     ['garbage after the hello', (ws) => ws.send('\u0000\u0001 not json'), 1008],
     ['a truncated frame', (ws) => ws.send('{"v":1,"messages":[{"type":"RequestVote","from":"1"'), 1008],
     ['a message of an unknown type', (ws) => ws.send(JSON.stringify({ v: 1, messages: [{ type: 'Explode', from: '1', to: '3' }] })), 1008],
-    ['a message with a negative term', (ws) => ws.send(JSON.stringify({ v: 1, messages: [{ type: 'RequestVote', from: '1', to: '3', term: -1, lastLogIndex: 0, lastLogTerm: 0 }] })), 1008],
+    ['a message with a negative term', (ws) => ws.send(JSON.stringify({ v: 1, messages: [{ type: 'RequestVote', from: '1', to: '3', term: -1, lastLogIndex: 0, lastLogTerm: 0, transfer: false }] })), 1008],
     ['a message whose sender is not the one that said hello', (ws) => ws.send(JSON.stringify({ v: 1, messages: [{ type: 'RequestVoteResponse', from: '2', to: '3', term: 1, granted: true }] })), 1008],
     ['an oversized frame', (ws) => ws.send(Buffer.alloc(17 * 1024 * 1024, 0x20)), 1009],
   ];

@@ -32,7 +32,7 @@ describe('file storage: a vote survives a restart (§5.2, Figure 2 "persistent s
     const storage = () => new FileStorage({ dir, identity: { machineId: '1', members: ['1', '2', '3'] } });
     const first = storage();
     const core = await boot(first);
-    core.step({ type: 'RequestVote', from: '2', to: '1', term: 5, lastLogIndex: 0, lastLogTerm: 0 });
+    core.step({ type: 'RequestVote', from: '2', to: '1', term: 5, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
     const [grant] = ofType(await persistReady(core, first), 'RequestVoteResponse');
     expect(grant).to.include({ granted: true, term: 5 });
     await first.close(); // the process dies here; the vote was synced before the grant could be sent
@@ -40,11 +40,11 @@ describe('file storage: a vote survives a restart (§5.2, Figure 2 "persistent s
     const second = storage();
     const restarted = await boot(second);
     expect(restarted.hardState()).to.include({ term: 5, vote: '2' });
-    restarted.step({ type: 'RequestVote', from: '3', to: '1', term: 5, lastLogIndex: 0, lastLogTerm: 0 });
+    restarted.step({ type: 'RequestVote', from: '3', to: '1', term: 5, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
     const [refusal] = ofType(await persistReady(restarted, second), 'RequestVoteResponse');
     expect(refusal).to.include({ granted: false, term: 5 });
     // The first candidate may ask again (its grant could have been lost) and gets the same answer.
-    restarted.step({ type: 'RequestVote', from: '2', to: '1', term: 5, lastLogIndex: 0, lastLogTerm: 0 });
+    restarted.step({ type: 'RequestVote', from: '2', to: '1', term: 5, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
     const [again] = ofType(await persistReady(restarted, second), 'RequestVoteResponse');
     expect(again).to.include({ granted: true });
     await second.close();

@@ -5,7 +5,7 @@ import { decodeFrame, encodeFrame, FrameError } from '../../src/transport/codec.
 const LIMIT = 1024 * 1024;
 
 const every: PeerMessage[] = [
-  { type: 'RequestVote', from: '1', to: '2', term: 3, lastLogIndex: 9, lastLogTerm: 2 },
+  { type: 'RequestVote', from: '1', to: '2', term: 3, lastLogIndex: 9, lastLogTerm: 2, transfer: false },
   { type: 'RequestVoteResponse', from: '2', to: '1', term: 3, granted: true },
   { type: 'AppendEntries', from: '1', to: '2', term: 3, prevLogIndex: 4, prevLogTerm: 2, leaderCommit: 4, readRound: 0,
     entries: [{ index: 5, term: 3, kind: 'noop', data: '' }, { index: 6, term: 3, kind: 'normal', data: '{"k":1}' }] },

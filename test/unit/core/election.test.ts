@@ -44,9 +44,9 @@ describe('core: leader election (§5.2)', () => {
 
   it('grants one vote per term, to the first candidate that asks (§5.2)', () => {
     const core = lone({ term: 0, vote: null, commit: 0 });
-    core.step({ type: 'RequestVote', from: '2', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0 });
-    core.step({ type: 'RequestVote', from: '3', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0 });
-    core.step({ type: 'RequestVote', from: '2', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0 });
+    core.step({ type: 'RequestVote', from: '2', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
+    core.step({ type: 'RequestVote', from: '3', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
+    core.step({ type: 'RequestVote', from: '2', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
     const replies = ofType(core.ready().messages, 'RequestVoteResponse');
     expect(replies.map((r) => [r.to, r.granted])).to.deep.equal([['2', true], ['3', false], ['2', true]]);
     expect(core.hardState().vote).to.equal('2');
@@ -63,7 +63,7 @@ describe('core: leader election (§5.2)', () => {
     ];
     for (const [lastLogIndex, lastLogTerm, granted] of cases) {
       const core = lone({ term: 2, vote: null, commit: 0 }, held);
-      core.step({ type: 'RequestVote', from: '2', to: '1', term: 3, lastLogIndex, lastLogTerm });
+      core.step({ type: 'RequestVote', from: '2', to: '1', term: 3, lastLogIndex, lastLogTerm, transfer: false });
       const [reply] = ofType(core.ready().messages, 'RequestVoteResponse');
       expect(reply?.granted, `candidate log (${lastLogIndex}, ${lastLogTerm})`).to.equal(granted);
     }
@@ -71,18 +71,18 @@ describe('core: leader election (§5.2)', () => {
 
   it('refuses a vote request from an older term and tells the candidate the newer term', () => {
     const core = lone({ term: 5, vote: null, commit: 0 });
-    core.step({ type: 'RequestVote', from: '2', to: '1', term: 4, lastLogIndex: 9, lastLogTerm: 4 });
+    core.step({ type: 'RequestVote', from: '2', to: '1', term: 4, lastLogIndex: 9, lastLogTerm: 4, transfer: false });
     const [reply] = ofType(core.ready().messages, 'RequestVoteResponse');
     expect(reply).to.include({ granted: false, term: 5 });
   });
 
   it('a restarted node remembers its vote and does not vote twice in a term', () => {
     const c = new CoreCluster(['1', '2', '3']);
-    c.node('1').step({ type: 'RequestVote', from: '2', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0 });
+    c.node('1').step({ type: 'RequestVote', from: '2', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
     c.flush();
     c.queue = [];
     const restarted = c.start('1', 99);
-    restarted.step({ type: 'RequestVote', from: '3', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0 });
+    restarted.step({ type: 'RequestVote', from: '3', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
     const [reply] = ofType(restarted.ready().messages, 'RequestVoteResponse');
     expect(reply?.granted).to.equal(false);
   });

@@ -113,7 +113,7 @@ describe('core: check-quorum (thesis §6.2) and the leader lease (thesis §4.2.3
     c.elect('1');
     const follower = c.node('2');
     const { term } = follower.softState();
-    follower.step({ type: 'RequestVote', from: '3', to: '2', term: term + 5, lastLogIndex: 99, lastLogTerm: 99 });
+    follower.step({ type: 'RequestVote', from: '3', to: '2', term: term + 5, lastLogIndex: 99, lastLogTerm: 99, transfer: false });
     expect(follower.softState()).to.deep.include({ term, leader: '1' });
     expect(ofType(follower.ready().messages, 'RequestVoteResponse')).to.deep.equal([]);
   });
