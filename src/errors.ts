@@ -11,7 +11,7 @@ export type GraftErrorCode =
   | 'STORAGE_INVALID'
   | 'OVERLOADED'
   | 'APPLY_FAILED'
-  | 'ENTRY_LOST'
+  | 'SESSION_EXPIRED'
   | 'PROTOCOL'
   | 'TRANSFER_ABORTED'
   | 'INVALID_ARGUMENT';

@@ -7,13 +7,15 @@ import type { Entry, NodeId, Rng, Role } from './core/types.ts';
 import { formatAddress, validateMachineId, type ClusterConfig } from './config.ts';
 import { GraftError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { ApplyWaiters } from './runtime/apply-waiters.ts';
 import { AppliedWatch } from './runtime/applied-watch.ts';
 import { realClock, type Cancel, type Clock } from './runtime/clock.ts';
 import { TypedEmitter, type GraftEvents } from './runtime/events.ts';
 import { Forwarder } from './runtime/forwarding.ts';
 import { RaftNode } from './runtime/node.ts';
 import type { Serializer } from './serializer.ts';
+import { ClientSession } from './session/client-session.ts';
+import { decodeCommand, type LoggedCommand } from './session/command.ts';
+import { SESSION_CAPACITY, SessionTable, type Outcome, type Verdict } from './session/session-table.ts';
 import { FileStorage } from './storage/file/file-storage.ts';
 import { MemoryStorage } from './storage/memory.ts';
 import type { Storage } from './storage/storage.ts';
@@ -49,7 +51,7 @@ export interface GraftOptions<Op, Result> {
   /** A leader that loses touch with a quorum steps down within an election timeout (thesis §6.2). Default true. */
   readonly checkQuorum?: boolean;
   /** Test only: breaks one protocol rule on purpose, so a test can show the simulation catches it. */
-  readonly sabotage?: Sabotage;
+  readonly sabotage?: Sabotage | 'apply-duplicates';
   /** Timers; replaced by a manual clock in simulations. */
   readonly clock?: Clock;
   /** Randomness for election timeouts; a seeded one makes runs repeatable. */
@@ -67,9 +69,10 @@ export interface GraftStatus {
   readonly members: readonly { readonly id: NodeId; readonly address: string }[];
 }
 
+/** An entry on its way to the leader's log. */
 interface Request {
   readonly data: string;
-  readonly resolve: (value: unknown) => void;
+  readonly resolve: (position: LogPosition) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -87,7 +90,10 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   private readonly requestTimeoutMs: number;
   private readonly storage: Storage;
   private readonly node: RaftNode;
-  private readonly waiters = new ApplyWaiters();
+  /** The replicated record of every client session; identical on every node. */
+  private readonly sessions = new SessionTable(SESSION_CAPACITY);
+  /** This instance's own session, through which all its operations go. */
+  private readonly session: ClientSession;
   private readonly appliedWatch = new AppliedWatch();
   private readonly forwarder: Forwarder;
   /** Requests waiting for a leader to be known. */
@@ -126,14 +132,17 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
       logger: this.logger,
       ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
       ...(options.checkQuorum === undefined ? {} : { checkQuorum: options.checkQuorum }),
-      ...(options.sabotage === undefined ? {} : { sabotage: options.sabotage }),
+      ...(options.sabotage === undefined || options.sabotage === 'apply-duplicates' ? {} : { sabotage: options.sabotage }),
       onApply: (entries) => this.apply(entries),
       onSoftState: (s) => this.leadershipChanged(s.role, s.term, s.leader),
       onForwardMessage: (m) => this.forwarder.handle(m),
       onFatal: (error) => this.fatal(error),
     });
-    this.forwarder = new Forwarder(rng.nextInt(2 ** 31) * 2 ** 20 + 1, this.id, this.clock, this.requestTimeoutMs,
+    // A forwarded request unanswered for two election timeouts is sent again (sessions make that safe).
+    const forwardTimeoutMs = Math.min(this.requestTimeoutMs, 2 * config.electionTimeout);
+    this.forwarder = new Forwarder(rng.nextInt(2 ** 31) * 2 ** 20 + 1, this.id, this.clock, forwardTimeoutMs,
       (to, m) => this.node.sendToPeer(to, m), (ops) => this.node.propose(ops));
+    this.session = new ClientSession((data) => new Promise((resolve, reject) => this.submit({ data, resolve, reject })));
   }
 
   /** Loads storage and joins the cluster. Resolves once this node listens for its peers. */
@@ -142,12 +151,16 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     this.state = 'starting';
     await this.node.start();
     this.state = 'running';
+    this.session.open();
   }
 
   /**
-   * Replicates `op` and resolves with this node's applicator result once it is applied here.
-   * Rejects with a GraftError: TIMEOUT_OUTCOME_UNKNOWN after `requestTimeoutMs` (the op may or may
-   * not have been applied), SHUTDOWN when the instance stops, APPLY_FAILED when the applicator threw.
+   * Replicates `op` and resolves with this node's applicator result once it is applied here. The
+   * operation is applied exactly once, however often it has to be sent again (a lost answer, a leader
+   * change): it goes out under this instance's client session (thesis §6.3). Rejects with a
+   * GraftError: TIMEOUT_OUTCOME_UNKNOWN after `requestTimeoutMs` (applied once or not at all, never
+   * twice), SESSION_EXPIRED in the rare case the session was expired meanwhile, SHUTDOWN when the
+   * instance stops, APPLY_FAILED when the applicator threw.
    */
   applyOperation(op: Op): Promise<Result> {
     if (this.state !== 'running') {
@@ -160,22 +173,21 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     } catch (error) {
       return Promise.reject(error);
     }
+    const { seq, outcome } = this.session.run(data);
     return new Promise<Result>((resolve, reject) => {
-      let settled = false;
-      const settle = (fn: () => void): void => {
-        if (settled) return;
-        settled = true;
+      const cancel = this.clock.after(this.requestTimeoutMs, () => {
+        // Abandoned: no more copies are sent. One already on its way may still be applied, once.
+        this.session.abandon(seq);
+        reject(new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `operation not answered within ${this.requestTimeoutMs} ms; it may be applied (once) or not at all`,
+          { leader: this.node.softState().leader }));
+      });
+      outcome.then((o) => {
         cancel();
-        fn();
-      };
-      const cancel = this.clock.after(this.requestTimeoutMs, () => settle(() => reject(new GraftError(
-        'TIMEOUT_OUTCOME_UNKNOWN', `operation not applied within ${this.requestTimeoutMs} ms; it may still be applied later`,
-        { leader: this.node.softState().leader },
-      ))));
-      this.submit({
-        data,
-        resolve: (value) => settle(() => resolve(value as Result)),
-        reject: (error) => settle(() => reject(error)),
+        if (o.ok) resolve(o.value as Result);
+        else reject(o.error);
+      }, (error: Error) => {
+        cancel();
+        reject(error);
       });
     });
   }
@@ -290,7 +302,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     await this.storage.close();
   }
 
-  /** Sends a request to where it can be appended: this node's log if it leads, else the leader's. */
+  /** Sends an entry to where it can be appended: this node's log if it leads, else the leader's. */
   private submit(request: Request): void {
     if (this.state !== 'running') {
       request.reject(new GraftError('SHUTDOWN', `node ${this.id} stopped`));
@@ -306,15 +318,15 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
       : this.forwarder.forward(leader, request.data);
     position.then(
       (p) => {
-        if (p === undefined) throw new GraftError('PROTOCOL', 'no position for a proposal');
-        return this.waiters.wait(p, this.node.appliedIndex()).then(request.resolve);
+        if (p === undefined) request.reject(new GraftError('PROTOCOL', 'no position for a proposal'));
+        else request.resolve(p);
       },
       (error: unknown) => {
-        // NOT_LEADER and UNREACHABLE mean the operation was not appended anywhere: safe to try again.
+        // NOT_LEADER and UNREACHABLE mean the entry was not appended anywhere: try the next leader.
         if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'UNREACHABLE')) this.park(request);
-        else throw error;
+        else request.reject(error instanceof Error ? error : new Error(String(error)));
       },
-    ).catch((error: unknown) => request.reject(error instanceof Error ? error : new Error(String(error))));
+    );
   }
 
   /** Holds a request until a leader is known; retried on every leader change and each heartbeat interval. */
@@ -334,23 +346,51 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
 
   private apply(entries: readonly Entry[]): void {
     for (const entry of entries) {
-      if (entry.kind !== 'normal') {
-        this.waiters.settle(entry.index, entry.term, { ok: true, value: undefined });
-        continue;
-      }
-      try {
-        const value = this.options.applicator(this.options.serializer.fromString(entry.data), { index: entry.index, term: entry.term });
-        this.waiters.settle(entry.index, entry.term, { ok: true, value });
-      } catch (thrown) {
-        const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-        this.waiters.settle(entry.index, entry.term, { ok: false, error });
-        this.reportError(new GraftError('APPLY_FAILED', `applicator threw at index ${entry.index}: ${error.message}`, { cause: error }));
-      }
+      if (entry.kind === 'normal') this.applyCommand(entry);
+      this.session.entryApplied(entry.index, entry.term);
     }
     const last = entries[entries.length - 1];
     if (last !== undefined) {
       this.appliedWatch.applied(last.index);
       this.emit('applied', last.index);
+    }
+  }
+
+  /** Applies one normal entry: opens a session, or applies an operation unless it is a copy of one already applied. */
+  private applyCommand(entry: Entry): void {
+    let command: LoggedCommand;
+    try {
+      command = decodeCommand(entry.data);
+    } catch (error) {
+      // Every node reads the same bytes, so every node skips this entry alike.
+      this.reportError(new GraftError('APPLY_FAILED', `entry ${entry.index} was skipped: ${(error as Error).message}`));
+      return;
+    }
+    switch (command.kind) {
+      case 'open-session':
+        this.sessions.open(entry.index);
+        return;
+      case 'plain':
+        this.runApplicator(command.op, entry);
+        return;
+      case 'operation': {
+        const verdict: Verdict = this.options.sabotage === 'apply-duplicates' && this.sessions.has(command.session)
+          ? { kind: 'apply' } : this.sessions.verdict(command.session, command.seq, command.lowestOutstanding);
+        const outcome = verdict.kind === 'apply' ? this.runApplicator(command.op, entry) : null;
+        if (outcome !== null) this.sessions.record(command.session, command.seq, outcome);
+        this.session.settled(command.session, command.seq, verdict, outcome);
+      }
+    }
+  }
+
+  private runApplicator(op: string, entry: Entry): Outcome {
+    try {
+      return { ok: true, value: this.options.applicator(this.options.serializer.fromString(op), { index: entry.index, term: entry.term }) };
+    } catch (thrown) {
+      const cause = thrown instanceof Error ? thrown : new Error(String(thrown));
+      const error = new GraftError('APPLY_FAILED', `the applicator threw at index ${entry.index}: ${cause.message}`, { cause });
+      this.reportError(error);
+      return { ok: false, error };
     }
   }
 
@@ -363,7 +403,10 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     if (leader !== this.lastLeader) {
       this.lastLeader = leader;
       this.emit('leader', leader, term);
-      if (leader !== null) this.retryParked();
+      if (leader !== null) {
+        this.retryParked();
+        this.session.leaderChanged();
+      }
     }
   }
 
@@ -383,7 +426,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     this.parked = [];
     for (const request of parked) request.reject(error);
     this.forwarder.rejectAll(error);
-    this.waiters.rejectAll(error);
+    this.session.rejectAll(error);
     this.appliedWatch.rejectAll(error);
   }
 }

@@ -61,7 +61,8 @@ export class KVStore {
     return new Map(this.data);
   }
 
-  private apply(op: KVOperation, index: number): KVResult {
+  /** The state machine: applies one committed operation. Protected so a test can watch it. */
+  protected apply(op: KVOperation, index: number): KVResult {
     switch (op.kind) {
       case 'set':
         this.data.set(op.key, op.value);

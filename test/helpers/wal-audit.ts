@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import superjson from 'superjson';
 import type { Entry } from '../../src/core/types.ts';
 import { FileStorage } from '../../src/storage/file/file-storage.ts';
+import { decodeCommand } from '../../src/session/command.ts';
+import { SESSION_CAPACITY, SessionTable } from '../../src/session/session-table.ts';
 import type { KVOperation } from '../../examples/kvstore/operations.ts';
 import type { ProcessCluster } from './processes.ts';
 
@@ -41,7 +43,8 @@ export async function settleAndStop(cluster: ProcessCluster, ids: readonly strin
 
 /**
  * Reads every node's write-ahead log from disk and checks that all hold the same committed log up to
- * `throughIndex`. Returns how many times each key was set in it.
+ * `throughIndex`. Returns how many times each key was set by applying that log: copies of an
+ * operation that was sent again are in the log too, and the session table skips them (thesis §6.3).
  */
 export async function auditLogs(cluster: ProcessCluster, ids: readonly string[], throughIndex: number): Promise<Map<string, number>> {
   const logs = new Map<string, Entry[]>();
@@ -56,9 +59,14 @@ export async function auditLogs(cluster: ProcessCluster, ids: readonly string[],
   expect(reference.map((e) => e.index)).to.deep.equal(Array.from({ length: throughIndex }, (_, i) => i + 1));
   for (const id of ids) expect(logs.get(id), `node ${id}'s committed log`).to.deep.equal(reference);
   const written = new Map<string, number>();
+  const sessions = new SessionTable(SESSION_CAPACITY);
   for (const e of reference) {
     if (e.kind !== 'normal') continue;
-    const op = superjson.parse<KVOperation>(e.data);
+    const command = decodeCommand(e.data);
+    if (command.kind === 'open-session') sessions.open(e.index);
+    if (command.kind !== 'operation' || sessions.verdict(command.session, command.seq, command.lowestOutstanding).kind !== 'apply') continue;
+    sessions.record(command.session, command.seq, { ok: true, value: null });
+    const op = superjson.parse<KVOperation>(command.op);
     if (op.kind === 'set') written.set(op.key, (written.get(op.key) ?? 0) + 1);
   }
   return written;

@@ -24,22 +24,24 @@ describe('runtime: faults on the in-memory network', function () {
     await cluster?.stop();
   });
 
-  it('an isolated leader\'s write is never applied; the majority goes on; after healing all agree', async () => {
+  it('an isolated leader\'s write is not lost: after healing it is sent again and applied once, everywhere', async () => {
     cluster = await GraftCluster.create(3, { transport: (id) => network.transport(id), requestTimeoutMs: 20_000 });
     const oldLeader = await cluster.agreedLeader();
     network.isolate(oldLeader);
-    const stranded = codeOf(cluster.node(oldLeader).graft.applyOperation('stranded'));
+    const stranded = cluster.node(oldLeader).graft.applyOperation('stranded');
 
     const majority = [...cluster.nodes.keys()].filter((id) => id !== oldLeader);
     await waitUntil(cluster.instances(), () => majority.some((id) => cluster.node(id).graft.status().role === 'Leader'), 'a leader on the majority side');
     await Promise.all(majority.map((id, i) => cluster.node(id).graft.applyOperation(`majority-${i}`)));
+    for (const id of cluster.nodes.keys()) expect(cluster.node(id).applied, `node ${id} before healing`).to.not.include('stranded');
 
     network.heal();
-    // §5.3: the old leader's uncommitted entry is overwritten, so its caller learns it was not applied.
-    expect(await stranded).to.equal('ENTRY_LOST');
-    await waitUntil(cluster.instances(), () => cluster.node(oldLeader).applied.length === 2, 'the old leader to catch up');
+    // §5.3: the new leader overwrites the old leader's uncommitted copy; the old leader's session
+    // notices and sends the operation again (thesis §6.3), so the caller's write is applied once.
+    expect(await stranded).to.be.a('number');
+    await waitUntil(cluster.instances(), () => cluster.node(oldLeader).applied.length === 3, 'the old leader to catch up');
     for (const id of cluster.nodes.keys()) {
-      expect(cluster.node(id).applied, `node ${id}`).to.have.members(['majority-0', 'majority-1']);
+      expect(cluster.node(id).applied, `node ${id}`).to.have.members(['majority-0', 'majority-1', 'stranded']);
       expect(cluster.node(id).applied).to.deep.equal(cluster.node(majority[0]!).applied);
     }
   });
@@ -55,11 +57,10 @@ describe('runtime: faults on the in-memory network', function () {
     network.heal();
     const acknowledged = outcomes.filter((o) => o.startsWith('w'));
     const failures = outcomes.filter((o) => !o.startsWith('w'));
-    // Only honest failures: the outcome is unknown, or the entry was provably replaced.
-    for (const f of failures) expect(['TIMEOUT_OUTCOME_UNKNOWN', 'ENTRY_LOST']).to.include(f);
-    // A forwarded batch lost in flight fails all its callers with an unknown outcome (retrying it
-    // safely needs exactly-once sessions), so only progress is asserted, not a rate.
-    expect(acknowledged.length).to.be.greaterThan(0);
+    // Lost requests and answers are sent again under the caller's session, so the only honest
+    // failure left is a deadline passing, and most writes make it through.
+    for (const f of failures) expect(f).to.equal('TIMEOUT_OUTCOME_UNKNOWN');
+    expect(acknowledged.length).to.be.greaterThan(250);
 
     // Settle: one more write through the leader commits everything before it, everywhere.
     const leader = await cluster.agreedLeader();
@@ -68,6 +69,7 @@ describe('runtime: faults on the in-memory network', function () {
     const order = cluster.node(leader).applied;
     for (const id of ids) expect(cluster.node(id).applied, `node ${id}`).to.deep.equal(order);
     for (const w of acknowledged) expect(order.filter((x) => x === w), w).to.have.length(1);
+    for (let i = 0; i < 300; i++) expect(order.filter((x) => x === `w${i}`).length, `w${i} applied at most once`).to.be.at.most(1);
   });
 });
 

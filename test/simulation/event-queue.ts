@@ -28,6 +28,11 @@ export class EventQueue {
     }
   }
 
+  /** The earliest action, left in place. */
+  peek(): Scheduled | undefined {
+    return this.heap[0];
+  }
+
   /** Removes and returns the earliest action, or undefined when none is left. */
   pop(): Scheduled | undefined {
     const top = this.heap[0];

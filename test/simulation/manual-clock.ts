@@ -62,11 +62,12 @@ export class ManualClock {
     }
   }
 
-  /** Advances to the next timer and runs it; false when none is left before `end`. */
+  /** Advances to the next timer and runs it; false when none is left before `end` (a later one stays queued). */
   async step(end: number): Promise<boolean> {
     await this.settle();
-    const next = this.queue.pop();
+    const next = this.queue.peek();
     if (next === undefined || next.time > end) return false;
+    this.queue.pop();
     this.time = next.time;
     next.run();
     return true;

@@ -2,12 +2,12 @@ import { parseClusterConfig, type ClusterConfig } from '../../src/config.ts';
 import type { Sabotage } from '../../src/core/raft.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type Rng, type Role } from '../../src/core/types.ts';
-import { GraftError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import type { PersistedState, Storage } from '../../src/storage/storage.ts';
 import type { PeerMessage } from '../../src/transport/peer-messages.ts';
 import type { ReceiveHandler, Transport } from '../../src/transport/transport.ts';
-import { KVStore } from '../../examples/kvstore/kv-store.ts';
+import { KVStore, type KVStoreOptions } from '../../examples/kvstore/kv-store.ts';
+import type { KVOperation, KVResult } from '../../examples/kvstore/operations.ts';
 import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../linearizability/checker.ts';
 import { ManualClock } from './manual-clock.ts';
 import { SafetyViolation } from './safety.ts';
@@ -26,7 +26,27 @@ export interface RuntimeScenario {
   /** Core extensions (default on, as in production). */
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
-  readonly sabotage?: Sabotage;
+  readonly sabotage?: Sabotage | 'apply-duplicates';
+}
+
+/**
+ * The kvstore example, watched: every write in the simulation carries a value no other write has, so
+ * a value applied twice by one state machine is an operation applied twice (thesis §6.3's violation).
+ */
+class WatchedKVStore extends KVStore {
+  private readonly applications = new Set<unknown>();
+
+  constructor(options: KVStoreOptions, private readonly appliedTwice: (description: string) => void) {
+    super(options);
+  }
+
+  protected override apply(op: KVOperation, index: number): KVResult {
+    if (op.kind === 'set' || op.kind === 'cas') {
+      if (this.applications.has(op.value)) this.appliedTwice(`${JSON.stringify(op)} applied a second time, at index ${index}`);
+      this.applications.add(op.value);
+    }
+    return super.apply(op, index);
+  }
 }
 
 const CLIENT_TIMEOUT_MS = 2000;
@@ -161,13 +181,15 @@ class RuntimeSimulation {
         node.receive = null;
       },
     };
-    node.store = new KVStore({
+    node.store = new WatchedKVStore({
       config: this.config, machineId: id, logger: silentLogger, clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)),
       transport, storage: this.disks.get(id)!.storage(this.clock, () => this.uniform(...this.scenario.faults.diskLatency), () => node.alive),
       requestTimeoutMs: CLIENT_TIMEOUT_MS,
       ...(this.scenario.preVote === undefined ? {} : { preVote: this.scenario.preVote }),
       ...(this.scenario.checkQuorum === undefined ? {} : { checkQuorum: this.scenario.checkQuorum }),
       ...(this.scenario.sabotage === undefined ? {} : { sabotage: this.scenario.sabotage }),
+    }, (description) => {
+      this.violation ??= new SafetyViolation('exactly-once', `node ${id}: ${description}`);
     });
     node.store.graft.on('role', (role: Role, term: number) => {
       if (role !== 'Leader') return;
@@ -217,15 +239,15 @@ class RuntimeSimulation {
       this.openOps.add(description);
       const output = node.alive ? await this.perform(node, input) : 'refused';
       this.openOps.delete(description);
-      if (output !== 'refused' && output !== 'lost') {
+      if (output !== 'refused') {
         this.history.push({ client, input, output, call, return: output === undefined ? Infinity : this.clock.time });
       }
       await new Promise<void>((resolve) => this.clock.after(this.uniform(1, 20), resolve));
     }
   }
 
-  /** The observed output; undefined when unknown; 'lost' when provably never applied; 'refused' when nothing was tried. */
-  private perform(node: { store: KVStore; alive: boolean }, input: KvInput): Promise<KvOutput | undefined | 'lost' | 'refused'> {
+  /** The observed output; undefined when unknown; 'refused' when nothing was tried. */
+  private perform(node: { store: KVStore; alive: boolean }, input: KvInput): Promise<KvOutput | undefined | 'refused'> {
     const { store } = node;
     const call = async (): Promise<KvOutput> => {
       switch (input.kind) {
@@ -244,7 +266,7 @@ class RuntimeSimulation {
     return new Promise((resolve) => {
       // The caller's own deadline: a crashed node never answers, as a dead process's socket would not.
       this.clock.after(CLIENT_TIMEOUT_MS + 100, () => resolve(undefined));
-      call().then(resolve, (error: unknown) => resolve(error instanceof GraftError && error.code === 'ENTRY_LOST' ? 'lost' : undefined));
+      call().then(resolve, () => resolve(undefined));
     });
   }
 

@@ -56,6 +56,12 @@ export const RUNTIME_SCENARIOS: readonly RuntimeScenario[] = [
     faults: { loss: 0.08, duplicate: 0.05, delay: [0.5, 20], partitionEvery: 400, partitionLength: [50, 500], crashEvery: 400, downtime: [20, 400], drift: 0.15, diskLatency: [0.2, 6] },
   },
   {
+    // Many duplicated frames, lost answers and leader changes: operations are sent again and again,
+    // and each must still be applied once (client sessions, thesis §6.3).
+    name: 'runtime-retries-3', nodes: 3, faultMs: 3000, livenessMs: 3000, clients: 6, keys: 2,
+    faults: { loss: 0.15, duplicate: 0.25, delay: [0.5, 25], partitionEvery: 300, partitionLength: [50, 400], crashEvery: 600, downtime: [20, 300], drift: 0.1, diskLatency: [0.2, 5] },
+  },
+  {
     // Long partitions with pre-vote and check-quorum off: a cut-off leader keeps believing it leads,
     // so only ReadIndex's quorum round keeps its reads from going stale.
     name: 'runtime-partitions-3', nodes: 3, faultMs: 4000, livenessMs: 2000, clients: 6, keys: 1, preVote: false, checkQuorum: false,

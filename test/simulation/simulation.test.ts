@@ -58,6 +58,19 @@ describe('simulation: the real core under seeded faults', function () {
     expect(failures[0]!.message).to.match(/linearizability violated: the history of key k0 is not linearizable/);
   });
 
+  it('sabotage: with the session table ignored, an operation sent twice is applied twice, and the simulation says so', async () => {
+    const sabotaged = { ...runtimeScenarioNamed('runtime-retries-3'), sabotage: 'apply-duplicates' as const };
+    const failures: SimulationFailure[] = [];
+    for (let seed = 1; seed <= 10; seed++) {
+      await runRuntimeSimulation(sabotaged, seed).catch((error: unknown) => {
+        expect(error).to.be.instanceOf(SimulationFailure);
+        failures.push(error as SimulationFailure);
+      });
+    }
+    expect(failures.length, 'seeds of 10 with a double application found').to.be.greaterThan(0);
+    expect(failures[0]!.message).to.match(/exactly-once violated: node \d: .* applied a second time/);
+  });
+
   it('sabotage: with votes granted without the §5.4.1 log check, the simulator finds a violation and names its seed', () => {
     const sabotaged = { ...scenarioNamed('partitions-5'), sabotage: 'vote-without-log-check' as const };
     const failures: SimulationFailure[] = [];

@@ -1,0 +1,186 @@
+import type { LogPosition } from '../core/raft.ts';
+import { GraftError } from '../errors.ts';
+import { encodeOpenSession, encodeOperation } from './command.ts';
+import type { Outcome, Verdict } from './session-table.ts';
+
+/**
+ * Appends an entry through the leader and resolves with where it landed. A rejection with
+ * TIMEOUT_OUTCOME_UNKNOWN means no answer came (the entry may or may not be in a log); any other
+ * rejection is final.
+ */
+export type Route = (data: string) => Promise<LogPosition>;
+
+interface PendingOperation {
+  readonly op: string;
+  readonly resolve: (outcome: Outcome) => void;
+  readonly reject: (error: Error) => void;
+  /** Where the latest copy landed, once the leader said so. */
+  position: LogPosition | null;
+}
+
+/**
+ * This instance's side of a client session (Raft thesis §6.3): it opens a session in the log, numbers
+ * operations, and sends an operation again whenever it cannot be sure a copy will be applied: when
+ * the leader did not answer, when the leader changed, when another entry replaced its copy. The
+ * replicated SessionTable applies only the first copy that commits and answers the others with its
+ * outcome, so an operation is applied at most once however often it is sent.
+ */
+export class ClientSession {
+  /** The session's id once its opening entry is applied; null before (or after it expired). */
+  private id: number | null = null;
+  /** Where opening entries landed; the first applied at one of these is ours. */
+  private openings: LogPosition[] = [];
+  private opening = false;
+  private nextSeq = 1;
+  /** Operations not yet answered, by number; insertion order is number order. */
+  private readonly pending = new Map<number, PendingOperation>();
+  /** Which pending operation's copy sits at a log index, to notice when another entry replaces it. */
+  private readonly byIndex = new Map<number, number>();
+  private stopped = false;
+
+  constructor(private readonly route: Route) {}
+
+  /** Opens the session now, so the first operation need not wait for it (`run` opens one too). */
+  open(): void {
+    if (this.opening || this.id !== null) return;
+    this.opening = true;
+    this.sendOpening();
+  }
+
+  /** Starts operation `op` (serialized); `outcome` settles once a copy of it is applied. */
+  run(op: string): { seq: number; outcome: Promise<Outcome> } {
+    const seq = this.nextSeq++;
+    const outcome = new Promise<Outcome>((resolve, reject) => this.pending.set(seq, { op, resolve, reject, position: null }));
+    if (this.id !== null) this.send(seq);
+    else this.open();
+    return { seq, outcome };
+  }
+
+  /**
+   * The caller stopped waiting for `seq`: no more copies are sent. Once a later operation tells the
+   * table that `seq` is no longer outstanding, copies still on their way are skipped.
+   */
+  abandon(seq: number): void {
+    const p = this.pending.get(seq);
+    if (p === undefined) return;
+    this.pending.delete(seq);
+    if (p.position !== null) this.byIndex.delete(p.position.index);
+  }
+
+  /** Every applied entry passes here: an opening entry of ours opens the session; a replaced copy is sent again. */
+  entryApplied(index: number, term: number): void {
+    if (this.openings.some((p) => p.index === index && p.term === term)) {
+      this.id = index;
+      this.openings = [];
+      this.opening = false;
+      for (const seq of this.pending.keys()) this.send(seq);
+      return;
+    }
+    if (this.openings.some((p) => p.index === index)) {
+      // Another entry took our opening's place (§5.3: a new leader overwrote it): ask again.
+      this.openings = this.openings.filter((p) => p.index !== index);
+      if (this.openings.length === 0 && this.id === null) this.reopen();
+      return;
+    }
+    const seq = this.byIndex.get(index);
+    if (seq === undefined) return;
+    this.byIndex.delete(index);
+    const p = this.pending.get(seq);
+    if (p?.position?.index === index && p.position.term !== term) this.send(seq);
+  }
+
+  /** The table's verdict on a copy of one of this session's operations, and the outcome if applied. */
+  settled(session: number, seq: number, verdict: Verdict, outcome: Outcome | null): void {
+    if (session !== this.id) return;
+    if (verdict.kind === 'expired') {
+      this.expire();
+      return;
+    }
+    const p = this.pending.get(seq);
+    const result = verdict.kind === 'duplicate' ? verdict.outcome : outcome;
+    if (p === undefined || result === null) return;
+    this.abandon(seq);
+    p.resolve(result);
+  }
+
+  /** A new leader is known: copies sent to the old one may be lost, so send them again. */
+  leaderChanged(): void {
+    if (this.id === null) {
+      if (this.opening) this.reopen();
+      return;
+    }
+    for (const [seq, p] of this.pending) if (p.position !== null) this.send(seq);
+  }
+
+  rejectAll(error: Error): void {
+    this.stopped = true;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    this.byIndex.clear();
+  }
+
+  /** The lowest number still waited for: everything below is settled (thesis §6.3). */
+  private lowestOutstanding(): number {
+    return this.pending.keys().next().value ?? this.nextSeq;
+  }
+
+  private reopen(): void {
+    this.openings = [];
+    this.sendOpening();
+  }
+
+  private sendOpening(): void {
+    this.route(encodeOpenSession()).then(
+      (position) => {
+        if (this.id === null && this.opening) this.openings.push(position);
+      },
+      (error: unknown) => {
+        if (this.stopped || this.id !== null) return;
+        if (isUnanswered(error)) this.sendOpening();
+        else this.failAll(error);
+      },
+    );
+  }
+
+  private send(seq: number): void {
+    const p = this.pending.get(seq);
+    const id = this.id;
+    if (p === undefined || id === null) return;
+    if (p.position !== null) this.byIndex.delete(p.position.index);
+    p.position = null;
+    this.route(encodeOperation(id, seq, this.lowestOutstanding(), p.op)).then(
+      (position) => {
+        if (this.pending.get(seq) !== p || this.id !== id) return;
+        p.position = position;
+        this.byIndex.set(position.index, seq);
+      },
+      (error: unknown) => {
+        if (this.pending.get(seq) !== p || this.id !== id) return;
+        if (isUnanswered(error)) this.send(seq);
+        else {
+          this.abandon(seq);
+          p.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      },
+    );
+  }
+
+  /** The table no longer knows this session: the outcome of what is pending is unknown; later operations open a new one. */
+  private expire(): void {
+    this.id = null;
+    this.opening = false;
+    const error = new GraftError('SESSION_EXPIRED', 'the client session expired before the operation was answered; it may or may not have been applied');
+    this.failAll(error);
+  }
+
+  private failAll(error: unknown): void {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    this.byIndex.clear();
+    for (const p of pending) p.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+function isUnanswered(error: unknown): boolean {
+  return error instanceof GraftError && error.code === 'TIMEOUT_OUTCOME_UNKNOWN';
+}

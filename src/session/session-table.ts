@@ -1,0 +1,82 @@
+/**
+ * How many client sessions the replicated table keeps. It must be the same on every node (it decides
+ * what gets applied), so it is fixed rather than configured. Each GraftInstance opens one per start.
+ */
+export const SESSION_CAPACITY = 10_000;
+
+/** What applying an operation produced: the applicator's value, or what it threw. */
+export type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: Error };
+
+/** What to do with an operation of a session, decided identically on every node. */
+export type Verdict =
+  /** New: apply it, then `record` the outcome. */
+  | { readonly kind: 'apply' }
+  /** Applied before: answer with the stored outcome, do not apply again. */
+  | { readonly kind: 'duplicate'; readonly outcome: Outcome }
+  /** Applied before and its outcome already delivered, or abandoned by its client: skip it. */
+  | { readonly kind: 'stale' }
+  /** The session is unknown (expired, or never opened): skip it; its client must open a new one. */
+  | { readonly kind: 'expired' };
+
+interface SessionState {
+  /** Every number below this is settled: applied and answered, or abandoned. */
+  floor: number;
+  /** Outcomes of operations applied at or above the floor, kept until the client moves past them. */
+  readonly outcomes: Map<number, Outcome>;
+}
+
+/**
+ * The replicated record of client sessions (Raft thesis §6.3): for each session, the outcomes of its
+ * operations that its client may still ask about. Every node builds the same table from the same log,
+ * so every node decides alike whether an operation is new or a retry.
+ *
+ * A session's id is the index of the entry that opened it, unique for the life of the log. At most
+ * `capacity` sessions are kept; opening one more expires the least recently used, a rule that
+ * depends on the log alone (the thesis's LRU alternative, §6.3).
+ */
+export class SessionTable {
+  /** Sessions in least-recently-used order: the first key is the next to expire. */
+  private readonly sessions = new Map<number, SessionState>();
+
+  constructor(private readonly capacity: number) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new Error(`session capacity must be a positive integer, got ${capacity}`);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  has(session: number): boolean {
+    return this.sessions.has(session);
+  }
+
+  /** Opens the session whose id is `index`, the index of the entry that asked for it. */
+  open(index: number): void {
+    this.sessions.set(index, { floor: 1, outcomes: new Map() });
+    if (this.sessions.size > this.capacity) this.sessions.delete(this.sessions.keys().next().value!);
+  }
+
+  /**
+   * Decides about operation `seq` of `session`. `lowestOutstanding` is the lowest number its client
+   * still waits for: outcomes below it are dropped, and anything below it that arrives later is stale.
+   */
+  verdict(session: number, seq: number, lowestOutstanding: number): Verdict {
+    const state = this.sessions.get(session);
+    if (state === undefined) return { kind: 'expired' };
+    this.sessions.delete(session); // re-inserted last: most recently used
+    this.sessions.set(session, state);
+    if (lowestOutstanding > state.floor) {
+      state.floor = lowestOutstanding;
+      for (const done of state.outcomes.keys()) if (done < lowestOutstanding) state.outcomes.delete(done);
+    }
+    const stored = state.outcomes.get(seq);
+    if (stored !== undefined) return { kind: 'duplicate', outcome: stored };
+    if (seq < state.floor) return { kind: 'stale' };
+    return { kind: 'apply' };
+  }
+
+  /** Stores what operation `seq` of `session` produced, for its retries. */
+  record(session: number, seq: number, outcome: Outcome): void {
+    this.sessions.get(session)?.outcomes.set(seq, outcome);
+  }
+}

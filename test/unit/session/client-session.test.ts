@@ -1,0 +1,104 @@
+import { expect } from 'chai';
+import type { LogPosition } from '../../../src/core/raft.ts';
+import { GraftError } from '../../../src/errors.ts';
+import { ClientSession } from '../../../src/session/client-session.ts';
+import { decodeCommand } from '../../../src/session/command.ts';
+
+/** A fake leader: records what was sent and lets the test answer each send. */
+class FakeRoute {
+  readonly sent: { data: string; answer: (p: LogPosition) => void; fail: (e: Error) => void }[] = [];
+  readonly route = (data: string): Promise<LogPosition> => new Promise((answer, fail) => this.sent.push({ data, answer, fail }));
+
+  described(): string[] {
+    return this.sent.map(({ data }) => {
+      const c = decodeCommand(data);
+      return c.kind === 'operation' ? `${c.session}/${c.seq}<${c.lowestOutstanding} ${c.op}` : c.kind;
+    });
+  }
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A session whose opening entry landed at index 5 of term 1 and was applied. */
+async function opened(): Promise<{ fake: FakeRoute; session: ClientSession }> {
+  const fake = new FakeRoute();
+  const session = new ClientSession(fake.route);
+  return { fake, session: await openAt(fake, session) };
+}
+
+async function openAt(fake: FakeRoute, session: ClientSession): Promise<ClientSession> {
+  session.open();
+  fake.sent.at(-1)?.answer({ index: 5, term: 1 });
+  await tick();
+  session.entryApplied(5, 1);
+  await tick();
+  return session;
+}
+
+describe('session: this instance\'s client session', () => {
+  it('opens a session in the log first, then sends operations numbered within it', async () => {
+    const fake = new FakeRoute();
+    const session = new ClientSession(fake.route);
+    session.run('a');
+    session.run('b');
+    expect(fake.described()).to.deep.equal(['open-session']);
+    await openAt(fake, session);
+    expect(fake.described().slice(1)).to.deep.equal(['5/1<1 a', '5/2<1 b']);
+  });
+
+  it('resolves with the outcome of the first copy applied, or the stored one a duplicate carries', async () => {
+    const { session } = await opened();
+    const first = session.run('a');
+    const second = session.run('b');
+    session.settled(5, first.seq, { kind: 'apply' }, { ok: true, value: 'A' });
+    session.settled(5, second.seq, { kind: 'duplicate', outcome: { ok: true, value: 'B' } }, null);
+    expect(await first.outcome).to.deep.equal({ ok: true, value: 'A' });
+    expect(await second.outcome).to.deep.equal({ ok: true, value: 'B' });
+  });
+
+  it('sends again when the leader does not answer, when a new leader is known, and when its copy was replaced', async () => {
+    const { fake, session } = await opened();
+    session.run('a');
+    fake.sent[1]!.fail(new GraftError('TIMEOUT_OUTCOME_UNKNOWN', 'no answer'));
+    await tick();
+    expect(fake.described().slice(1)).to.deep.equal(['5/1<1 a', '5/1<1 a']);
+
+    fake.sent[2]!.answer({ index: 9, term: 1 });
+    await tick();
+    session.leaderChanged();
+    expect(fake.described()).to.have.length(4);
+
+    fake.sent[3]!.answer({ index: 11, term: 2 });
+    await tick();
+    session.entryApplied(11, 2); // the copy at 11 is ours: no new copy
+    session.entryApplied(9, 3); // index 9 holds another entry now, but our latest copy is at 11
+    expect(fake.described()).to.have.length(4);
+  });
+
+  it('a copy replaced by another leader\'s entry is sent again', async () => {
+    const { fake, session } = await opened();
+    session.run('a');
+    fake.sent[1]!.answer({ index: 9, term: 1 });
+    await tick();
+    session.entryApplied(9, 2);
+    expect(fake.described().slice(1)).to.deep.equal(['5/1<1 a', '5/1<1 a']);
+  });
+
+  it('numbers the lowest operation still waited for, so the table can forget the rest', async () => {
+    const { fake, session } = await opened();
+    const a = session.run('a');
+    session.run('b');
+    session.abandon(a.seq);
+    session.run('c');
+    expect(fake.described().slice(1)).to.deep.equal(['5/1<1 a', '5/2<1 b', '5/3<2 c']);
+  });
+
+  it('when the table says the session expired, fails what is pending with SESSION_EXPIRED and opens a new one for later operations', async () => {
+    const { fake, session } = await opened();
+    const a = session.run('a');
+    session.settled(5, a.seq, { kind: 'expired' }, null);
+    expect(await a.outcome.then(() => null, (e: GraftError) => e.code)).to.equal('SESSION_EXPIRED');
+    session.run('b');
+    expect(fake.described().at(-1)).to.equal('open-session');
+  });
+});

@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { SessionTable, type Outcome } from '../../../src/session/session-table.ts';
+
+const done = (value: unknown): Outcome => ({ ok: true, value });
+
+describe('session: the replicated session table (thesis §6.3)', () => {
+  it('applies an operation once and answers its copies with the stored outcome', () => {
+    const table = new SessionTable(10);
+    table.open(4);
+    expect(table.verdict(4, 1, 1)).to.deep.equal({ kind: 'apply' });
+    table.record(4, 1, done('first'));
+    expect(table.verdict(4, 1, 1)).to.deep.equal({ kind: 'duplicate', outcome: done('first') });
+  });
+
+  it('applies operations that commit out of order, each once', () => {
+    const table = new SessionTable(10);
+    table.open(1);
+    for (const seq of [2, 1, 3]) {
+      expect(table.verdict(1, seq, 1).kind, `seq ${seq}`).to.equal('apply');
+      table.record(1, seq, done(seq));
+    }
+    for (const seq of [3, 1, 2]) expect(table.verdict(1, seq, 1)).to.deep.equal({ kind: 'duplicate', outcome: done(seq) });
+  });
+
+  it('drops outcomes below the client\'s lowest outstanding number; a late copy of those is stale, never applied', () => {
+    const table = new SessionTable(10);
+    table.open(1);
+    table.verdict(1, 1, 1);
+    table.record(1, 1, done(1));
+    // Operation 2 was abandoned by its client before any copy committed; 3 says so.
+    expect(table.verdict(1, 3, 3).kind).to.equal('apply');
+    table.record(1, 3, done(3));
+    expect(table.verdict(1, 1, 1)).to.deep.equal({ kind: 'stale' });
+    expect(table.verdict(1, 2, 2)).to.deep.equal({ kind: 'stale' });
+    expect(table.verdict(1, 3, 1)).to.deep.equal({ kind: 'duplicate', outcome: done(3) });
+  });
+
+  it('a session never opened, or expired, is refused', () => {
+    const table = new SessionTable(2);
+    expect(table.verdict(9, 1, 1)).to.deep.equal({ kind: 'expired' });
+    table.open(1);
+    table.open(2);
+    table.verdict(1, 1, 1); // session 1 is now the most recently used
+    table.open(3);
+    expect([table.has(1), table.has(2), table.has(3)], 'the least recently used expired').to.deep.equal([true, false, true]);
+    expect(table.verdict(2, 1, 1)).to.deep.equal({ kind: 'expired' });
+  });
+
+  it('two tables fed the same log decide alike', () => {
+    const feed = (table: SessionTable): string[] => {
+      const verdicts: string[] = [];
+      for (let index = 1; index <= 200; index++) {
+        if (index % 7 === 1) table.open(index);
+        const session = 1 + 7 * ((index * 13) % 5);
+        const seq = 1 + ((index * 31) % 9);
+        const verdict = table.verdict(session, seq, Math.max(1, seq - 2));
+        if (verdict.kind === 'apply') table.record(session, seq, done(index));
+        verdicts.push(verdict.kind);
+      }
+      return verdicts;
+    };
+    const a = feed(new SessionTable(3));
+    expect(a).to.deep.equal(feed(new SessionTable(3)));
+    expect(new Set(a)).to.have.all.keys('apply', 'duplicate', 'stale', 'expired');
+  });
+});
