@@ -19,14 +19,23 @@ export interface ClusterConfig {
   readonly members: ReadonlyMap<string, PeerAddress>;
   /** Where nodes keep their files (each under dataDir/<id>), resolved against the file's directory; null when absent. */
   readonly dataDir: string | null;
+  /**
+   * How reads are confirmed: 'read-index' (a heartbeat round per batch of reads, thesis §6.4) or
+   * 'lease' (no round while the leader holds a lease, thesis §6.4.1; assumes clock rates within 10%).
+   * Cluster-wide: voters hold off elections after a restart only in lease mode, which the lease needs.
+   */
+  readonly readMode: ReadMode;
   /** The file it came from, or '<inline>'. */
   readonly source: string;
 }
 
+export type ReadMode = 'read-index' | 'lease';
+const READ_MODES: readonly ReadMode[] = ['read-index', 'lease'];
+
 /** The port of an address written as a bare host name. */
 export const DEFAULT_PORT = 7070;
 
-const KEYS = ['electionTimeout', 'heartbeatInterval', 'configuration', 'dataDir'] as const;
+const KEYS = ['electionTimeout', 'heartbeatInterval', 'configuration', 'dataDir', 'readMode'] as const;
 const ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 /** Reads and validates a cluster file. Every mistake is a CONFIG_INVALID GraftError naming the file, the key and what was expected. */
@@ -101,7 +110,14 @@ export function parseClusterConfig(text: string, source = '<inline>'): ClusterCo
     if (typeof value !== 'string' || value === '') fail('dataDir', `expected a directory path, got ${describe(value)}`);
     dataDir = resolve(source === '<inline>' ? process.cwd() : dirname(source), value as string);
   }
-  return { electionTimeout, heartbeatInterval, members, dataDir, source };
+  const rawReadMode = top.get('readMode');
+  let readMode: ReadMode = 'read-index';
+  if (rawReadMode !== undefined) {
+    const value = isScalar(rawReadMode) ? rawReadMode.value : toJs(rawReadMode);
+    if (!(READ_MODES as readonly unknown[]).includes(value)) fail('readMode', `expected ${READ_MODES.join(' or ')}, got ${describe(value)}`);
+    readMode = value as ReadMode;
+  }
+  return { electionTimeout, heartbeatInterval, members, dataDir, readMode, source };
 }
 
 /** Parses `host:port`, `[v6]:port`, or a bare host (DEFAULT_PORT). */

@@ -108,6 +108,9 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   constructor(options: GraftOptions<Op, Result>) {
     super();
     validateMachineId(options.config, options.machineId);
+    if (options.config.readMode === 'lease' && options.checkQuorum === false) {
+      throw new GraftError('CONFIG_INVALID', 'readMode "lease" needs checkQuorum: without it, voters do not hold off elections while the leader is alive');
+    }
     this.options = options;
     this.id = options.machineId;
     this.logger = options.logger ?? createLogger(`node ${options.machineId}`);
@@ -132,6 +135,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
       logger: this.logger,
       ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
       ...(options.checkQuorum === undefined ? {} : { checkQuorum: options.checkQuorum }),
+      leaseReads: config.readMode === 'lease',
       ...(options.sabotage === undefined || options.sabotage === 'apply-duplicates' ? {} : { sabotage: options.sabotage }),
       onApply: (entries) => this.apply(entries),
       onSoftState: (s) => this.leadershipChanged(s.role, s.term, s.leader),
@@ -267,13 +271,21 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
         done();
         resolve(newLeader);
       };
-      // The core gives up after one election timeout; by twice that the outcome is known.
-      const cancel = this.clock.after(2 * this.options.config.electionTimeout, () => {
+      const { electionTimeout, heartbeatInterval } = this.options.config;
+      // The core gives up after an election timeout and takes proposals again: say so at once.
+      const cancelCheck = this.clock.every(heartbeatInterval, () => {
+        if (this.node.softState().role !== 'Leader' || this.node.transferTarget() !== null) return;
         done();
-        reject(new GraftError('TRANSFER_ABORTED', `node ${target} did not take over within ${2 * this.options.config.electionTimeout} ms; node ${this.id} still leads`, { leader: this.id }));
+        reject(new GraftError('TRANSFER_ABORTED', `node ${target} did not take over within an election timeout (${electionTimeout} ms); node ${this.id} still leads`, { leader: this.id }));
+      });
+      // This node stepped down, but no new leader has made itself known (the target may have failed mid-election).
+      const cancelDeadline = this.clock.after(2 * electionTimeout, () => {
+        done();
+        reject(new GraftError('TRANSFER_ABORTED', `node ${this.id} stepped down, but no new leader was known within ${2 * electionTimeout} ms`, { leader: this.node.softState().leader }));
       });
       const done = (): void => {
-        cancel();
+        cancelCheck();
+        cancelDeadline();
         this.off('leader', onLeader);
       };
       this.on('leader', onLeader);

@@ -55,7 +55,11 @@ async function route(store: KVStore, req: IncomingMessage): Promise<[number, unk
       return [200, { index: await store.set(key, value) }];
     }
     case 'GET': {
-      const { found, value } = await store.get(key);
+      const consistency = url.searchParams.get('consistency') ?? 'linearizable';
+      if (consistency !== 'linearizable' && consistency !== 'stale') {
+        throw new HttpError(400, `consistency must be "linearizable" or "stale", got ${JSON.stringify(consistency)}`);
+      }
+      const { found, value } = await store.get(key, { stale: consistency === 'stale' });
       if (!found) throw new HttpError(404, `key ${JSON.stringify(key)} not found`);
       return [200, { value }];
     }

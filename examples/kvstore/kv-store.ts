@@ -41,12 +41,13 @@ export class KVStore {
   }
 
   /**
-   * A linearizable read without writing to the log (ReadIndex, thesis §6.4): once the read barrier
-   * resolves, this node has applied every write acknowledged before the call, so its local copy is
-   * current enough.
+   * Reads `key`. By default the read is linearizable without writing to the log (thesis §6.4): once
+   * the read barrier resolves, this node has applied every write acknowledged before the call.
+   * `stale: true` reads this node's copy at once: faster, but it may miss recent writes, and a
+   * partitioned node may serve old values for as long as the partition lasts.
    */
-  async get(key: string): Promise<{ found: boolean; value: unknown }> {
-    await this.graft.readBarrier();
+  async get(key: string, options: { stale?: boolean } = {}): Promise<{ found: boolean; value: unknown }> {
+    if (options.stale !== true) await this.graft.readBarrier();
     return { found: this.data.has(key), value: this.data.get(key) };
   }
 

@@ -31,7 +31,8 @@ function program(): Command {
   kv.command('set <key> <json>').description('set KEY to a JSON value').requiredOption(...cluster)
     .action((key: string, json: string, o: { cluster: string }) => kvSet(o.cluster, key, json));
   kv.command('get <key>').description('read KEY (linearizable)').requiredOption(...cluster)
-    .action((key: string, o: { cluster: string }) => kvGet(o.cluster, key));
+    .option('--stale', 'read the node\'s own copy at once; it may miss recent writes')
+    .action((key: string, o: { cluster: string; stale?: boolean }) => kvGet(o.cluster, key, o.stale === true));
   kv.command('del <key>').description('delete KEY').requiredOption(...cluster)
     .action((key: string, o: { cluster: string }) => kvDelete(o.cluster, key));
   kv.command('cas <key> <expected> <value>').description('set KEY to VALUE if it holds EXPECTED (JSON; absent = null)').requiredOption(...cluster)

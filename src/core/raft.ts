@@ -30,6 +30,13 @@ export interface RaftOptions {
    */
   readonly checkQuorum?: boolean;
   /**
+   * Serve reads from a leader lease instead of a heartbeat round per read (thesis §6.4.1): for this
+   * many ticks after a quorum acknowledged a message, no other leader can exist, because those
+   * voters ignore elections for an election timeout. Safe only if clocks tick at similar rates: the
+   * runtime shortens the lease by the drift it assumes. 0 (the default) turns it off. Needs checkQuorum.
+   */
+  readonly leaseTicks?: number;
+  /**
    * Test only: breaks one rule of the protocol on purpose, so that a test can show the simulator
    * finds the violation. Never set it outside tests.
    */
@@ -41,7 +48,9 @@ export type Sabotage =
   /** Grant votes and pre-votes without the §5.4.1 check that the candidate's log is up to date. */
   | 'vote-without-log-check'
   /** Serve reads at the commit index without a quorum confirming leadership first (against thesis §6.4). */
-  | 'read-without-quorum';
+  | 'read-without-quorum'
+  /** Keep a leader lease forever once a quorum acknowledged, however long ago (against thesis §6.4.1). */
+  | 'lease-never-expires';
 
 /** A read waiting for its index: who asked (this node or a follower) and its context. */
 interface ReadRequest {
@@ -79,6 +88,7 @@ export class RaftCore {
   private readonly sabotage: Sabotage | null;
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
+  private readonly leaseTicks: number;
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -97,6 +107,17 @@ export class RaftCore {
   /** Contexts this follower sent to its leader and has no answer for. */
   private readsAtLeader = new Set<number>();
   private readStates: ReadState[] = [];
+  /** Ticks since this core was built: the leader's clock for its lease. */
+  private ticks = 0;
+  /** When (in ticks) each read round not yet confirmed by a quorum was sent; the lease starts there. */
+  private roundSentAt = new Map<number, number>();
+  /** The tick the newest quorum-confirmed round was sent at, or null: no lease. */
+  private leaseStart: number | null = null;
+  /**
+   * Set once this leader starts a transfer, for the rest of its term: a TimeoutNow, however late it
+   * arrives, lets its target collect votes from voters inside our lease, so no lease can be trusted.
+   */
+  private leaseForfeited = false;
   /** The node leadership is being handed to (thesis §3.10), and for how many ticks it has been. */
   private transferee: NodeId | null = null;
   private transferElapsed = 0;
@@ -118,6 +139,9 @@ export class RaftCore {
     this.sabotage = options.sabotage ?? null;
     this.preVote = options.preVote ?? true;
     this.checkQuorum = options.checkQuorum ?? true;
+    this.leaseTicks = options.leaseTicks ?? 0;
+    if (this.leaseTicks > 0 && !this.checkQuorum) throw new Error('lease reads need checkQuorum: without it voters do not hold off elections while a leader is alive');
+    if (this.leaseTicks >= options.electionTicks) throw new Error(`leaseTicks (${this.leaseTicks}) must be shorter than electionTicks (${options.electionTicks})`);
     if (this.heartbeatTicks < 1 || this.electionTicks <= this.heartbeatTicks) {
       throw new Error(`need 1 <= heartbeatTicks < electionTicks, got ${this.heartbeatTicks} and ${this.electionTicks}`);
     }
@@ -161,6 +185,7 @@ export class RaftCore {
 
   /** One unit of logical time. Followers and candidates count towards an election; leaders towards a heartbeat. */
   tick(): void {
+    this.ticks++;
     if (this.role === 'Leader') {
       this.heartbeatElapsed++;
       if (this.heartbeatElapsed >= this.heartbeatTicks) {
@@ -206,6 +231,7 @@ export class RaftCore {
     if (chosen === null || chosen === this.id || !this.progress.has(chosen)) return null;
     this.transferee = chosen;
     this.transferElapsed = 0;
+    this.leaseForfeited = true;
     this.maybeSendTimeoutNow();
     return chosen;
   }
@@ -386,6 +412,9 @@ export class RaftCore {
     this.electionElapsed = 0;
     this.progress.clear();
     this.readAcks.clear();
+    this.roundSentAt.clear();
+    this.leaseStart = null;
+    this.leaseForfeited = false;
     this.transferee = null;
     for (const peer of this.membership.allVoters()) {
       if (peer !== this.id) this.progress.set(peer, new Progress(this.log.lastIndex() + 1, this.maxInflight));
@@ -456,7 +485,10 @@ export class RaftCore {
 
   /** Whether this node heard from a live leader (or is one) within the last election timeout. */
   private inLease(): boolean {
-    return this.checkQuorum && this.leader !== null && this.electionElapsed < this.electionTicks;
+    if (!this.checkQuorum || this.electionElapsed >= this.electionTicks) return false;
+    // With lease reads, a node that just started may have acknowledged a leader before it went
+    // down, so it, too, holds off elections for one election timeout.
+    return this.leader !== null || (this.leaseTicks > 0 && this.ticks < this.electionTicks);
   }
 
   /** Whether a quorum was heard from since the last check (thesis §6.2). Clears the marks for the next window. */
@@ -516,6 +548,7 @@ export class RaftCore {
     // Any answer in this term says the follower still takes this node as leader: it confirms reads.
     if (m.readRound > (this.readAcks.get(m.from) ?? 0)) {
       this.readAcks.set(m.from, m.readRound);
+      if (this.leaseTicks > 0) this.extendLease();
       this.maybeReleaseReads();
     }
     if (m.success) {
@@ -597,11 +630,38 @@ export class RaftCore {
    */
   private leaderRead(request: ReadRequest): void {
     if (this.log.term(this.log.committed) !== this.term) this.readsAwaitingCommit.push(request);
+    else if (this.inLeaderLease()) this.answerRead(request, this.log.committed);
     else this.startReadRound([request]);
   }
 
+  /**
+   * Thesis §6.4.1: a quorum acknowledged a message sent at `leaseStart`, and each of those voters
+   * ignores elections for an election timeout after hearing from us, so until the lease runs out no
+   * other node can lead. Not after a transfer began: TimeoutNow lets its target win at once.
+   */
+  private inLeaderLease(): boolean {
+    if (this.leaseStart === null || this.leaseForfeited) return false;
+    return this.ticks - this.leaseStart < this.leaseTicks || this.sabotage === 'lease-never-expires';
+  }
+
+  /** Starts a new read round and notes when it was sent. */
+  private nextReadRound(): number {
+    this.readRound++;
+    if (this.leaseTicks > 0) this.roundSentAt.set(this.readRound, this.ticks);
+    return this.readRound;
+  }
+
+  /** Moves the lease start to the send time of the newest round a quorum has acknowledged. */
+  private extendLease(): void {
+    const confirmed = this.membership.committedIndex((id) => (id === this.id ? this.readRound : this.readAcks.get(id) ?? 0));
+    const sentAt = this.roundSentAt.get(confirmed);
+    if (sentAt === undefined) return;
+    this.leaseStart = sentAt;
+    for (const round of this.roundSentAt.keys()) if (round <= confirmed) this.roundSentAt.delete(round);
+  }
+
   private startReadRound(requests: ReadRequest[]): void {
-    const round = ++this.readRound;
+    const round = this.nextReadRound();
     this.pendingReads.push({ round, index: this.log.committed, requests });
     if (this.maybeReleaseReads()) {
       for (const peer of this.progress.keys()) this.sendEntries(peer, this.progress.get(peer)!.next - 1, []);
@@ -651,6 +711,8 @@ export class RaftCore {
   }
 
   private broadcastHeartbeat(): void {
+    // With leases, every heartbeat is a round whose acknowledgements renew the lease.
+    if (this.leaseTicks > 0) this.nextReadRound();
     for (const [peer, pr] of this.progress) {
       if (pr.state === 'probe') {
         pr.probeSent = false;

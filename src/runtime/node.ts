@@ -8,7 +8,7 @@ import type { Storage } from '../storage/storage.ts';
 import type { ForwardRequest, ForwardResponse, PeerMessage } from '../transport/peer-messages.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { Cancel, Clock } from './clock.ts';
-import { planTicks } from './ticks.ts';
+import { leaseTicks, planTicks } from './ticks.ts';
 
 /** What the runtime needs to drive one core. */
 export interface RaftNodeOptions {
@@ -23,6 +23,8 @@ export interface RaftNodeOptions {
   readonly logger: Logger;
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
+  /** Serve reads from the leader lease (thesis §6.4.1) instead of a heartbeat round each. */
+  readonly leaseReads?: boolean;
   readonly sabotage?: Sabotage;
   /** Committed entries, in log order, each exactly once per process lifetime. */
   readonly onApply: (entries: readonly Entry[]) => void;
@@ -80,6 +82,7 @@ export class RaftNode {
       hardState: persisted.hardState, entries: persisted.entries,
       ...(this.options.preVote === undefined ? {} : { preVote: this.options.preVote }),
       ...(this.options.checkQuorum === undefined ? {} : { checkQuorum: this.options.checkQuorum }),
+      ...(this.options.leaseReads === true ? { leaseTicks: leaseTicks(plan) } : {}),
       ...(this.options.sabotage === undefined ? {} : { sabotage: this.options.sabotage }),
     });
     this.options.logger.info('node loaded its state', {
@@ -121,6 +124,11 @@ export class RaftNode {
     const chosen = this.requireCore().transferLeadership(target);
     this.schedule();
     return chosen;
+  }
+
+  /** The node leadership is being handed to, while a transfer runs. */
+  transferTarget(): NodeId | null {
+    return this.core?.transferTarget() ?? null;
   }
 
   /** Sends runtime-level messages to a peer (forwarding); false when it certainly did not leave. */

@@ -15,3 +15,18 @@ export function planTicks(electionTimeoutMs: number, heartbeatIntervalMs: number
   const electionTicks = Math.max(heartbeatTicks + 1, Math.round(electionTimeoutMs / tickMs));
   return { tickMs, electionTicks, heartbeatTicks };
 }
+
+/**
+ * How far apart two nodes' clock rates may be for lease reads to stay safe: each may run up to this
+ * fraction fast or slow. Clocks need not agree on the time, only tick at about the same speed.
+ */
+export const CLOCK_DRIFT_BOUND = 0.1;
+
+/**
+ * The leader lease in ticks (thesis §6.4.1). A voter that acknowledged the leader ignores elections
+ * for at least electionTicks - 1 of its own ticks; measured on a leader whose clock may be slow
+ * while the voter's is fast, that is shortened by the drift bound both ways.
+ */
+export function leaseTicks(plan: TickPlan): number {
+  return Math.floor(((plan.electionTicks - 1) * (1 - CLOCK_DRIFT_BOUND)) / (1 + CLOCK_DRIFT_BOUND));
+}

@@ -106,7 +106,8 @@ export class ClientSession {
   /** A new leader is known: copies sent to the old one may be lost, so send them again. */
   leaderChanged(): void {
     if (this.id === null) {
-      if (this.opening) this.reopen();
+      // Only an opening the old leader appended can be lost with it; one not answered yet is still on its way.
+      if (this.openings.length > 0) this.reopen();
       return;
     }
     for (const [seq, p] of this.pending) if (p.position !== null) this.send(seq);

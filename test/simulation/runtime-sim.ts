@@ -26,6 +26,7 @@ export interface RuntimeScenario {
   /** Core extensions (default on, as in production). */
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
+  readonly readMode?: 'read-index' | 'lease';
   readonly sabotage?: Sabotage | 'apply-duplicates';
 }
 
@@ -127,7 +128,8 @@ class RuntimeSimulation {
     this.rng = seededRng(seed);
     this.ids = Array.from({ length: scenario.nodes }, (_, i) => String(i + 1));
     const members = this.ids.map((id) => `  ${id}: sim-${id}:1`).join('\n');
-    this.config = parseClusterConfig(`electionTimeout: 100\nheartbeatInterval: 30\nconfiguration:\n${members}\n`, `<${scenario.name}>`);
+    const readMode = scenario.readMode ?? 'read-index';
+    this.config = parseClusterConfig(`electionTimeout: 100\nheartbeatInterval: 30\nreadMode: ${readMode}\nconfiguration:\n${members}\n`, `<${scenario.name}>`);
     for (const id of this.ids) this.disks.set(id, new SimDisk());
   }
 

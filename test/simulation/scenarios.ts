@@ -62,6 +62,12 @@ export const RUNTIME_SCENARIOS: readonly RuntimeScenario[] = [
     faults: { loss: 0.15, duplicate: 0.25, delay: [0.5, 25], partitionEvery: 300, partitionLength: [50, 400], crashEvery: 600, downtime: [20, 300], drift: 0.1, diskLatency: [0.2, 5] },
   },
   {
+    // Reads served from the leader lease (thesis §6.4.1) while leaders are cut off, crash and come
+    // back; clock rates drift apart, but within the 10% the lease allows for.
+    name: 'runtime-lease-3', nodes: 3, faultMs: 4000, livenessMs: 2000, clients: 6, keys: 1, readMode: 'lease',
+    faults: { loss: 0.02, duplicate: 0.02, delay: [0.5, 6], partitionEvery: 300, partitionLength: [100, 700], crashEvery: 700, downtime: [5, 300], drift: 0.05, diskLatency: [0.2, 2] },
+  },
+  {
     // Long partitions with pre-vote and check-quorum off: a cut-off leader keeps believing it leads,
     // so only ReadIndex's quorum round keeps its reads from going stale.
     name: 'runtime-partitions-3', nodes: 3, faultMs: 4000, livenessMs: 2000, clients: 6, keys: 1, preVote: false, checkQuorum: false,

@@ -58,6 +58,16 @@ describe('simulation: the real core under seeded faults', function () {
     expect(failures[0]!.message).to.match(/linearizability violated: the history of key k0 is not linearizable/);
   });
 
+  it('sabotage: with a leader lease that never runs out, the linearizability checker finds a stale read', async () => {
+    const sabotaged = { ...runtimeScenarioNamed('runtime-lease-3'), sabotage: 'lease-never-expires' as const };
+    const failures: SimulationFailure[] = [];
+    for (let seed = 1; seed <= 30 && failures.length === 0; seed++) {
+      await runRuntimeSimulation(sabotaged, seed).catch((error: unknown) => failures.push(error as SimulationFailure));
+    }
+    expect(failures.length, 'seeds of 30 with a stale read found').to.be.greaterThan(0);
+    expect(failures[0]!.message).to.match(/linearizability violated/);
+  });
+
   it('sabotage: with the session table ignored, an operation sent twice is applied twice, and the simulation says so', async () => {
     const sabotaged = { ...runtimeScenarioNamed('runtime-retries-3'), sabotage: 'apply-duplicates' as const };
     const failures: SimulationFailure[] = [];

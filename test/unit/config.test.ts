@@ -40,13 +40,15 @@ describe('config: cluster.yaml', () => {
       ['c', { host: '::1', port: 9003 }],
     ]);
     expect(config.dataDir).to.equal(join(dir, 'data'));
+    expect(config.readMode).to.equal('read-index');
     expect(config.source).to.equal(path);
+    expect(loadClusterConfig(write('lease.yaml', 'electionTimeout: 150\nreadMode: lease\nconfiguration:\n  1: tomato\n')).readMode).to.equal('lease');
   });
 
   const mistakes: [string, string, RegExp][] = [
     ['YAML syntax', 'electionTimeout: 150\nconfiguration: [unclosed\n', /bad\.yaml: not valid YAML \(line \d+\)/],
     ['top level not a mapping', '- 1\n- 2\n', /expected a mapping with the keys electionTimeout/],
-    ['unknown key', `electionTimeout: 150\nelectionTimout: 3\n${members}`, /electionTimout: unknown key; the keys are electionTimeout, heartbeatInterval, configuration, dataDir/],
+    ['unknown key', `electionTimeout: 150\nelectionTimout: 3\n${members}`, /electionTimout: unknown key; the keys are electionTimeout, heartbeatInterval, configuration, dataDir, readMode/],
     ['missing electionTimeout', members, /electionTimeout: missing; expected an integer number of milliseconds/],
     ['missing configuration', 'electionTimeout: 150\n', /configuration: missing; expected a mapping of machine id to host:port/],
     ['electionTimeout of the wrong type', `electionTimeout: fast\n${members}`, /electionTimeout: expected an integer number of milliseconds, got string "fast"/],
@@ -60,6 +62,7 @@ describe('config: cluster.yaml', () => {
     ['duplicate id, written as a number and a string', 'electionTimeout: 150\nconfiguration:\n  1: 127.0.0.1:9001\n  "1": 127.0.0.1:9002\n', /configuration\.1: machine id 1 appears twice/],
     ['bad id', 'electionTimeout: 150\nconfiguration:\n  "a b": 127.0.0.1:9001\n', /configuration\.a b: a machine id must be/],
     ['dataDir not a string', `electionTimeout: 150\n${members}dataDir: 3\n`, /dataDir: expected a directory path, got number 3/],
+    ['readMode unknown', `electionTimeout: 150\n${members}readMode: fast\n`, /readMode: expected read-index or lease, got string "fast"/],
   ];
   for (const [what, text, pattern] of mistakes) {
     it(`names the file, the key and the expectation: ${what}`, () => {

@@ -9,9 +9,9 @@ export async function kvSet(cluster: string, key: string, json: string): Promise
   console.log(`OK index=${String(body['index'])}`);
 }
 
-/** `graft kv get KEY`: prints the value as JSON. A missing key is an error (exit 1). */
-export async function kvGet(cluster: string, key: string): Promise<void> {
-  const answer = await requestNode(cluster, 'GET', keyPath(key));
+/** `graft kv get KEY [--stale]`: prints the value as JSON. A missing key is an error (exit 1). */
+export async function kvGet(cluster: string, key: string, stale: boolean): Promise<void> {
+  const answer = await requestNode(cluster, 'GET', `${keyPath(key)}${stale ? '?consistency=stale' : ''}`);
   if (answer.status === 404) throw new CliError(`key ${JSON.stringify(key)} not found`);
   console.log(JSON.stringify(expectOk(answer, `get ${key}`)['value']));
 }
