@@ -15,6 +15,7 @@ import { RaftNode } from './runtime/node.ts';
 import type { Serializer } from './serializer.ts';
 import { ClientSession } from './session/client-session.ts';
 import { decodeCommand, type LoggedCommand } from './session/command.ts';
+import { LeaderCopies } from './session/leader-copies.ts';
 import { SESSION_CAPACITY, SessionTable, type Outcome, type Verdict } from './session/session-table.ts';
 import { FileStorage } from './storage/file/file-storage.ts';
 import { MemoryStorage } from './storage/memory.ts';
@@ -94,6 +95,8 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   private readonly sessions = new SessionTable(SESSION_CAPACITY);
   /** This instance's own session, through which all its operations go. */
   private readonly session: ClientSession;
+  /** While leading: drops copies of operations already appended or applied. */
+  private readonly leaderCopies: LeaderCopies;
   private readonly appliedWatch = new AppliedWatch();
   private readonly forwarder: Forwarder;
   /** Requests waiting for a leader to be known. */
@@ -144,8 +147,9 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     });
     // A forwarded request unanswered for two election timeouts is sent again (sessions make that safe).
     const forwardTimeoutMs = Math.min(this.requestTimeoutMs, 2 * config.electionTimeout);
+    this.leaderCopies = new LeaderCopies(this.sessions, (ops) => this.node.propose(ops), () => this.node.softState().term);
     this.forwarder = new Forwarder(rng.nextInt(2 ** 31) * 2 ** 20 + 1, this.id, this.clock, forwardTimeoutMs,
-      (to, m) => this.node.sendToPeer(to, m), (ops) => this.node.propose(ops));
+      (to, m) => this.node.sendToPeer(to, m), (ops) => this.leaderCopies.propose(ops));
     this.session = new ClientSession((data) => new Promise((resolve, reject) => this.submit({ data, resolve, reject })));
   }
 
@@ -326,7 +330,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
       return;
     }
     const position: Promise<LogPosition | undefined> = leader === this.id
-      ? this.node.propose([request.data]).then((positions) => positions[0])
+      ? this.leaderCopies.propose([request.data]).then((positions) => positions[0])
       : this.forwarder.forward(leader, request.data);
     position.then(
       (p) => {
@@ -390,6 +394,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
           ? { kind: 'apply' } : this.sessions.verdict(command.session, command.seq, command.lowestOutstanding);
         const outcome = verdict.kind === 'apply' ? this.runApplicator(command.op, entry) : null;
         if (outcome !== null) this.sessions.record(command.session, command.seq, outcome);
+        this.leaderCopies.applied(command.session, command.seq);
         this.session.settled(command.session, command.seq, verdict, outcome);
       }
     }

@@ -1,6 +1,7 @@
 import type { LogPosition } from '../core/raft.ts';
 import { GraftError } from '../errors.ts';
 import { encodeOpenSession, encodeOperation } from './command.ts';
+import { ALREADY_APPLIED } from './leader-copies.ts';
 import type { Outcome, Verdict } from './session-table.ts';
 
 /**
@@ -151,7 +152,8 @@ export class ClientSession {
     p.position = null;
     this.route(encodeOperation(id, seq, this.lowestOutstanding(), p.op)).then(
       (position) => {
-        if (this.pending.get(seq) !== p || this.id !== id) return;
+        // Applied already: the committed first copy will be applied here too, and answer.
+        if (this.pending.get(seq) !== p || this.id !== id || position.index === ALREADY_APPLIED.index) return;
         p.position = position;
         this.byIndex.set(position.index, seq);
       },

@@ -75,6 +75,12 @@ export class SessionTable {
     return { kind: 'apply' };
   }
 
+  /** Whether operation `seq` of `session` needs no applying: applied already, or given up by its client. Changes nothing. */
+  settled(session: number, seq: number): boolean {
+    const state = this.sessions.get(session);
+    return state !== undefined && (seq < state.floor || state.outcomes.has(seq));
+  }
+
   /** Stores what operation `seq` of `session` produced, for its retries. */
   record(session: number, seq: number, outcome: Outcome): void {
     this.sessions.get(session)?.outcomes.set(seq, outcome);

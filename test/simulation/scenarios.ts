@@ -29,6 +29,12 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    // The leader is asked to hand over leadership every ~150 ms, to healthy, lagging, cut-off and
+    // crashed targets, while messages are lost and nodes crash (thesis §3.10).
+    name: 'transfers-5', nodes: 5, faultMs: 3000, livenessMs: 2500, clients: 4, keys: 3, transferEvery: 150,
+    faults: { ...calm, loss: 0.05, duplicate: 0.03, delay: [0.5, 10], partitionEvery: 500, partitionLength: [50, 400], crashEvery: 500, downtime: [10, 300], drift: 0.1 },
+  },
+  {
     // One entry per append: followers acknowledge a little at a time, which exercises probing,
     // pipelining and the §5.4.2 commit rule (Figure 8) much harder.
     name: 'trickle-5', nodes: 5, faultMs: 3000, livenessMs: 2500, clients: 5, keys: 3, maxEntriesPerMessage: 1,

@@ -125,6 +125,14 @@ export class SimNode {
     return positions?.[0] ?? null;
   }
 
+  /** Starts a leadership transfer (thesis §3.10) if this node leads; false otherwise. */
+  transferLeadership(target: NodeId | null): boolean {
+    if (this.core === null || this.paused) return false;
+    const chosen = this.core.transferLeadership(target);
+    this.process();
+    return chosen !== null;
+  }
+
   leaderHint(): NodeId | null {
     return this.core?.softState().leader ?? null;
   }

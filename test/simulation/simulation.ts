@@ -39,6 +39,8 @@ export interface Scenario {
   /** Switch the core's extensions off, e.g. to replay a seed found before they existed (default: on). */
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
+  /** Mean time between leadership transfers the current leader is asked for (0 or absent: none). */
+  readonly transferEvery?: number;
   readonly sabotage?: Sabotage;
 }
 
@@ -265,6 +267,13 @@ class Simulation implements SimWorld {
       this.after(this.uniform(...f.downtime), () => {
         if (!node.up) node.boot();
       });
+    });
+    recurring(this.scenario.transferEvery ?? 0, () => {
+      const leader = this.pick((n) => n.up && n.role() === 'Leader');
+      if (leader === undefined) return;
+      // Half the time to a chosen node (which may be down or cut off), half to the most up to date.
+      const target = this.chance(0.5) ? this.ids[this.rng.nextInt(this.ids.length)]! : null;
+      if (leader.transferLeadership(target)) this.trace(`${leader.id} hands leadership to ${target ?? 'the most up-to-date follower'}`);
     });
     recurring(f.pauseEvery, () => {
       const node = this.pick((n) => n.up && !n.paused);
