@@ -2,6 +2,7 @@ import { RaftLog } from './log.ts';
 import { Membership } from './membership.ts';
 import type { AppendEntries, AppendEntriesResponse, Message, PreVote, PreVoteResponse, ReadIndexResponse, RequestVote, RequestVoteResponse } from './messages.ts';
 import { Progress } from './progress.ts';
+import { ReadRounds, type ConfirmedReads, type ReadRequest } from './read-rounds.ts';
 import type { Ready, ReadState } from './ready.ts';
 import type { Entry, HardState, NodeId, Rng, Role, SoftState } from './types.ts';
 
@@ -52,12 +53,6 @@ export type Sabotage =
   /** Keep a leader lease forever once a quorum acknowledged, however long ago (against thesis §6.4.1). */
   | 'lease-never-expires';
 
-/** A read waiting for its index: who asked (this node or a follower) and its context. */
-interface ReadRequest {
-  readonly from: NodeId;
-  readonly context: number;
-}
-
 /** Where a proposal landed in the log. It is applied only if it is still there when committed. */
 export interface LogPosition {
   readonly index: number;
@@ -88,7 +83,6 @@ export class RaftCore {
   private readonly sabotage: Sabotage | null;
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
-  private readonly leaseTicks: number;
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -96,28 +90,16 @@ export class RaftCore {
   private votes = new Map<NodeId, boolean>();
   private progress = new Map<NodeId, Progress>();
   private outbox: Message[] = [];
-  /** The latest round of read confirmations a leader started; carried by every append. */
-  private readRound = 0;
-  /** Per peer, the highest read round it answered in this term. */
-  private readAcks = new Map<NodeId, number>();
-  /** Reads waiting for a quorum to answer their round, oldest first. */
-  private pendingReads: { round: number; index: number; requests: ReadRequest[] }[] = [];
+  /** A leader's rounds of confirmation that it still leads, for reads (thesis §6.4, §6.4.1). */
+  private readonly readRounds: ReadRounds;
+  private readonly leaseReads: boolean;
   /** Reads that arrived before this leader committed an entry of its term. */
   private readsAwaitingCommit: ReadRequest[] = [];
   /** Contexts this follower sent to its leader and has no answer for. */
   private readsAtLeader = new Set<number>();
   private readStates: ReadState[] = [];
-  /** Ticks since this core was built: the leader's clock for its lease. */
+  /** Ticks since this core was built: the clock of the leader lease and of the start-up hold-off. */
   private ticks = 0;
-  /** When (in ticks) each read round not yet confirmed by a quorum was sent; the lease starts there. */
-  private roundSentAt = new Map<number, number>();
-  /** The tick the newest quorum-confirmed round was sent at, or null: no lease. */
-  private leaseStart: number | null = null;
-  /**
-   * Set once this leader starts a transfer, for the rest of its term: a TimeoutNow, however late it
-   * arrives, lets its target collect votes from voters inside our lease, so no lease can be trusted.
-   */
-  private leaseForfeited = false;
   /** The node leadership is being handed to (thesis §3.10), and for how many ticks it has been. */
   private transferee: NodeId | null = null;
   private transferElapsed = 0;
@@ -139,9 +121,13 @@ export class RaftCore {
     this.sabotage = options.sabotage ?? null;
     this.preVote = options.preVote ?? true;
     this.checkQuorum = options.checkQuorum ?? true;
-    this.leaseTicks = options.leaseTicks ?? 0;
-    if (this.leaseTicks > 0 && !this.checkQuorum) throw new Error('lease reads need checkQuorum: without it voters do not hold off elections while a leader is alive');
-    if (this.leaseTicks >= options.electionTicks) throw new Error(`leaseTicks (${this.leaseTicks}) must be shorter than electionTicks (${options.electionTicks})`);
+    const leaseTicks = options.leaseTicks ?? 0;
+    if (leaseTicks > 0 && !this.checkQuorum) throw new Error('lease reads need checkQuorum: without it voters do not hold off elections while a leader is alive');
+    if (leaseTicks >= options.electionTicks) throw new Error(`leaseTicks (${leaseTicks}) must be shorter than electionTicks (${options.electionTicks})`);
+    this.leaseReads = leaseTicks > 0;
+    this.readRounds = new ReadRounds(this.id, leaseTicks, {
+      withoutQuorum: this.sabotage === 'read-without-quorum', leaseNeverExpires: this.sabotage === 'lease-never-expires',
+    });
     if (this.heartbeatTicks < 1 || this.electionTicks <= this.heartbeatTicks) {
       throw new Error(`need 1 <= heartbeatTicks < electionTicks, got ${this.heartbeatTicks} and ${this.electionTicks}`);
     }
@@ -231,7 +217,7 @@ export class RaftCore {
     if (chosen === null || chosen === this.id || !this.progress.has(chosen)) return null;
     this.transferee = chosen;
     this.transferElapsed = 0;
-    this.leaseForfeited = true;
+    this.readRounds.forfeitLease();
     this.maybeSendTimeoutNow();
     return chosen;
   }
@@ -411,10 +397,7 @@ export class RaftCore {
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     this.progress.clear();
-    this.readAcks.clear();
-    this.roundSentAt.clear();
-    this.leaseStart = null;
-    this.leaseForfeited = false;
+    this.readRounds.reset();
     this.transferee = null;
     for (const peer of this.membership.allVoters()) {
       if (peer !== this.id) this.progress.set(peer, new Progress(this.log.lastIndex() + 1, this.maxInflight));
@@ -488,7 +471,7 @@ export class RaftCore {
     if (!this.checkQuorum || this.electionElapsed >= this.electionTicks) return false;
     // With lease reads, a node that just started may have acknowledged a leader before it went
     // down, so it, too, holds off elections for one election timeout.
-    return this.leader !== null || (this.leaseTicks > 0 && this.ticks < this.electionTicks);
+    return this.leader !== null || (this.leaseReads && this.ticks < this.electionTicks);
   }
 
   /** Whether a quorum was heard from since the last check (thesis §6.2). Clears the marks for the next window. */
@@ -546,11 +529,7 @@ export class RaftCore {
     if (pr === undefined) return;
     pr.recentActive = true;
     // Any answer in this term says the follower still takes this node as leader: it confirms reads.
-    if (m.readRound > (this.readAcks.get(m.from) ?? 0)) {
-      this.readAcks.set(m.from, m.readRound);
-      if (this.leaseTicks > 0) this.extendLease();
-      this.maybeReleaseReads();
-    }
+    this.answerConfirmed(this.readRounds.acknowledge(m.from, m.readRound, this.membership));
     if (m.success) {
       const wasProbing = pr.state === 'probe';
       if (pr.maybeUpdate(m.matchIndex) || wasProbing) {
@@ -630,56 +609,19 @@ export class RaftCore {
    */
   private leaderRead(request: ReadRequest): void {
     if (this.log.term(this.log.committed) !== this.term) this.readsAwaitingCommit.push(request);
-    else if (this.inLeaderLease()) this.answerRead(request, this.log.committed);
+    else if (this.readRounds.leaseHeld(this.ticks)) this.answerRead(request, this.log.committed);
     else this.startReadRound([request]);
   }
 
-  /**
-   * Thesis §6.4.1: a quorum acknowledged a message sent at `leaseStart`, and each of those voters
-   * ignores elections for an election timeout after hearing from us, so until the lease runs out no
-   * other node can lead. Not after a transfer began: TimeoutNow lets its target win at once.
-   */
-  private inLeaderLease(): boolean {
-    if (this.leaseStart === null || this.leaseForfeited) return false;
-    return this.ticks - this.leaseStart < this.leaseTicks || this.sabotage === 'lease-never-expires';
-  }
-
-  /** Starts a new read round and notes when it was sent. */
-  private nextReadRound(): number {
-    this.readRound++;
-    if (this.leaseTicks > 0) this.roundSentAt.set(this.readRound, this.ticks);
-    return this.readRound;
-  }
-
-  /** Moves the lease start to the send time of the newest round a quorum has acknowledged. */
-  private extendLease(): void {
-    const confirmed = this.membership.committedIndex((id) => (id === this.id ? this.readRound : this.readAcks.get(id) ?? 0));
-    const sentAt = this.roundSentAt.get(confirmed);
-    if (sentAt === undefined) return;
-    this.leaseStart = sentAt;
-    for (const round of this.roundSentAt.keys()) if (round <= confirmed) this.roundSentAt.delete(round);
-  }
-
   private startReadRound(requests: ReadRequest[]): void {
-    const round = this.nextReadRound();
-    this.pendingReads.push({ round, index: this.log.committed, requests });
-    if (this.maybeReleaseReads()) {
+    this.answerConfirmed(this.readRounds.wait(this.ticks, this.log.committed, requests, this.membership));
+    if (this.readRounds.pending) {
       for (const peer of this.progress.keys()) this.sendEntries(peer, this.progress.get(peer)!.next - 1, []);
     }
   }
 
-  /** Serves every pending read whose round a quorum has answered. Returns whether any is left. */
-  private maybeReleaseReads(): boolean {
-    while (this.pendingReads.length > 0) {
-      const oldest = this.pendingReads[0]!;
-      const answered = new Map<NodeId, boolean>([[this.id, true]]);
-      for (const [peer, round] of this.readAcks) answered.set(peer, round >= oldest.round);
-      if (this.sabotage === 'read-without-quorum') for (const peer of this.progress.keys()) answered.set(peer, true);
-      if (this.membership.voteResult(answered) !== 'won') return true;
-      this.pendingReads.shift();
-      for (const request of oldest.requests) this.answerRead(request, oldest.index);
-    }
-    return false;
+  private answerConfirmed(confirmed: readonly ConfirmedReads[]): void {
+    for (const { index, requests } of confirmed) for (const request of requests) this.answerRead(request, index);
   }
 
   private answerRead(request: ReadRequest, index: number | null): void {
@@ -693,9 +635,7 @@ export class RaftCore {
    */
   private abandonReads(newLeader: NodeId | null): void {
     if (this.role === 'Leader') {
-      for (const pending of this.pendingReads) for (const r of pending.requests) this.answerRead(r, null);
-      for (const r of this.readsAwaitingCommit) this.answerRead(r, null);
-      this.pendingReads = [];
+      for (const r of [...this.readRounds.abandon(), ...this.readsAwaitingCommit]) this.answerRead(r, null);
       this.readsAwaitingCommit = [];
     } else if (this.readsAtLeader.size > 0 && newLeader !== this.leader) {
       for (const context of this.readsAtLeader) this.readStates.push({ context, index: null });
@@ -712,7 +652,7 @@ export class RaftCore {
 
   private broadcastHeartbeat(): void {
     // With leases, every heartbeat is a round whose acknowledgements renew the lease.
-    if (this.leaseTicks > 0) this.nextReadRound();
+    if (this.leaseReads) this.readRounds.next(this.ticks);
     for (const [peer, pr] of this.progress) {
       if (pr.state === 'probe') {
         pr.probeSent = false;
@@ -743,7 +683,7 @@ export class RaftCore {
     if (prevLogTerm === undefined) throw new Error(`no term for index ${prevLogIndex}: the log was compacted past it`);
     this.send<AppendEntries>({
       type: 'AppendEntries', from: this.id, to: peer, term: this.term,
-      prevLogIndex, prevLogTerm, entries, leaderCommit: this.log.committed, readRound: this.readRound,
+      prevLogIndex, prevLogTerm, entries, leaderCommit: this.log.committed, readRound: this.readRounds.current,
     });
   }
 
