@@ -5,11 +5,12 @@ import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type Rng, ty
 import { silentLogger } from '../../src/logger.ts';
 import type { PersistedState, Storage } from '../../src/storage/storage.ts';
 import type { PeerMessage } from '../../src/transport/peer-messages.ts';
-import type { ReceiveHandler, Transport } from '../../src/transport/transport.ts';
+import type { ReceiveHandler } from '../../src/transport/transport.ts';
 import { KVStore, type KVStoreOptions } from '../../examples/kvstore/kv-store.ts';
 import type { KVOperation, KVResult } from '../../examples/kvstore/operations.ts';
 import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../linearizability/checker.ts';
 import { ManualClock } from './manual-clock.ts';
+import { simulatedTransport } from './sim-transport.ts';
 import { SafetyViolation } from './safety.ts';
 import { SimulationFailure, type FaultProfile } from './simulation.ts';
 import { chance, randomKvInput, uniform } from './workload.ts';
@@ -174,15 +175,7 @@ class RuntimeSimulation {
     const rate = 1 + this.uniform(-1, 1) * this.scenario.faults.drift;
     const view = this.clock.view(rate);
     const node = { store: undefined as unknown as KVStore, kill: () => view.kill(), alive: true, receive: null as ReceiveHandler | null };
-    const transport: Transport = {
-      start: async (receive) => {
-        node.receive = receive;
-      },
-      send: (to, messages) => this.deliver(id, to, messages),
-      stop: async () => {
-        node.receive = null;
-      },
-    };
+    const transport = simulatedTransport(node, (to, messages) => this.deliver(id, to, messages));
     node.store = new WatchedKVStore({
       config: this.config, machineId: id, logger: silentLogger, clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)),
       transport, storage: this.disks.get(id)!.storage(this.clock, () => this.uniform(...this.scenario.faults.diskLatency), () => node.alive),

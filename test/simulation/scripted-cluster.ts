@@ -5,10 +5,11 @@ import { silentLogger } from '../../src/logger.ts';
 import { planTicks } from '../../src/runtime/ticks.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
 import type { PeerMessage } from '../../src/transport/peer-messages.ts';
-import type { ReceiveHandler, Transport } from '../../src/transport/transport.ts';
+import type { ReceiveHandler } from '../../src/transport/transport.ts';
 import { KVStore } from '../../examples/kvstore/kv-store.ts';
 import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../linearizability/checker.ts';
 import { ManualClock } from './manual-clock.ts';
+import { simulatedTransport } from './sim-transport.ts';
 import { uniform } from './workload.ts';
 
 export const ELECTION_TIMEOUT_MS = 100;
@@ -44,7 +45,8 @@ export interface RoleChange {
 interface SimNode {
   readonly store: KVStore;
   readonly kill: () => void;
-  receive: ReceiveHandler | null;
+  /** Where the simulation delivers this node's messages while it runs. */
+  readonly link: { receive: ReceiveHandler | null };
 }
 
 /**
@@ -214,22 +216,15 @@ export class ScriptedCluster {
 
   private async boot(id: NodeId): Promise<void> {
     const view = this.clock.view();
-    const transport: Transport = {
-      start: async (receive) => {
-        node.receive = receive;
-      },
-      send: (to, messages) => this.deliver(id, to, messages),
-      stop: async () => {
-        node.receive = null;
-      },
-    };
+    const link = { receive: null as ReceiveHandler | null };
+    const transport = simulatedTransport(link, (to, messages) => this.deliver(id, to, messages));
     const store = new KVStore({
       config: this.config, machineId: id, logger: silentLogger, clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)),
       transport, storage: new MemoryStorage(), requestTimeoutMs: REQUEST_TIMEOUT_MS,
       ...(this.options.preVote === undefined ? {} : { preVote: this.options.preVote }),
       ...(this.options.checkQuorum === undefined ? {} : { checkQuorum: this.options.checkQuorum }),
     });
-    const node: SimNode = { store, kill: () => view.kill(), receive: null };
+    const node: SimNode = { store, kill: () => view.kill(), link };
     store.graft.on('role', (role, term) => this.roleChanges.push({ time: this.clock.time, id, role, term }));
     this.nodes.set(id, node);
     await store.graft.start();
@@ -239,7 +234,7 @@ export class ScriptedCluster {
   private deliver(from: NodeId, to: NodeId, messages: readonly PeerMessage[]): boolean {
     if (this.cut.has(`${from}>${to}`)) return false;
     this.clock.after(this.uniform(0.5, 4), () => {
-      const receive = this.nodes.get(to)?.receive;
+      const receive = this.nodes.get(to)?.link.receive;
       if (receive && !this.cut.has(`${from}>${to}`)) for (const m of messages) receive(m);
     });
     return true;
