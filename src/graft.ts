@@ -150,7 +150,10 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     this.leaderCopies = new LeaderCopies(this.sessions, (ops) => this.node.propose(ops), () => this.node.softState().term);
     this.forwarder = new Forwarder(rng.nextInt(2 ** 31) * 2 ** 20 + 1, this.id, this.clock, forwardTimeoutMs,
       (to, m) => this.node.sendToPeer(to, m), (ops) => this.leaderCopies.propose(ops));
-    this.session = new ClientSession((data) => new Promise((resolve, reject) => this.submit({ data, resolve, reject })));
+    this.session = new ClientSession(
+      (data) => new Promise((resolve, reject) => this.submit({ data, resolve, reject })),
+      (index) => (index <= this.node.appliedIndex() ? this.node.termAt(index) : undefined),
+    );
   }
 
   /** Loads storage and joins the cluster. Resolves once this node listens for its peers. */

@@ -140,6 +140,11 @@ export class RaftNode {
     return this.requireCore().softState();
   }
 
+  /** The term of the entry at `index`, or undefined when the log does not hold it. */
+  termAt(index: number): number | undefined {
+    return this.core?.termAt(index);
+  }
+
   commitIndex(): number {
     return this.core?.commitIndex() ?? 0;
   }

@@ -39,7 +39,11 @@ export class ClientSession {
   private readonly byIndex = new Map<number, number>();
   private stopped = false;
 
-  constructor(private readonly route: Route) {}
+  constructor(
+    private readonly route: Route,
+    /** The term of the entry applied at `index`, or undefined when `index` is not applied yet. */
+    private readonly appliedTerm: (index: number) => number | undefined,
+  ) {}
 
   /** Opens the session now, so the first operation need not wait for it (`run` opens one too). */
   open(): void {
@@ -71,10 +75,7 @@ export class ClientSession {
   /** Every applied entry passes here: an opening entry of ours opens the session; a replaced copy is sent again. */
   entryApplied(index: number, term: number): void {
     if (this.openings.some((p) => p.index === index && p.term === term)) {
-      this.id = index;
-      this.openings = [];
-      this.opening = false;
-      for (const seq of this.pending.keys()) this.send(seq);
+      this.opened(index);
       return;
     }
     if (this.openings.some((p) => p.index === index)) {
@@ -131,10 +132,22 @@ export class ClientSession {
     this.sendOpening();
   }
 
+  private opened(index: number): void {
+    this.id = index;
+    this.openings = [];
+    this.opening = false;
+    for (const seq of this.pending.keys()) this.send(seq);
+  }
+
   private sendOpening(): void {
     this.route(encodeOpenSession()).then(
       (position) => {
-        if (this.id === null && this.opening) this.openings.push(position);
+        if (this.id !== null || !this.opening) return;
+        // The answer can come after the entry was applied (messages overtake each other).
+        const applied = this.appliedTerm(position.index);
+        if (applied === undefined) this.openings.push(position);
+        else if (applied === position.term) this.opened(position.index);
+        else if (this.openings.length === 0) this.reopen();
       },
       (error: unknown) => {
         if (this.stopped || this.id !== null) return;
@@ -154,6 +167,12 @@ export class ClientSession {
       (position) => {
         // Applied already: the committed first copy will be applied here too, and answer.
         if (this.pending.get(seq) !== p || this.id !== id || position.index === ALREADY_APPLIED.index) return;
+        // Applied there already: if it was this copy, it answered; if another entry took its place, send again.
+        const applied = this.appliedTerm(position.index);
+        if (applied !== undefined) {
+          if (applied !== position.term) this.send(seq);
+          return;
+        }
         p.position = position;
         this.byIndex.set(position.index, seq);
       },

@@ -4,10 +4,22 @@ import { GraftError } from '../../../src/errors.ts';
 import { ClientSession } from '../../../src/session/client-session.ts';
 import { decodeCommand } from '../../../src/session/command.ts';
 
-/** A fake leader: records what was sent and lets the test answer each send. */
+/** A fake leader and log: records what was sent, lets the test answer each send and apply entries. */
 class FakeRoute {
   readonly sent: { data: string; answer: (p: LogPosition) => void; fail: (e: Error) => void }[] = [];
   readonly route = (data: string): Promise<LogPosition> => new Promise((answer, fail) => this.sent.push({ data, answer, fail }));
+  /** Applied entries' terms, by index. */
+  readonly applied = new Map<number, number>();
+
+  session(): ClientSession {
+    return new ClientSession(this.route, (index) => this.applied.get(index));
+  }
+
+  /** Applies the entry (index, term) on the session's node. */
+  apply(session: ClientSession, index: number, term: number): void {
+    this.applied.set(index, term);
+    session.entryApplied(index, term);
+  }
 
   described(): string[] {
     return this.sent.map(({ data }) => {
@@ -22,7 +34,7 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 /** A session whose opening entry landed at index 5 of term 1 and was applied. */
 async function opened(): Promise<{ fake: FakeRoute; session: ClientSession }> {
   const fake = new FakeRoute();
-  const session = new ClientSession(fake.route);
+  const session = fake.session();
   return { fake, session: await openAt(fake, session) };
 }
 
@@ -30,7 +42,7 @@ async function openAt(fake: FakeRoute, session: ClientSession): Promise<ClientSe
   session.open();
   fake.sent.at(-1)?.answer({ index: 5, term: 1 });
   await tick();
-  session.entryApplied(5, 1);
+  fake.apply(session, 5, 1);
   await tick();
   return session;
 }
@@ -38,7 +50,7 @@ async function openAt(fake: FakeRoute, session: ClientSession): Promise<ClientSe
 describe('session: this instance\'s client session', () => {
   it('opens a session in the log first, then sends operations numbered within it', async () => {
     const fake = new FakeRoute();
-    const session = new ClientSession(fake.route);
+    const session = fake.session();
     session.run('a');
     session.run('b');
     expect(fake.described()).to.deep.equal(['open-session']);
@@ -70,8 +82,8 @@ describe('session: this instance\'s client session', () => {
 
     fake.sent[3]!.answer({ index: 11, term: 2 });
     await tick();
-    session.entryApplied(11, 2); // the copy at 11 is ours: no new copy
-    session.entryApplied(9, 3); // index 9 holds another entry now, but our latest copy is at 11
+    fake.apply(session, 11, 2); // the copy at 11 is ours: no new copy
+    fake.apply(session, 9, 3); // index 9 holds another entry now, but our latest copy is at 11
     expect(fake.described()).to.have.length(4);
   });
 
@@ -80,8 +92,23 @@ describe('session: this instance\'s client session', () => {
     session.run('a');
     fake.sent[1]!.answer({ index: 9, term: 1 });
     await tick();
-    session.entryApplied(9, 2);
+    fake.apply(session, 9, 2);
     expect(fake.described().slice(1)).to.deep.equal(['5/1<1 a', '5/1<1 a']);
+  });
+
+  it('an answer that comes after its entry was applied still counts: the session opens, a replaced copy is sent again', async () => {
+    const fake = new FakeRoute();
+    const session = fake.session();
+    session.run('a');
+    fake.apply(session, 3, 1); // the opening is applied before the leader's answer arrives
+    fake.sent[0]!.answer({ index: 3, term: 1 });
+    await tick();
+    expect(fake.described()).to.deep.equal(['open-session', '3/1<1 a']);
+
+    fake.apply(session, 4, 2); // another leader's entry took the place the answer will name
+    fake.sent[1]!.answer({ index: 4, term: 1 });
+    await tick();
+    expect(fake.described()).to.deep.equal(['open-session', '3/1<1 a', '3/1<1 a']);
   });
 
   it('numbers the lowest operation still waited for, so the table can forget the rest', async () => {
