@@ -311,7 +311,10 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
 
   private async shutdown(): Promise<void> {
     if (this.state === 'running' && this.node.softState().role === 'Leader' && this.options.config.members.size > 1) {
-      await this.transferLeadership().catch((error: Error) => this.logger.warn(`stopping without handing over leadership: ${error.message}`));
+      await this.transferLeadership().then(
+        (leader) => this.logger.info(`handed leadership to ${leader} before stopping`),
+        (error: Error) => this.logger.warn(`stopping without handing over leadership: ${error.message}`),
+      );
     }
     this.state = 'stopped';
     this.cancelRetry?.();

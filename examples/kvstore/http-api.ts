@@ -14,18 +14,24 @@ class HttpError extends Error {
 /**
  * The kvstore's HTTP JSON API (see DESIGN.md, "The node's port"). Every error is a JSON
  * `{"error": "..."}` with a fitting status; no request hangs: each operation has Graft's deadline.
+ * `stop` shuts the node down; it is called once the answer to `POST /admin/stop` has been sent.
  */
-export function createHttpHandler(store: KVStore): (req: IncomingMessage, res: ServerResponse) => void {
+export function createHttpHandler(store: KVStore, stop: () => void): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    route(store, req).then(
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/admin/stop') {
+      if (req.method !== 'POST') replyError(res, new HttpError(405, `${req.method} /admin/stop is not supported; use POST`));
+      else reply(res, 202, { stopping: store.graft.id }, stop);
+      return;
+    }
+    route(store, req, url).then(
       ([status, body]) => reply(res, status, body),
       (error: unknown) => replyError(res, error),
     );
   };
 }
 
-async function route(store: KVStore, req: IncomingMessage): Promise<[number, unknown]> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+async function route(store: KVStore, req: IncomingMessage, url: URL): Promise<[number, unknown]> {
   const method = req.method ?? 'GET';
   if (url.pathname === '/admin/leader/transfer') {
     if (method !== 'POST') throw new HttpError(405, `${method} ${url.pathname} is not supported; use POST`);
@@ -112,9 +118,9 @@ function replyError(res: ServerResponse, error: unknown): void {
   reply(res, 500, { error: error instanceof Error ? error.message : String(error) });
 }
 
-function reply(res: ServerResponse, status: number, body: unknown): void {
+function reply(res: ServerResponse, status: number, body: unknown, sent?: () => void): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+  res.end(text, sent);
 }

@@ -9,6 +9,8 @@ export interface KvNode {
   readonly store: KVStore;
   readonly server: Server;
   stop(): Promise<void>;
+  /** Settles once the node has stopped, by `stop()` or because a client asked (`POST /admin/stop`). */
+  readonly stopped: Promise<void>;
 }
 
 /**
@@ -26,7 +28,15 @@ export async function startKvNode(options: { config: ClusterConfig; id: string; 
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
   });
-  server.on('request', createHttpHandler(store));
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => (stopping ??= (async () => {
+    await store.graft.stop();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  })());
+  let stopped: () => void = () => {};
+  const whenStopped = new Promise<void>((resolve) => (stopped = resolve));
+  server.on('request', createHttpHandler(store, () => void stop().then(stopped, stopped)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {
@@ -43,14 +53,10 @@ export async function startKvNode(options: { config: ClusterConfig; id: string; 
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
   }
-  let stopping: Promise<void> | null = null;
   return {
     store,
     server,
-    stop: () => (stopping ??= (async () => {
-      await store.graft.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    })()),
+    stop: () => stop().finally(stopped),
+    stopped: whenStopped,
   };
 }

@@ -5,6 +5,7 @@ import { kvCompareAndSet, kvDelete, kvGet, kvSet } from './commands/kv.ts';
 import { leaderTransfer } from './commands/leader.ts';
 import { start } from './commands/start.ts';
 import { configuration, status } from './commands/status.ts';
+import { stopNode } from './commands/stop.ts';
 import { up } from './commands/up.ts';
 
 /** The `graft` command line. Exit codes: 0 done, 1 the request failed, 2 the command line was wrong. */
@@ -42,6 +43,9 @@ function program(): Command {
     .description('hand leadership to ID, or to the most up-to-date follower')
     .requiredOption(...cluster)
     .action((id: string | undefined, o: { cluster: string }) => leaderTransfer(o.cluster, id));
+
+  cli.command('stop <id>').description('shut node ID down cleanly (a leader hands over leadership first)').requiredOption(...cluster)
+    .action((id: string, o: { cluster: string }) => stopNode(o.cluster, id));
 
   cli.command('status').description('one node\'s view, as JSON').requiredOption(...cluster)
     .action((o: { cluster: string }) => status(o.cluster));

@@ -3,7 +3,7 @@ import { loadClusterConfig, validateMachineId, formatAddress } from '../../confi
 import { createLogger } from '../../logger.ts';
 import { startKvNode } from '../../../examples/kvstore/main.ts';
 
-/** `graft start`: runs one kvstore node in the foreground until SIGINT or SIGTERM. */
+/** `graft start`: runs one kvstore node in the foreground until SIGINT, SIGTERM or `graft stop`. */
 export async function start(options: { config: string; id: string; dataDir?: string }): Promise<void> {
   const config = loadClusterConfig(options.config);
   validateMachineId(config, options.id);
@@ -12,12 +12,12 @@ export async function start(options: { config: string; id: string; dataDir?: str
   const dataDir = resolve(options.dataDir ?? config.dataDir ?? 'data');
   const node = await startKvNode({ config, id: options.id, dataDir, logger });
   logger.info(`listening on ${formatAddress(config.members.get(options.id)!)} (peers on /raft, clients on /kv and /status)`, { data: resolve(dataDir, options.id) });
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string): void => {
-      logger.info(`${signal} received, stopping`);
-      node.stop().then(resolve, resolve);
-    };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-  });
+  const shutdown = (signal: string): void => {
+    logger.info(`${signal} received, stopping`);
+    void node.stop();
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  await node.stopped;
+  logger.info('stopped');
 }
