@@ -1,5 +1,6 @@
 import type { LogPosition } from '../core/raft.ts';
-import { decodeCommand } from './command.ts';
+import { GraftError } from '../errors.ts';
+import { decodeCommand, type LoggedCommand } from './command.ts';
 import type { SessionTable } from './session-table.ts';
 
 /** The answer for a copy of an operation that was applied already: nothing was appended for it. */
@@ -32,7 +33,7 @@ export class LeaderCopies {
     const answers: (LogPosition | null)[] = [];
     const fresh: { op: string; key: string | null; at: number }[] = [];
     for (const op of ops) {
-      const command = decodeCommand(op);
+      const command = decodeOrRefuse(op);
       const key = command.kind === 'operation' ? `${command.session}:${command.seq}` : null;
       const known = command.kind !== 'operation' ? undefined
         : this.sessions.settled(command.session, command.seq) ? ALREADY_APPLIED : this.appended.get(key!);
@@ -53,5 +54,14 @@ export class LeaderCopies {
   /** Operation `seq` of `session` was applied: from now on the session table answers for it. */
   applied(session: number, seq: number): void {
     this.appended.delete(`${session}:${seq}`);
+  }
+}
+
+/** A malformed header can only come from a faulty or hostile peer: refuse it before it reaches the log. */
+function decodeOrRefuse(op: string): LoggedCommand {
+  try {
+    return decodeCommand(op);
+  } catch (error) {
+    throw new GraftError('PROTOCOL', `refused an operation: ${(error as Error).message}`);
   }
 }

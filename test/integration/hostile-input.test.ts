@@ -83,6 +83,18 @@ describe('integration: hostile input never takes a node down', function () {
     });
   }
 
+  it('refuses a forwarded operation with a malformed session header with PROTOCOL, and goes on', async () => {
+    const ws = await rawSocket('3');
+    const answer = new Promise<string>((resolve) => ws.on('message', (data: Buffer) => resolve(data.toString())));
+    ws.send(JSON.stringify({ v: 1, hello: { from: '1', to: '3' } }));
+    ws.send(JSON.stringify({ v: 1, messages: [{ type: 'Forward', from: '1', to: '3', id: 5, ops: ['\u0001op:x:1:1:{}'] }] }));
+    const frame = JSON.parse(await answer) as { messages: { type: string; error: { code: string; message: string } | null }[] };
+    const response = frame.messages.find((m) => m.type === 'ForwardResponse');
+    expect(response?.error).to.deep.include({ code: 'PROTOCOL', message: 'refused an operation: malformed session in the command header "\\u0001op:x:1:1:{}"' });
+    ws.close();
+    await stillServes('malformed');
+  });
+
   it('answers bad HTTP requests with a JSON error and a fitting status', async () => {
     const cases: [string, RequestInit, number, RegExp][] = [
       ['/kv/a', { method: 'PUT', body: '{bad json' }, 400, /not valid JSON/],

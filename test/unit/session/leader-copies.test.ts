@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { LogPosition } from '../../../src/core/raft.ts';
+import type { GraftError } from '../../../src/errors.ts';
 import { encodeOpenSession, encodeOperation } from '../../../src/session/command.ts';
 import { ALREADY_APPLIED, LeaderCopies } from '../../../src/session/leader-copies.ts';
 import { SessionTable } from '../../../src/session/session-table.ts';
@@ -47,7 +48,7 @@ describe('session: the leader drops copies before they reach the log', () => {
     const { copies, log } = leader();
     await copies.propose([encodeOpenSession(), encodeOpenSession(), '"plain"', '"plain"']);
     expect(log).to.have.length(4);
-    const refused = await copies.propose(['\u0001op:x:1:1:{}']).then(() => null, (e: Error) => e.message);
-    expect(refused).to.match(/malformed session/);
+    const refused = await copies.propose(['\u0001op:x:1:1:{}']).then(() => null, (e: GraftError) => `${e.code}: ${e.message}`);
+    expect(refused).to.match(/^PROTOCOL: refused an operation: malformed session/);
   });
 });
