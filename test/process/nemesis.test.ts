@@ -36,7 +36,19 @@ async function perform(address: string, input: KvInput): Promise<KvOutput | unde
   }
 }
 
-describe('process: a nemesis kills, stops and resumes real nodes; the clients\' history stays linearizable', function () {
+/** Asks whichever node `via` thinks leads to hand leadership over; true when it did. */
+async function transferLeadership(cluster: ProcessCluster, via: string): Promise<boolean> {
+  try {
+    const status = await (await fetch(`http://${cluster.address(via)}/status`, { signal: AbortSignal.timeout(1000) })).json() as { leader: string | null };
+    if (status.leader === null) return false;
+    const res = await fetch(`http://${cluster.address(status.leader)}/admin/leader/transfer`, { method: 'POST', signal: AbortSignal.timeout(2000) });
+    return res.status === 200;
+  } catch {
+    return false; // the node is down or paused: no transfer this time
+  }
+}
+
+describe('process: a nemesis kills, stops, pauses and resumes real nodes and moves leadership; the clients\' history stays linearizable', function () {
   this.timeout(180_000);
   const SEED = Number(process.env['GRAFT_NEMESIS_SEED'] ?? 1124);
   let cluster: ProcessCluster;
@@ -49,7 +61,7 @@ describe('process: a nemesis kills, stops and resumes real nodes; the clients\' 
     await cluster?.stop();
   });
 
-  it(`SIGKILL, restart, SIGSTOP and SIGCONT at random (seed ${SEED})`, async () => {
+  it(`SIGKILL, clean stop, restart, SIGSTOP, SIGCONT and leadership transfer at random (seed ${SEED})`, async () => {
     const rng = seededRng(SEED);
     const ids = ['1', '2', '3'];
     const history: HistoryOp[] = [];
@@ -70,14 +82,19 @@ describe('process: a nemesis kills, stops and resumes real nodes; the clients\' 
     const FAULTS = 12;
     let kills = 0;
     let stops = 0;
+    let transfers = 0;
     for (let fault = 0; fault < FAULTS; fault++) {
       await new Promise((resolve) => setTimeout(resolve, 200 + rng.nextInt(600)));
       const victim = cluster.nodes.get(ids[rng.nextInt(3)]!)!;
-      if (rng.nextInt(2) === 0) {
-        await victim.kill('SIGKILL');
+      const kind = rng.nextInt(4);
+      if (kind === 0 || kind === 1) {
+        // A crash, or a clean stop (SIGTERM: a leader hands over first); then a restart.
+        await victim.kill(kind === 0 ? 'SIGKILL' : 'SIGTERM');
         kills++;
         await new Promise((resolve) => setTimeout(resolve, 100 + rng.nextInt(400)));
         await cluster.start(victim.id).waitForLine(/listening on/);
+      } else if (kind === 2) {
+        if (await transferLeadership(cluster, victim.id)) transfers++;
       } else {
         victim.child.kill('SIGSTOP');
         stops++;
@@ -91,6 +108,7 @@ describe('process: a nemesis kills, stops and resumes real nodes; the clients\' 
     const acknowledged = history.filter((op) => op.output !== undefined).length;
     expect(kills, 'kills').to.be.greaterThan(0);
     expect(stops, 'stops').to.be.greaterThan(0);
+    expect(transfers, 'leadership transfers').to.be.greaterThan(0);
     expect(acknowledged, 'operations with a known outcome').to.be.greaterThan(50);
     expect(checkKvHistory(history), 'the key whose history is not linearizable').to.equal(null);
   });
