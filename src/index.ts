@@ -1,6 +1,6 @@
 // The public API of Graft. Everything a user embeds or plugs in is exported here.
 export { GraftInstance, type GraftOptions, type GraftStatus } from './graft.ts';
-export { loadClusterConfig, parseClusterConfig, type ClusterConfig, type PeerAddress } from './config.ts';
+export { loadClusterConfig, parseClusterConfig, type ClusterConfig, type PeerAddress, type ReadMode } from './config.ts';
 export { superjsonSerializer, jsonSerializer, type Serializer } from './serializer.ts';
 export { GraftError, type GraftErrorCode } from './errors.ts';
 export { createLogger, silentLogger, type Logger, type LogLevel } from './logger.ts';
