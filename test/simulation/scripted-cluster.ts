@@ -151,14 +151,14 @@ export class ScriptedCluster {
    * of simulated time have passed; returns whether `done()` held.
    */
   async waitFor(done: () => boolean, ms: number): Promise<boolean> {
-    // A marker event, not clock.step(end): step discards the first event it finds past `end`.
-    let deadline = false;
-    this.clock.after(ms, () => (deadline = true));
+    const end = this.clock.time + ms;
     for (;;) {
       await this.clock.settle();
       if (done()) return true;
-      if (deadline) return false;
-      await this.clock.step(Infinity);
+      if (!(await this.clock.step(end))) {
+        this.clock.time = end;
+        return false;
+      }
     }
   }
 
