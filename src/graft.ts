@@ -14,9 +14,9 @@ import { Forwarder } from './runtime/forwarding.ts';
 import { RaftNode } from './runtime/node.ts';
 import type { Serializer } from './serializer.ts';
 import { ClientSession } from './session/client-session.ts';
-import { decodeCommand, type LoggedCommand } from './session/command.ts';
 import { LeaderCopies } from './session/leader-copies.ts';
-import { SESSION_CAPACITY, SessionTable, type Outcome, type Verdict } from './session/session-table.ts';
+import { SessionApplier } from './session/session-applier.ts';
+import { SESSION_CAPACITY, SessionTable, type Outcome } from './session/session-table.ts';
 import { FileStorage } from './storage/file/file-storage.ts';
 import { MemoryStorage } from './storage/memory.ts';
 import type { Storage } from './storage/storage.ts';
@@ -97,6 +97,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   private readonly session: ClientSession;
   /** While leading: drops copies of operations already appended or applied. */
   private readonly leaderCopies: LeaderCopies;
+  private readonly applier: SessionApplier;
   private readonly appliedWatch = new AppliedWatch();
   private readonly forwarder: Forwarder;
   /** Requests waiting for a leader to be known. */
@@ -154,6 +155,11 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
       (data) => new Promise((resolve, reject) => this.submit({ data, resolve, reject })),
       (index) => (index <= this.node.appliedIndex() ? this.node.termAt(index) : undefined),
     );
+    this.applier = new SessionApplier({
+      sessions: this.sessions, session: this.session, leaderCopies: this.leaderCopies,
+      run: (op, entry) => this.runApplicator(op, entry), report: (error) => this.reportError(error),
+      applyCopies: options.sabotage === 'apply-duplicates',
+    });
   }
 
   /** Loads storage and joins the cluster. Resolves once this node listens for its peers. */
@@ -368,41 +374,13 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
 
   private apply(entries: readonly Entry[]): void {
     for (const entry of entries) {
-      if (entry.kind === 'normal') this.applyCommand(entry);
+      if (entry.kind === 'normal') this.applier.apply(entry);
       this.session.entryApplied(entry.index, entry.term);
     }
     const last = entries[entries.length - 1];
     if (last !== undefined) {
       this.appliedWatch.applied(last.index);
       this.emit('applied', last.index);
-    }
-  }
-
-  /** Applies one normal entry: opens a session, or applies an operation unless it is a copy of one already applied. */
-  private applyCommand(entry: Entry): void {
-    let command: LoggedCommand;
-    try {
-      command = decodeCommand(entry.data);
-    } catch (error) {
-      // Every node reads the same bytes, so every node skips this entry alike.
-      this.reportError(new GraftError('APPLY_FAILED', `entry ${entry.index} was skipped: ${(error as Error).message}`));
-      return;
-    }
-    switch (command.kind) {
-      case 'open-session':
-        this.sessions.open(entry.index);
-        return;
-      case 'plain':
-        this.runApplicator(command.op, entry);
-        return;
-      case 'operation': {
-        const verdict: Verdict = this.options.sabotage === 'apply-duplicates' && this.sessions.has(command.session)
-          ? { kind: 'apply' } : this.sessions.verdict(command.session, command.seq, command.lowestOutstanding);
-        const outcome = verdict.kind === 'apply' ? this.runApplicator(command.op, entry) : null;
-        if (outcome !== null) this.sessions.record(command.session, command.seq, outcome);
-        this.leaderCopies.applied(command.session, command.seq);
-        this.session.settled(command.session, command.seq, verdict, outcome);
-      }
     }
   }
 
