@@ -34,9 +34,9 @@ export async function startKvNode(options: { config: ClusterConfig; id: string; 
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   })());
-  let stopped: () => void = () => {};
-  const whenStopped = new Promise<void>((resolve) => (stopped = resolve));
-  server.on('request', createHttpHandler(store, () => void stop().then(stopped, stopped)));
+  // The server closes last, however the stop began.
+  const stopped = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  server.on('request', createHttpHandler(store, () => void stop()));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {
@@ -48,15 +48,8 @@ export async function startKvNode(options: { config: ClusterConfig; id: string; 
     await store.graft.start();
   } catch (error) {
     // A node that cannot start (its data directory is refused, say) must not keep the port open.
-    await store.graft.stop();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await stop();
     throw error;
   }
-  return {
-    store,
-    server,
-    stop: () => stop().finally(stopped),
-    stopped: whenStopped,
-  };
+  return { store, server, stop, stopped };
 }

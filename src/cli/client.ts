@@ -39,6 +39,19 @@ export async function requestNode(cluster: string, method: string, path: string,
   return { status: response.status, body: (typeof parsed === 'object' && parsed !== null ? parsed : { value: parsed }) as Record<string, unknown> };
 }
 
+/** A member as a node's `/status` lists it. */
+export interface Member {
+  readonly id: string;
+  readonly address: string;
+}
+
+/** The member `id` among those a node listed, with its address as `host:port`; a CliError naming the members when there is none. */
+export function findMember(members: readonly Member[], id: string): Member {
+  const member = members.find((m) => m.id === id);
+  if (member === undefined) throw new CliError(`machine id "${id}" is not a member (members: ${members.map((m) => m.id).join(', ')})`);
+  return { id, address: formatAddress(parseAddress(member.address)) };
+}
+
 /** Turns a non-2xx answer into a CliError carrying the node's own message. */
 export function expectOk(answer: NodeAnswer, what: string): Record<string, unknown> {
   if (answer.status >= 200 && answer.status < 300) return answer.body;

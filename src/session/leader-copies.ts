@@ -53,7 +53,7 @@ export class LeaderCopies {
 
   /** Operation `seq` of `session` was applied: from now on the session table answers for it. */
   applied(session: number, seq: number): void {
-    this.appended.delete(`${session}:${seq}`);
+    if (this.appended.size > 0) this.appended.delete(`${session}:${seq}`); // empty on followers: no key to build
   }
 }
 

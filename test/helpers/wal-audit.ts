@@ -20,6 +20,15 @@ export async function http(address: string, method: string, path: string, body?:
   }
 }
 
+/** The leader node `via` names, once some node has announced it leads and `via` has heard of it. */
+export async function knownLeader(cluster: ProcessCluster, via = '1'): Promise<string> {
+  await Promise.race([...cluster.nodes.values()].map((n) => n.waitForLine(/became Leader/)));
+  for (;;) {
+    const leader = (await http(cluster.address(via), 'GET', '/status'))?.json['leader'];
+    if (typeof leader === 'string') return leader;
+  }
+}
+
 /**
  * Ends a process test's writes: one last write through node `via` commits everything before it,
  * every node applies it, then all stop cleanly. Returns that write's index.

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ProcessCluster, runCli } from '../helpers/processes.ts';
-import { http } from '../helpers/wal-audit.ts';
+import { http, knownLeader } from '../helpers/wal-audit.ts';
 
 describe('process: graft stop shuts a node down cleanly, and a planned restart of the leader costs no election', function () {
   this.timeout(120_000);
@@ -21,8 +21,7 @@ describe('process: graft stop shuts a node down cleanly, and a planned restart o
   });
 
   it('the leader hands over, exits 0, and comes back to a cluster that kept its writes', async () => {
-    let leader: string | null = null;
-    while (leader === null) leader = ((await http(cluster.address('1'), 'GET', '/status'))?.json['leader'] as string | null) ?? null;
+    const leader = await knownLeader(cluster);
     const other = ['1', '2', '3'].find((id) => id !== leader)!;
 
     const run = await runCli(['stop', leader, '--cluster', cluster.address(other)]);

@@ -1,15 +1,12 @@
-import { formatAddress, parseAddress } from '../../config.ts';
-import { CliError, expectOk, requestNode } from '../client.ts';
+import { CliError, expectOk, findMember, requestNode, type Member } from '../client.ts';
 
 /**
  * `graft stop ID`: asks node ID (found through any node) to shut down cleanly, and waits until it has:
  * a leader hands leadership over first, so the cluster loses no election timeout.
  */
 export async function stopNode(cluster: string, id: string, timeoutMs = 15_000): Promise<void> {
-  const status = expectOk(await requestNode(cluster, 'GET', '/status'), 'status') as { members: { id: string; address: string }[] };
-  const member = status.members.find((m) => m.id === id);
-  if (member === undefined) throw new CliError(`machine id "${id}" is not a member (members: ${status.members.map((m) => m.id).join(', ')})`);
-  const address = formatAddress(parseAddress(member.address));
+  const status = expectOk(await requestNode(cluster, 'GET', '/status'), 'status') as { members: Member[] };
+  const { address } = findMember(status.members, id);
   expectOk(await requestNode(address, 'POST', '/admin/stop'), `stop node ${id}`);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
