@@ -8,6 +8,8 @@ export type GraftErrorCode =
   | 'NOT_STARTED'
   | 'CONFIG_INVALID'
   | 'STORAGE_CORRUPT'
+  /** A write or fsync of durable storage failed (a full disk, an I/O error); the storage takes no more writes. */
+  | 'STORAGE_FAILED'
   | 'STORAGE_INVALID'
   | 'OVERLOADED'
   | 'APPLY_FAILED'

@@ -4,7 +4,8 @@ import { GraftError } from '../../errors.ts';
 import type { PersistedState, Storage } from '../storage.ts';
 import { claimDataDir, type DataDirIdentity } from './data-dir.ts';
 import type { WalRecord } from './record.ts';
-import { Wal } from './wal.ts';
+import { Wal, type WalSabotage } from './wal.ts';
+import { nodeWalFiles, type WalFiles } from './wal-files.ts';
 
 /** How a FileStorage is set up. */
 export interface FileStorageOptions {
@@ -14,6 +15,16 @@ export interface FileStorageOptions {
   /** Segment size at which a new segment begins. Default 64 MiB. */
   readonly segmentBytes?: number;
   readonly logger?: Logger;
+  /** The file system the log is written to. Default: the real one (nodeWalFiles). */
+  readonly files?: WalFiles;
+  /**
+   * Claims `dir` for this node (checks whose it is, takes its lock) and returns the release function.
+   * Default claimDataDir, which uses the real disk: a simulation running FileStorage on an in-memory
+   * file system (`files`) passes one that touches no disk.
+   */
+  readonly claimDir?: (dir: string, identity: DataDirIdentity) => Promise<() => Promise<void>>;
+  /** Test only: a deliberate bug in the log, never set in production (see WalSabotage). */
+  readonly sabotage?: WalSabotage;
 }
 
 /**
@@ -30,12 +41,14 @@ export class FileStorage implements Storage {
 
   async load(): Promise<PersistedState> {
     if (this.wal !== null) throw new Error('FileStorage.load() called twice');
-    this.release = await claimDataDir(this.options.dir, this.options.identity);
+    this.release = await (this.options.claimDir ?? claimDataDir)(this.options.dir, this.options.identity);
     try {
       const { wal, recovered } = await Wal.open({
         dir: this.options.dir,
         segmentBytes: this.options.segmentBytes ?? 64 * 1024 * 1024,
         logger: this.options.logger ?? silentLogger,
+        files: this.options.files ?? nodeWalFiles,
+        ...(this.options.sabotage !== undefined && { sabotage: this.options.sabotage }),
       });
       this.wal = wal;
       this.lastIndex = recovered.entries[recovered.entries.length - 1]?.index ?? 0;

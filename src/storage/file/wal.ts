@@ -1,9 +1,9 @@
-import { open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EMPTY_HARD_STATE, type Entry, type HardState } from '../../core/types.ts';
 import { GraftError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { encodeRecord, readRecord, type WalRecord } from './record.ts';
+import { nodeWalFiles, type WalFileHandle, type WalFiles } from './wal-files.ts';
 
 const SEGMENT_PATTERN = /^wal-(\d{10})\.log$/;
 const segmentName = (seq: number): string => `wal-${String(seq).padStart(10, '0')}.log`;
@@ -14,11 +14,23 @@ export interface RecoveredLog {
   readonly entries: readonly Entry[];
 }
 
+/**
+ * A deliberate bug, for tests only, so that a test or simulation can show its checks catch it.
+ * 'ignore-short-write': each write is issued once and its `bytesWritten` ignored, so a write cut
+ * short by a full disk is taken as whole and acknowledged (the behaviour before writes were checked).
+ */
+export type WalSabotage = 'ignore-short-write';
+
+/** How a Wal is set up. */
 export interface WalOptions {
   readonly dir: string;
   /** A segment that has reached this size is closed and a new one begun. */
   readonly segmentBytes: number;
   readonly logger: Logger;
+  /** The file system to write to. Default: the real one (nodeWalFiles). */
+  readonly files?: WalFiles;
+  /** Test only: never set it in production (see WalSabotage). */
+  readonly sabotage?: WalSabotage;
 }
 
 interface Pending {
@@ -33,7 +45,8 @@ interface Pending {
  * each append's promise resolves only once its records are durable.
  */
 export class Wal {
-  private handle: FileHandle;
+  private readonly files: WalFiles;
+  private handle: WalFileHandle;
   private seq: number;
   private size: number;
   private segments: number[];
@@ -51,7 +64,8 @@ export class Wal {
   /** Counters for benchmarks and tests: how many fsyncs covered how many records. */
   readonly stats = { syncs: 0, records: 0 };
 
-  private constructor(private readonly options: WalOptions, state: { handle: FileHandle; seq: number; size: number; segments: number[]; index: SegmentIndex; hardState: HardState }) {
+  private constructor(private readonly options: WalOptions, state: { handle: WalFileHandle; seq: number; size: number; segments: number[]; index: SegmentIndex; hardState: HardState }) {
+    this.files = options.files ?? nodeWalFiles;
     this.handle = state.handle;
     this.seq = state.seq;
     this.size = state.size;
@@ -65,7 +79,8 @@ export class Wal {
    * other damage stops the open with STORAGE_CORRUPT naming the file and offset, and changes nothing.
    */
   static async open(options: WalOptions): Promise<{ wal: Wal; recovered: RecoveredLog }> {
-    const segments = (await readdir(options.dir))
+    const files = options.files ?? nodeWalFiles;
+    const segments = (await files.list(options.dir))
       .map((name) => SEGMENT_PATTERN.exec(name)?.[1])
       .filter((s): s is string => s !== undefined)
       .map(Number)
@@ -77,13 +92,14 @@ export class Wal {
 
     for (const [i, seq] of segments.entries()) {
       const file = join(options.dir, segmentName(seq));
-      const buf = await readFile(file);
+      const buf = await files.read(file);
       let offset = 0;
       for (;;) {
         const result = readRecord(buf, offset);
         if (result.status === 'end') break;
         if (result.status === 'torn' && i === segments.length - 1) {
-          options.logger.warn(`cutting a torn record off the end of the log: ${buf.length - offset} bytes at offset ${offset} of ${file} (${result.reason}); it was never acknowledged`);
+          // All that is known is that a write did not finish, not whether anyone was told it had.
+          options.logger.warn(`cutting a torn record off the end of the log: ${buf.length - offset} bytes at offset ${offset} of ${file}, the last segment, are an incomplete record (${result.reason}), left by an interrupted or failed write`);
           tornAt = { seq, offset };
           break;
         }
@@ -101,16 +117,16 @@ export class Wal {
     }
     if (tornAt !== null) {
       const file = join(options.dir, segmentName(tornAt.seq));
-      await truncate(file, tornAt.offset);
-      const fh = await open(file, 'r+');
+      await files.truncate(file, tornAt.offset);
+      const fh = await files.open(file, 'r+');
       await fh.sync();
       await fh.close();
     }
     const seq = segments[segments.length - 1] ?? 1;
     if (segments.length === 0) segments.push(seq);
-    const handle = await open(join(options.dir, segmentName(seq)), 'a');
-    const size = (await handle.stat()).size;
-    if (size === 0) await syncDirectory(options.dir);
+    const handle = await files.open(join(options.dir, segmentName(seq)), 'a');
+    const size = await handle.size();
+    if (size === 0) await files.syncDirectory(options.dir);
     const wal = new Wal(options, { handle, seq, size, segments, index, hardState });
     return { wal, recovered: { hardState, entries } };
   }
@@ -118,6 +134,7 @@ export class Wal {
   /**
    * Writes `records`; resolves once they are synced to disk. Records that need not be durable
    * (`durable` false) resolve at once and are written with the next durable batch, or at close.
+   * When a write or sync fails, the batch rejects with STORAGE_FAILED, and so does every later append.
    */
   append(records: readonly WalRecord[], durable = true): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
@@ -144,8 +161,8 @@ export class Wal {
     const oldestNeeded = this.index.segmentAbove(throughIndex) ?? this.seq;
     const doomed = this.segments.filter((s) => s < oldestNeeded && s !== this.seq);
     if (doomed.length === 0) return 0;
-    for (const s of doomed) await unlink(join(this.options.dir, segmentName(s)));
-    await syncDirectory(this.options.dir);
+    for (const s of doomed) await this.files.unlink(join(this.options.dir, segmentName(s)));
+    await this.files.syncDirectory(this.options.dir);
     this.segments = this.segments.filter((s) => !doomed.includes(s));
     this.index.dropSegmentsBelow(oldestNeeded);
     return doomed.length;
@@ -169,8 +186,7 @@ export class Wal {
         const records = [...this.deferred, ...batch.flatMap((p) => p.records)];
         this.deferred = [];
         const data = Buffer.concat(records.map(encodeRecord));
-        await this.handle.write(data);
-        await this.handle.datasync();
+        await this.writeSynced(this.handle, join(this.options.dir, segmentName(this.seq)), data);
         this.size += data.length;
         this.stats.syncs++;
         this.stats.records += records.length;
@@ -178,7 +194,7 @@ export class Wal {
         for (const p of batch) p.resolve();
       } catch (error) {
         // A log that failed a write cannot say what is on disk: every later write fails too.
-        this.failure = new GraftError('STORAGE_CORRUPT', `write to the log failed: ${(error as Error).message}`, { cause: error });
+        this.failure = error instanceof GraftError ? error : new GraftError('STORAGE_FAILED', `write to the log in ${this.options.dir} failed: ${errnoText(error)}${NO_MORE_WRITES}`, { cause: error });
         for (const p of [...batch, ...this.queue]) p.reject(this.failure);
         this.queue = [];
       }
@@ -189,16 +205,31 @@ export class Wal {
   /** Begins a new segment, opening it with the current hard state so deleting older ones never loses it. */
   private async rollover(): Promise<void> {
     const next = this.seq + 1;
-    const handle = await open(join(this.options.dir, segmentName(next)), 'a');
+    const file = join(this.options.dir, segmentName(next));
+    const handle = await this.files.open(file, 'a');
     const first = encodeRecord({ type: 'hardState', hardState: this.hardState });
-    await handle.write(first);
-    await handle.datasync();
-    await syncDirectory(this.options.dir);
+    try {
+      await this.writeSynced(handle, file, first);
+      await this.files.syncDirectory(this.options.dir);
+    } catch (error) {
+      await handle.close().catch(() => {});
+      throw error;
+    }
     await this.handle.close();
     this.handle = handle;
     this.seq = next;
     this.segments.push(next);
     this.size = first.length;
+  }
+
+  /** Writes all of `data` to `file` and waits until it is on disk; a failure names the file and how far it got. */
+  private async writeSynced(handle: WalFileHandle, file: string, data: Buffer): Promise<void> {
+    await writeAll(handle, file, data, this.options.sabotage);
+    try {
+      await handle.datasync();
+    } catch (error) {
+      throw writeFailed(file, `${data.length} of ${data.length} bytes written but not synced`, errnoText(error), error);
+    }
   }
 
   private track(record: WalRecord): void {
@@ -248,11 +279,35 @@ class SegmentIndex {
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+const NO_MORE_WRITES = '; nothing from this batch is acknowledged, and the log takes no more writes';
+
+/**
+ * Writes every byte of `data` to `handle`, continuing after a short write: Node reports a disk that
+ * fills part-way through as a short count, not an error. Throws STORAGE_FAILED naming `file` and how
+ * many bytes were written when a write throws or makes no progress.
+ */
+async function writeAll(handle: WalFileHandle, file: string, data: Buffer, sabotage: WalSabotage | undefined): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    let bytesWritten: number;
+    try {
+      ({ bytesWritten } = await handle.write(data, written, data.length - written));
+    } catch (error) {
+      throw writeFailed(file, `${written} of ${data.length} bytes written`, errnoText(error), error);
+    }
+    if (sabotage === 'ignore-short-write') return;
+    if (bytesWritten === 0) throw writeFailed(file, `${written} of ${data.length} bytes written`, 'a write made no progress (the disk is probably full)');
+    written += bytesWritten;
   }
+}
+
+function writeFailed(file: string, done: string, reason: string, cause?: unknown): GraftError {
+  return new GraftError('STORAGE_FAILED', `write to the log failed: ${file}: ${done}: ${reason}${NO_MORE_WRITES}`, cause === undefined ? {} : { cause });
+}
+
+/** An errno error as `CODE: message` (Node's messages already begin with the code). */
+function errnoText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === undefined || error.message.startsWith(code) ? error.message : `${code}: ${error.message}`;
 }
