@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { GraftError } from '../errors.ts';
 import { CliError } from './client.ts';
-import { kvCompareAndSet, kvDelete, kvGet, kvSet } from './commands/kv.ts';
+import { kvCompareAndSet, kvDelete, kvGet, kvSet, type ValueSource } from './commands/kv.ts';
 import { leaderTransfer } from './commands/leader.ts';
 import { start } from './commands/start.ts';
 import { configuration, status } from './commands/status.ts';
@@ -29,15 +29,21 @@ function program(): Command {
 
   const cluster = ['--cluster <host:port>', 'address of any live node'] as const;
   const kv = cli.command('kv').description('read and write keys');
-  kv.command('set <key> <json>').description('set KEY to a JSON value').requiredOption(...cluster)
-    .action((key: string, json: string, o: { cluster: string }) => kvSet(o.cluster, key, json));
+  const file = ['--file <path>', 'read the JSON value from PATH (for values over ~100 KiB)'] as const;
+  kv.command('set <key> [json]').description('set KEY to a JSON value: JSON, - to read standard input, or --file PATH')
+    .requiredOption(...cluster).option(...file)
+    .action((key: string, json: string | undefined, o: { cluster: string; file?: string }, command: Command) =>
+      kvSet(o.cluster, key, valueSource(command, 'JSON', json, o.file)));
   kv.command('get <key>').description('read KEY (linearizable)').requiredOption(...cluster)
     .option('--stale', 'read the node\'s own copy at once; it may miss recent writes')
     .action((key: string, o: { cluster: string; stale?: boolean }) => kvGet(o.cluster, key, o.stale === true));
   kv.command('del <key>').description('delete KEY').requiredOption(...cluster)
     .action((key: string, o: { cluster: string }) => kvDelete(o.cluster, key));
-  kv.command('cas <key> <expected> <value>').description('set KEY to VALUE if it holds EXPECTED (JSON; absent = null)').requiredOption(...cluster)
-    .action((key: string, expected: string, value: string, o: { cluster: string }) => kvCompareAndSet(o.cluster, key, expected, value));
+  kv.command('cas <key> <expected> [new]')
+    .description('set KEY to NEW if it holds EXPECTED (JSON; absent = null); NEW may also be - or --file PATH')
+    .requiredOption(...cluster).option(...file)
+    .action((key: string, expected: string, json: string | undefined, o: { cluster: string; file?: string }, command: Command) =>
+      kvCompareAndSet(o.cluster, key, expected, valueSource(command, 'NEW_JSON', json, o.file)));
 
   cli.command('leader').description('leadership').command('transfer [id]')
     .description('hand leadership to ID, or to the most up-to-date follower')
@@ -52,6 +58,19 @@ function program(): Command {
   cli.command('configuration').description('members, their roles, and the leader').requiredOption(...cluster)
     .action((o: { cluster: string }) => configuration(o.cluster));
   return cli;
+}
+
+/**
+ * Where the value of `kv set` or `kv cas` comes from: the argument `json` (`-` reads standard input)
+ * or `--file`, exactly one of them. Both or neither is a command-line mistake (exit 2, with usage).
+ */
+function valueSource(command: Command, name: string, json: string | undefined, file: string | undefined): ValueSource {
+  if (json !== undefined && file !== undefined) {
+    command.error(`error: ${name} given twice, as an argument and with --file; give only one`);
+  }
+  if (file !== undefined) return { kind: 'file', path: file };
+  if (json === undefined) command.error(`error: missing ${name}: give it as an argument, as - to read standard input, or with --file PATH`);
+  return json === '-' ? { kind: 'stdin' } : { kind: 'argument', name, text: json };
 }
 
 try {

@@ -16,14 +16,21 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs the real `graft` CLI once and collects its output. */
-export function runCli(args: readonly string[], timeoutMs = 30_000): Promise<CliRun> {
+/** Runs the real `graft` CLI once and collects its output. `input`, when given, is its standard input (else it has none). */
+export function runCli(args: readonly string[], timeoutMs = 30_000, input?: string | Buffer): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = ['--import', TSX, CLI, ...args];
+    const child = input === undefined
+      ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (input !== undefined && child.stdin !== null) {
+      child.stdin.on('error', () => {}); // EPIPE when the CLI exits without reading it all; its exit code tells the story
+      child.stdin.end(input);
+    }
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`graft ${args.join(' ')} did not finish within ${timeoutMs} ms`));

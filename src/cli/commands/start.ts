@@ -18,6 +18,11 @@ export async function start(options: { config: string; id: string; dataDir?: str
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
-  await node.stopped;
+  const failure = await node.stopped;
+  if (failure !== null) {
+    // Exit now and non-zero, whatever is still open, so a supervisor restarts the node.
+    console.error(`graft: node ${options.id} stopped after a fatal error: ${failure.message}`);
+    process.exit(1);
+  }
   logger.info('stopped');
 }
