@@ -62,7 +62,8 @@ export interface GraftOptions<Op, Result> {
 /** A snapshot of one node's view of the cluster. */
 export interface GraftStatus {
   readonly id: NodeId;
-  readonly role: Role;
+  /** `Stopped` once the instance has stopped, by `stop()` or after a fatal error: it has no role then. */
+  readonly role: Role | 'Stopped';
   readonly term: number;
   readonly leader: NodeId | null;
   readonly commitIndex: number;
@@ -108,6 +109,8 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   private lastRole: Role = 'Follower';
   private lastLeader: NodeId | null = null;
   private stopping: Promise<void> | null = null;
+  /** Why the node stopped on its own (a failed disk), if it did. */
+  private failure: Error | null = null;
 
   constructor(options: GraftOptions<Op, Result>) {
     super();
@@ -256,8 +259,9 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   /** This node's current view. */
   status(): GraftStatus {
     const soft = this.node.softState();
+    const stopped = this.state === 'stopped';
     return {
-      id: this.id, role: soft.role, term: soft.term, leader: soft.leader,
+      id: this.id, role: stopped ? 'Stopped' : soft.role, term: soft.term, leader: stopped ? null : soft.leader,
       commitIndex: this.node.commitIndex(), appliedIndex: this.node.appliedIndex(),
       members: [...this.options.config.members].map(([id, address]) => ({ id, address: formatAddress(address) })),
     };
@@ -325,9 +329,12 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     this.state = 'stopped';
     this.cancelRetry?.();
     await this.node.stop();
-    const error = new GraftError('SHUTDOWN', `node ${this.id} stopped`);
+    const error = this.failure === null
+      ? new GraftError('SHUTDOWN', `node ${this.id} stopped`)
+      : new GraftError('SHUTDOWN', `node ${this.id} stopped after a fatal error: ${this.failure.message}`, { cause: this.failure });
     this.rejectEverything(error);
-    await this.storage.close();
+    await this.storage.close().catch((closeError: Error) => this.logger.warn(`closing storage failed: ${closeError.message}`));
+    this.emit('stopped', this.failure);
   }
 
   /** Sends an entry to where it can be appended: this node's log if it leads, else the leader's. */
@@ -411,7 +418,15 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     }
   }
 
+  /**
+   * The node cannot go on (its storage failed): it stops for real. It reports `Stopped` at once, so
+   * nobody reads a stale role from it, fails everything that waits, and emits `stopped` with the
+   * error, so an embedding process can exit and let its supervisor restart it.
+   */
   private fatal(error: Error): void {
+    if (this.state === 'stopped') return;
+    this.failure = error;
+    this.state = 'stopped';
     this.reportError(error);
     void this.stop();
   }

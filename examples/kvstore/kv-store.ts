@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { GraftError } from '../../src/errors.ts';
 import { GraftInstance, type GraftOptions } from '../../src/graft.ts';
 import { superjsonSerializer } from '../../src/serializer.ts';
 import type { KVOperation, KVResult } from './operations.ts';
@@ -48,6 +49,8 @@ export class KVStore {
    */
   async get(key: string, options: { stale?: boolean } = {}): Promise<{ found: boolean; value: unknown }> {
     if (options.stale !== true) await this.graft.readBarrier();
+    // A stopped node's copy may be arbitrarily old: it serves no reads, not even stale ones.
+    else if (!this.graft.isRunning()) throw new GraftError('SHUTDOWN', `node ${this.graft.id} is not running`);
     return { found: this.data.has(key), value: this.data.get(key) };
   }
 

@@ -9,8 +9,11 @@ export interface KvNode {
   readonly store: KVStore;
   readonly server: Server;
   stop(): Promise<void>;
-  /** Settles once the node has stopped, by `stop()` or because a client asked (`POST /admin/stop`). */
-  readonly stopped: Promise<void>;
+  /**
+   * Resolves once the node has stopped and its server closed: with null after `stop()` or a client's
+   * `POST /admin/stop`, or with the error that made the node stop on its own (a failed disk).
+   */
+  readonly stopped: Promise<Error | null>;
 }
 
 /**
@@ -34,8 +37,13 @@ export async function startKvNode(options: { config: ClusterConfig; id: string; 
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   })());
-  // The server closes last, however the stop began.
-  const stopped = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  // The server closes last, however the stop began; a node that stopped on its own closes it too.
+  let failure: Error | null = null;
+  store.graft.once('stopped', (error) => {
+    failure = error;
+    void stop();
+  });
+  const stopped = new Promise<Error | null>((resolve) => server.once('close', () => resolve(failure)));
   server.on('request', createHttpHandler(store, () => void stop()));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -45,6 +45,12 @@ export class Progress {
     return true;
   }
 
+  /** The follower's log ends at `lastIndex`, below what it acknowledged: it lost entries. Probe from there. */
+  lostEntries(lastIndex: number): void {
+    this.match = Math.min(this.match, lastIndex);
+    this.becomeProbe(lastIndex + 1);
+  }
+
   becomeProbe(next: number): void {
     this.state = 'probe';
     this.probeSent = false;

@@ -105,6 +105,9 @@ export class RaftCore {
   private transferElapsed = 0;
   private lastHardState: HardState;
   private lastSoftState: SoftState;
+  /** Set while this node, started on empty storage, may be a member that lost its data (see `Rejoin`). */
+  private rejoin: Rejoin | null;
+  private warnings: string[] = [];
 
   constructor(options: RaftOptions) {
     this.id = options.id;
@@ -133,6 +136,8 @@ export class RaftCore {
     }
     this.lastHardState = this.hardState();
     this.lastSoftState = this.softState();
+    const blank = options.hardState.term === 0 && options.hardState.vote === null && options.entries.length === 0;
+    this.rejoin = blank ? { leaderTerm: null } : null;
     this.resetElectionTimer();
   }
 
@@ -242,9 +247,17 @@ export class RaftCore {
     return true;
   }
 
-  /** Handles one message from a peer. Messages for another node, or from nowhere we know, are dropped. */
+  /**
+   * Handles one message from a peer. Messages for another node, or from nowhere we know, are dropped;
+   * so is a message that claims what no correct peer can (it is reported in the next batch's warnings).
+   */
   step(message: Message): void {
     if (message.to !== this.id || message.from === this.id) return;
+    const implausible = this.implausibleClaim(message);
+    if (implausible !== null) {
+      this.warnings.push(`ignored a ${message.type} from ${message.from}: ${implausible}`);
+      return;
+    }
     if (message.type === 'PreVote') {
       this.handlePreVote(message);
       return;
@@ -299,6 +312,7 @@ export class RaftCore {
     return (
       this.outbox.length > 0 ||
       this.readStates.length > 0 ||
+      this.warnings.length > 0 ||
       this.log.hasUnstable() ||
       this.log.hasNextToApply() ||
       !sameHardState(this.hardState(), this.lastHardState) ||
@@ -317,9 +331,11 @@ export class RaftCore {
       messages: this.outbox,
       committedEntries: this.log.nextToApply(),
       readStates: this.readStates,
+      warnings: this.warnings,
     };
     this.outbox = [];
     this.readStates = [];
+    this.warnings = [];
     this.lastHardState = hardState;
     this.lastSoftState = softState;
     return ready;
@@ -392,6 +408,8 @@ export class RaftCore {
   }
 
   private becomeLeader(): void {
+    // A quorum elected it with its log as it is: whatever it was before, it is a full member now.
+    this.rejoin = null;
     this.role = 'Leader';
     this.leader = this.id;
     this.heartbeatElapsed = 0;
@@ -430,7 +448,7 @@ export class RaftCore {
   /** §5.2 and §5.4.1: one vote per term, and only for a candidate whose log is at least as up to date. */
   private handleRequestVote(m: RequestVote): void {
     const canVote = this.vote === null || this.vote === m.from;
-    const granted = canVote && this.candidateUpToDate(m);
+    const granted = canVote && this.candidateUpToDate(m) && this.mayVoteWhileRejoining(m);
     if (granted) {
       this.vote = m.from;
       this.resetElectionTimer();
@@ -443,7 +461,7 @@ export class RaftCore {
    * was heard from within the election timeout. Neither the term nor the vote changes.
    */
   private handlePreVote(m: PreVote): void {
-    const granted = m.term > this.term && !this.inLease() && this.candidateUpToDate(m);
+    const granted = m.term > this.term && !this.inLease() && this.candidateUpToDate(m) && this.mayVoteWhileRejoining(m);
     this.send<PreVoteResponse>({ type: 'PreVoteResponse', from: this.id, to: m.from, term: granted ? m.term : this.term, granted });
   }
 
@@ -459,6 +477,62 @@ export class RaftCore {
     const result = this.membership.voteResult(this.votes);
     if (result === 'won') this.campaign();
     else if (result === 'lost') this.becomeFollower(this.term, null);
+  }
+
+  /**
+   * A node that may have lost its data votes only in a cluster's first elections, which it can tell
+   * by the candidate's empty log (every log is empty until a first leader appends), and only until it
+   * has heard from a leader. See `Rejoin`.
+   */
+  private mayVoteWhileRejoining(m: RequestVote | PreVote): boolean {
+    return this.rejoin === null || (this.rejoin.leaderTerm === null && m.lastLogIndex === 0);
+  }
+
+  /** Called on every append from the leader of this term while rejoining. */
+  private heardLeaderWhileRejoining(leader: NodeId): void {
+    const rejoin = this.rejoin!;
+    rejoin.leaderTerm ??= this.term;
+    // This node may have voted in this term before its data was lost. The leader has won the term,
+    // so recording the vote as the leader's is consistent with any vote it cast, and closes the term
+    // to every other candidate.
+    if (this.vote === null) this.vote = leader;
+  }
+
+  /**
+   * Back to the ordinary rules once this node's log matches the leader's up to an entry of the first
+   * leader's term: the leader's log holds every entry committed before its term (§5.4), so this
+   * node's log now does too.
+   */
+  private maybeEndRejoin(matched: number): void {
+    const leaderTerm = this.rejoin?.leaderTerm ?? null;
+    if (leaderTerm !== null && (this.log.term(matched) ?? 0) >= leaderTerm) this.rejoin = null;
+  }
+
+  /** Whether this node holds off voting because it may have lost its data (see `Rejoin`). */
+  isRejoining(): boolean {
+    return this.rejoin !== null;
+  }
+
+  /**
+   * A claim about this node's own log that no correct peer can make. Acting on it would corrupt the
+   * leader's bookkeeping (a match index beyond its log names entries it cannot send) or put terms
+   * into the log that no leader wrote.
+   */
+  private implausibleClaim(m: Message): string | null {
+    if (m.type === 'AppendEntries') {
+      let previous = m.prevLogTerm;
+      if (previous > m.term) return `the entry before its entries has term ${previous}, later than the message's term ${m.term}`;
+      for (const e of m.entries) {
+        // Terms along a log never decrease, and no leader writes an entry of a later term than its own (§5.3).
+        if (e.term < previous || e.term > m.term) return `entry ${e.index} has term ${e.term}, outside ${previous}..${m.term}`;
+        previous = e.term;
+      }
+    } else if (m.type === 'AppendEntriesResponse' && m.term === this.term && this.role === 'Leader') {
+      const last = this.log.lastIndex();
+      if (m.success && m.matchIndex > last) return `it claims to match up to index ${m.matchIndex}, beyond this leader's last index ${last}`;
+      if (m.rejectedIndex > last) return `it rejects index ${m.rejectedIndex}, beyond this leader's last index ${last}`;
+    }
+    return null;
   }
 
   /** §5.4.1, for votes and pre-votes alike. */
@@ -494,6 +568,7 @@ export class RaftCore {
   /** §5.3, the AppendEntries receiver rules. */
   private handleAppendEntries(m: AppendEntries): void {
     this.electionElapsed = 0;
+    if (this.rejoin !== null) this.heardLeaderWhileRejoining(m.from);
     const reply = (fields: Pick<AppendEntriesResponse, 'success' | 'matchIndex' | 'conflictIndex' | 'conflictTerm'>): void =>
       this.send<AppendEntriesResponse>({
         type: 'AppendEntriesResponse', from: this.id, to: m.from, term: this.term, rejectedIndex: m.prevLogIndex, readRound: m.readRound, ...fields,
@@ -504,6 +579,7 @@ export class RaftCore {
       const fresh = m.entries.filter((e) => e.index > this.log.committed);
       const match = this.log.merge(this.log.committed, fresh);
       this.log.commitTo(Math.min(m.leaderCommit, match));
+      if (this.rejoin !== null) this.maybeEndRejoin(match);
       reply({ success: true, matchIndex: match, conflictIndex: 0, conflictTerm: null });
       return;
     }
@@ -521,6 +597,7 @@ export class RaftCore {
     const match = this.log.merge(m.prevLogIndex, m.entries);
     // Rule 5: commit no further than the last entry this message vouches for.
     this.log.commitTo(Math.min(m.leaderCommit, match));
+    if (this.rejoin !== null) this.maybeEndRejoin(match);
     reply({ success: true, matchIndex: match, conflictIndex: 0, conflictTerm: null });
   }
 
@@ -538,6 +615,15 @@ export class RaftCore {
         if (m.from === this.transferee) this.maybeSendTimeoutNow();
       }
       this.sendAppend(m.from, false);
+      return;
+    }
+    if (m.conflictTerm === null && m.conflictIndex <= pr.match) {
+      // The follower says its log ends below what it acknowledged: it lost entries (its data directory
+      // was lost, or a failed write cut its tail). Without this, every rejection at or below the old
+      // match would look overtaken, and the follower would never catch up under this leader.
+      this.warnings.push(`follower ${m.from}'s log ends at index ${m.conflictIndex - 1}, below the ${pr.match} it acknowledged: it lost entries; sending them again`);
+      pr.lostEntries(m.conflictIndex - 1);
+      this.sendAppend(m.from, true);
       return;
     }
     // A rejection of an index already known to match, or of a probe other than the one out, is an
@@ -703,6 +789,22 @@ export class RaftCore {
   private send<M extends Message>(message: M): void {
     this.outbox.push(message);
   }
+}
+
+/**
+ * A node that starts on empty storage cannot tell a new cluster from one it belonged to before its
+ * data directory was lost. In the second case it may have voted in terms it no longer remembers and
+ * acknowledged entries it no longer holds; voting on that basis could elect two leaders in one term
+ * (§5.2 relies on the vote being durable) or a leader that lacks a committed entry (§5.4.1). So it
+ * votes only in a cluster's first elections (candidates with empty logs, as every log is until a
+ * first leader appends) until it has heard from a leader; it holds that leader as its vote in the
+ * leader's term; and it returns to the ordinary rules once it has committed an entry of that term,
+ * when its log holds everything committed before that term (§5.4.3). See the README's durability
+ * section for what remains assumed.
+ */
+interface Rejoin {
+  /** The term of the first leader it heard from; null until then. */
+  leaderTerm: number | null;
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {

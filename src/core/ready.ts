@@ -19,6 +19,11 @@ export interface Ready {
   readonly committedEntries: readonly Entry[];
   /** Reads asked for with `readIndex` that are now decided. */
   readonly readStates: readonly ReadState[];
+  /**
+   * What the core noticed and the operator should hear of (a follower that lost entries, a peer's
+   * implausible claim that was ignored). The core does no I/O, so the runtime logs them.
+   */
+  readonly warnings: readonly string[];
 }
 
 /**

@@ -11,6 +11,12 @@ export interface GraftEvents {
   applied: [index: number];
   /** Something went wrong that no caller's promise reports (a throwing applicator, a failed disk). */
   error: [error: Error];
+  /**
+   * The instance stopped: `error` is null after `stop()`, or the reason it stopped on its own (its
+   * storage failed). A process that embeds Graft should exit non-zero on an error, so that its
+   * supervisor restarts it.
+   */
+  stopped: [error: Error | null];
 }
 
 /** An EventEmitter whose event names and arguments are checked by the compiler. */

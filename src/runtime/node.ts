@@ -90,10 +90,7 @@ export class RaftNode {
       lastIndex: this.core.lastIndex(),
     });
     await transport.start((message) => this.receive(message));
-    this.cancelTicker = clock.every(plan.tickMs, () => {
-      this.core?.tick();
-      this.schedule();
-    });
+    this.cancelTicker = clock.every(plan.tickMs, () => this.tick());
     this.schedule();
   }
 
@@ -167,13 +164,30 @@ export class RaftNode {
     await this.options.transport.stop();
   }
 
-  private receive(message: PeerMessage): void {
+  /** A tick throws only if the core's own state is broken: nothing from a peer reaches it unchecked, so that is a local fault. */
+  private tick(): void {
     if (this.stopped || this.core === null) return;
-    if (message.type === 'Forward' || message.type === 'ForwardResponse') {
-      this.options.onForwardMessage(message);
+    try {
+      this.core.tick();
+    } catch (error) {
+      this.fail(error);
       return;
     }
-    this.core.step(message);
+    this.schedule();
+  }
+
+  /**
+   * Hands one peer message to the core (or to forwarding). No exception a message causes escapes
+   * into the transport's event handler: it is logged with the peer that sent it, and the node goes on.
+   */
+  private receive(message: PeerMessage): void {
+    if (this.stopped || this.core === null) return;
+    try {
+      if (message.type === 'Forward' || message.type === 'ForwardResponse') this.options.onForwardMessage(message);
+      else this.core.step(message);
+    } catch (error) {
+      this.options.logger.error(`dropped a ${message.type} from ${message.from} that could not be handled: ${(error as Error).message}`, { peer: message.from });
+    }
     this.schedule();
   }
 
@@ -198,6 +212,7 @@ export class RaftNode {
         if (!core.hasReady()) break;
         const ready = core.ready();
         if (ready.softState !== null) this.options.onSoftState(ready.softState);
+        for (const warning of ready.warnings) this.options.logger.warn(warning);
         await this.persist(ready);
         this.sendMessages(ready.messages);
         if (ready.committedEntries.length > 0) this.options.onApply(ready.committedEntries);

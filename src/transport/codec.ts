@@ -1,3 +1,4 @@
+import { MAX_INDEX, MAX_TERM } from '../core/limits.ts';
 import type { Entry } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { PeerMessage } from './peer-messages.ts';
@@ -46,33 +47,33 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
   const type = m['type'];
   switch (type) {
     case 'RequestVote':
-      return { type, ...base, term: nat(m, 'term', path), lastLogIndex: nat(m, 'lastLogIndex', path), lastLogTerm: nat(m, 'lastLogTerm', path), transfer: bool(m, 'transfer', path) };
+      return { type, ...base, term: term(m, 'term', path), lastLogIndex: logIndex(m, 'lastLogIndex', path), lastLogTerm: term(m, 'lastLogTerm', path), transfer: bool(m, 'transfer', path) };
     case 'PreVote':
-      return { type, ...base, term: nat(m, 'term', path), lastLogIndex: nat(m, 'lastLogIndex', path), lastLogTerm: nat(m, 'lastLogTerm', path) };
+      return { type, ...base, term: term(m, 'term', path), lastLogIndex: logIndex(m, 'lastLogIndex', path), lastLogTerm: term(m, 'lastLogTerm', path) };
     case 'TimeoutNow':
-      return { type, ...base, term: nat(m, 'term', path) };
+      return { type, ...base, term: term(m, 'term', path) };
     case 'RequestVoteResponse':
     case 'PreVoteResponse':
-      return { type, ...base, term: nat(m, 'term', path), granted: bool(m, 'granted', path) };
+      return { type, ...base, term: term(m, 'term', path), granted: bool(m, 'granted', path) };
     case 'AppendEntries': {
-      const prevLogIndex = nat(m, 'prevLogIndex', path);
+      const prevLogIndex = logIndex(m, 'prevLogIndex', path);
       return {
-        type, ...base, term: nat(m, 'term', path), prevLogIndex, prevLogTerm: nat(m, 'prevLogTerm', path),
-        entries: entries(m['entries'], prevLogIndex, `${path}.entries`), leaderCommit: nat(m, 'leaderCommit', path),
+        type, ...base, term: term(m, 'term', path), prevLogIndex, prevLogTerm: term(m, 'prevLogTerm', path),
+        entries: entries(m['entries'], prevLogIndex, `${path}.entries`), leaderCommit: logIndex(m, 'leaderCommit', path),
         readRound: nat(m, 'readRound', path),
       };
     }
     case 'AppendEntriesResponse':
       return {
-        type, ...base, term: nat(m, 'term', path), success: bool(m, 'success', path), matchIndex: nat(m, 'matchIndex', path),
-        rejectedIndex: nat(m, 'rejectedIndex', path), conflictIndex: nat(m, 'conflictIndex', path),
-        conflictTerm: m['conflictTerm'] === null ? null : nat(m, 'conflictTerm', path),
+        type, ...base, term: term(m, 'term', path), success: bool(m, 'success', path), matchIndex: logIndex(m, 'matchIndex', path),
+        rejectedIndex: logIndex(m, 'rejectedIndex', path), conflictIndex: logIndex(m, 'conflictIndex', path),
+        conflictTerm: m['conflictTerm'] === null ? null : term(m, 'conflictTerm', path),
         readRound: nat(m, 'readRound', path),
       };
     case 'ReadIndex':
-      return { type, ...base, term: nat(m, 'term', path), context: nat(m, 'context', path) };
+      return { type, ...base, term: term(m, 'term', path), context: nat(m, 'context', path) };
     case 'ReadIndexResponse':
-      return { type, ...base, term: nat(m, 'term', path), context: nat(m, 'context', path), index: m['index'] === null ? null : nat(m, 'index', path) };
+      return { type, ...base, term: term(m, 'term', path), context: nat(m, 'context', path), index: m['index'] === null ? null : logIndex(m, 'index', path) };
     case 'Forward': {
       const ops = m['ops'];
       if (!Array.isArray(ops)) throw new FrameError(`${path}.ops: expected a list of strings, got ${show(ops)}`);
@@ -91,12 +92,12 @@ function entries(value: unknown, prevLogIndex: number, path: string): Entry[] {
   return value.map((v, i) => {
     const p = `${path}[${i}]`;
     const e = record(v, p);
-    const index = nat(e, 'index', p);
+    const index = logIndex(e, 'index', p);
     if (index !== prevLogIndex + 1 + i) throw new FrameError(`${p}.index: expected ${prevLogIndex + 1 + i} (entries follow prevLogIndex contiguously), got ${index}`);
     const kind = e['kind'];
     if (kind !== 'normal' && kind !== 'noop' && kind !== 'config') throw new FrameError(`${p}.kind: expected "normal", "noop" or "config", got ${show(kind)}`);
     if (typeof e['data'] !== 'string') throw new FrameError(`${p}.data: expected a string, got ${show(e['data'])}`);
-    return { index, term: nat(e, 'term', p), kind, data: e['data'] };
+    return { index, term: term(e, 'term', p), kind, data: e['data'] };
   });
 }
 
@@ -105,7 +106,7 @@ function positions(value: unknown, path: string): { index: number; term: number 
   if (!Array.isArray(value)) throw new FrameError(`${path}: expected a list or null, got ${show(value)}`);
   return value.map((v, i) => {
     const p = record(v, `${path}[${i}]`);
-    return { index: nat(p, 'index', `${path}[${i}]`), term: nat(p, 'term', `${path}[${i}]`) };
+    return { index: logIndex(p, 'index', `${path}[${i}]`), term: term(p, 'term', `${path}[${i}]`) };
   });
 }
 
@@ -126,6 +127,22 @@ function record(value: unknown, path: string): Record<string, unknown> {
 function nat(obj: Record<string, unknown>, key: string, path: string): number {
   const v = obj[key];
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new FrameError(`${path}.${key}: expected a non-negative integer, got ${show(v)}`);
+  return v;
+}
+
+/** A term, no larger than MAX_TERM: a node must be able to store it and still hold elections after it. */
+function term(obj: Record<string, unknown>, key: string, path: string): number {
+  return bounded(obj, key, path, MAX_TERM, 'term');
+}
+
+/** A log index, no larger than MAX_INDEX, the largest the log can store. */
+function logIndex(obj: Record<string, unknown>, key: string, path: string): number {
+  return bounded(obj, key, path, MAX_INDEX, 'log index');
+}
+
+function bounded(obj: Record<string, unknown>, key: string, path: string, max: number, what: string): number {
+  const v = nat(obj, key, path);
+  if (v > max) throw new FrameError(`${path}.${key}: ${v} is beyond the largest ${what} a node can hold (${max})`);
   return v;
 }
 

@@ -48,13 +48,13 @@ describe('simulation: the real core under seeded faults', function () {
   it('sabotage: with reads served without ReadIndex\'s quorum round, the linearizability checker finds a stale read', async () => {
     const sabotaged = { ...runtimeScenarioNamed('runtime-partitions-3'), sabotage: 'read-without-quorum' as const };
     const failures: SimulationFailure[] = [];
-    for (let seed = 1; seed <= 10; seed++) {
+    for (let seed = 1; seed <= 30 && failures.length === 0; seed++) {
       await runRuntimeSimulation(sabotaged, seed).catch((error: unknown) => {
         expect(error).to.be.instanceOf(SimulationFailure);
         failures.push(error as SimulationFailure);
       });
     }
-    expect(failures.length, 'seeds of 10 with a stale read found').to.be.greaterThan(0);
+    expect(failures.length, 'seeds of 30 with a stale read found').to.be.greaterThan(0);
     expect(failures[0]!.message).to.match(/linearizability violated: the history of key k0 is not linearizable/);
   });
 
@@ -107,10 +107,10 @@ describe('simulation: regression seeds', function () {
 
   it('chaos-5 seed 1693: a paused candidate that wins a stale term is not held to entries committed in later terms', () => {
     // The checker once compared a leader against every committed entry; the paper's guarantee covers
-    // entries committed in earlier terms only (§5.4, Leader Completeness). Replayed as found: before
-    // pre-vote and check-quorum existed (the event count shows it is the same run).
-    const report = runSimulation({ ...scenarioNamed('chaos-5'), preVote: false, checkQuorum: false }, 1693);
-    expect(report.events).to.equal(12176);
+    // entries committed in earlier terms only (§5.4, Leader Completeness). Replayed without pre-vote
+    // and check-quorum, which did not exist then. The schedule is no longer exactly the one found:
+    // the rule for nodes that start on empty storage (RaftCore's Rejoin) changed its hard-state writes.
+    runSimulation({ ...scenarioNamed('chaos-5'), preVote: false, checkQuorum: false }, 1693);
   });
 
   it('runtime-chaos-3 seed 6: a duplicated forwarded request is not appended twice', async () => {

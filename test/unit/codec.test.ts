@@ -54,6 +54,19 @@ describe('codec: peer frames', () => {
     for (const [frame, pattern] of cases) expect(refused(frame)).to.match(pattern);
   });
 
+  it('refuses numbers beyond what a node can store and still elect after: terms over 2^47, indexes over 2^48 - 1', () => {
+    const vote = every[0]!;
+    const append = every[2]! as Extract<PeerMessage, { type: 'AppendEntries' }>;
+    expect(refused({ v: 1, messages: [{ ...vote, term: 2 ** 48 }] })).to.match(/messages\[0\]\.term: 281474976710656 is beyond the largest term a node can hold \(140737488355328\)/);
+    expect(refused({ v: 1, messages: [{ ...vote, term: 2 ** 48 - 1 }] })).to.match(/messages\[0\]\.term: 281474976710655 is beyond/);
+    expect(refused({ v: 1, messages: [{ ...every[3]!, matchIndex: 2 ** 48 }] })).to.match(/messages\[0\]\.matchIndex: 281474976710656 is beyond the largest log index a node can hold \(281474976710655\)/);
+    expect(refused({ v: 1, messages: [{ ...append, prevLogIndex: 2 ** 48 - 1, entries: [{ ...append.entries[0]!, index: 2 ** 48 }] }] }))
+      .to.match(/entries\[0\]\.index: 281474976710656 is beyond/);
+    // At the limits themselves, frames are accepted.
+    const atLimit = { ...vote, term: 2 ** 47, lastLogIndex: 2 ** 48 - 1 };
+    expect(decodeFrame(encodeFrame([atLimit]), LIMIT)).to.deep.equal([atLimit]);
+  });
+
   it('refuses a frame over the size limit before parsing it', () => {
     expect(refused(encodeFrame(every), 100)).to.match(/frame of \d+ bytes is over the limit of 100/);
   });
