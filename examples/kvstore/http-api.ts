@@ -40,6 +40,12 @@ async function route(store: KVStore, req: IncomingMessage, url: URL): Promise<[n
     if (id !== undefined && typeof id !== 'string') throw new HttpError(400, 'the body must be {"id": "<machine id>"} or empty');
     return [200, { leader: await store.graft.transferLeadership(id) }];
   }
+  if (url.pathname === '/health') {
+    if (method !== 'GET') throw new HttpError(405, `${method} /health is not supported; use GET`);
+    // Alive: answers as soon as the node has started, while it replays its log too.
+    if (!store.graft.isRunning()) return [503, { status: 'not running' }];
+    return [200, { status: 'ok', appliedIndex: store.graft.status().appliedIndex }];
+  }
   if (url.pathname === '/status') {
     if (method !== 'GET') throw new HttpError(405, `${method} /status is not supported; use GET`);
     return [200, store.graft.status()];

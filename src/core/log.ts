@@ -125,9 +125,12 @@ export class RaftLog {
     return true;
   }
 
-  /** Committed entries not yet applied; only durable ones, so a node never applies what it could lose. */
-  nextToApply(): Entry[] {
-    return this.slice(this.applied + 1, Math.min(this.committed, this.stable));
+  /**
+   * Committed entries not yet applied, at most `max`; only durable ones, so a node never applies
+   * what it could lose.
+   */
+  nextToApply(max: number): Entry[] {
+    return this.slice(this.applied + 1, Math.min(this.committed, this.stable, this.applied + max));
   }
 
   appliedTo(index: number): void {

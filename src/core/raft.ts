@@ -3,6 +3,7 @@ import { Membership } from './membership.ts';
 import type { AppendEntries, AppendEntriesResponse, Message, PreVote, PreVoteResponse, ReadIndexResponse, RequestVote, RequestVoteResponse } from './messages.ts';
 import { Progress } from './progress.ts';
 import { ReadRounds, type ConfirmedReads, type ReadRequest } from './read-rounds.ts';
+import { RejoinGuard } from './rejoin.ts';
 import type { Ready, ReadState } from './ready.ts';
 import type { Entry, HardState, NodeId, Rng, Role, SoftState } from './types.ts';
 
@@ -23,6 +24,11 @@ export interface RaftOptions {
   readonly maxBytesPerMessage?: number;
   /** Unacknowledged appends allowed per follower in replicate state. */
   readonly maxInflight?: number;
+  /**
+   * Committed entries handed out per ready batch, so that a long backlog (a restart replaying its
+   * log) is applied in chunks between which the runtime can serve other work. Default 1024.
+   */
+  readonly maxApplyPerReady?: number;
   /** Ask for pre-votes before a real election (thesis §9.6). Default true. */
   readonly preVote?: boolean;
   /**
@@ -80,6 +86,7 @@ export class RaftCore {
   private readonly maxEntriesPerMessage: number;
   private readonly maxBytesPerMessage: number;
   private readonly maxInflight: number;
+  private readonly maxApplyPerReady: number;
   private readonly sabotage: Sabotage | null;
   private readonly preVote: boolean;
   private readonly checkQuorum: boolean;
@@ -105,8 +112,8 @@ export class RaftCore {
   private transferElapsed = 0;
   private lastHardState: HardState;
   private lastSoftState: SoftState;
-  /** Set while this node, started on empty storage, may be a member that lost its data (see `Rejoin`). */
-  private rejoin: Rejoin | null;
+  /** Set while this node, started on empty storage, may be a member that lost its data. */
+  private rejoin: RejoinGuard | null;
   private warnings: string[] = [];
 
   constructor(options: RaftOptions) {
@@ -121,6 +128,7 @@ export class RaftCore {
     this.maxEntriesPerMessage = options.maxEntriesPerMessage ?? 512;
     this.maxBytesPerMessage = options.maxBytesPerMessage ?? 1024 * 1024;
     this.maxInflight = options.maxInflight ?? 64;
+    this.maxApplyPerReady = options.maxApplyPerReady ?? 1024;
     this.sabotage = options.sabotage ?? null;
     this.preVote = options.preVote ?? true;
     this.checkQuorum = options.checkQuorum ?? true;
@@ -134,10 +142,13 @@ export class RaftCore {
     if (this.heartbeatTicks < 1 || this.electionTicks <= this.heartbeatTicks) {
       throw new Error(`need 1 <= heartbeatTicks < electionTicks, got ${this.heartbeatTicks} and ${this.electionTicks}`);
     }
-    this.lastHardState = this.hardState();
-    this.lastSoftState = this.softState();
+    // Nothing on disk: this may be a member that lost its data. The mark is kept in the hard state
+    // until a leader has caught it up, so a crash before then does not lift it (see RejoinGuard).
     const blank = options.hardState.term === 0 && options.hardState.vote === null && options.entries.length === 0;
-    this.rejoin = blank ? { leaderTerm: null } : null;
+    this.rejoin = blank || options.hardState.rejoining === true ? new RejoinGuard() : null;
+    // What storage holds, so that the first batch writes anything that differs (the rejoin mark).
+    this.lastHardState = options.hardState;
+    this.lastSoftState = this.softState();
     this.resetElectionTimer();
   }
 
@@ -148,7 +159,8 @@ export class RaftCore {
   }
 
   hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    const hs = { term: this.term, vote: this.vote, commit: this.log.committed };
+    return this.rejoin === null ? hs : { ...hs, rejoining: true };
   }
 
   commitIndex(): number {
@@ -193,7 +205,9 @@ export class RaftCore {
     }
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTimeout && this.membership.isVoter(this.id)) {
-      if (this.preVote) this.becomePreCandidate();
+      // A node that may have lost its data asks first (its pre-vote shows the others its empty log),
+      // unless it knows already that this is a new cluster's first election.
+      if (this.preVote || this.rejoin?.mayCampaign(this.id, this.membership.allVoters()) === false) this.becomePreCandidate();
       else this.campaign();
     }
   }
@@ -258,6 +272,9 @@ export class RaftCore {
       this.warnings.push(`ignored a ${message.type} from ${message.from}: ${implausible}`);
       return;
     }
+    if (this.rejoin !== null && (message.type === 'PreVote' || message.type === 'RequestVote')) {
+      this.rejoin.noteCandidate(message.from, message.lastLogIndex);
+    }
     if (message.type === 'PreVote') {
       this.handlePreVote(message);
       return;
@@ -294,7 +311,7 @@ export class RaftCore {
         return;
       case 'TimeoutNow':
         // Only the leader of this term may hand over; the election starts now, without a pre-vote.
-        if (this.role === 'Follower' && message.from === this.leader && this.membership.isVoter(this.id)) this.campaign(true);
+        if (this.role === 'Follower' && message.from === this.leader && this.membership.isVoter(this.id) && this.rejoin === null) this.campaign(true);
         return;
       case 'ReadIndex':
         if (this.role === 'Leader') this.leaderRead({ from: message.from, context: message.context });
@@ -329,7 +346,7 @@ export class RaftCore {
       hardState: sameHardState(hardState, this.lastHardState) ? null : hardState,
       entries: this.log.unstableEntries(),
       messages: this.outbox,
-      committedEntries: this.log.nextToApply(),
+      committedEntries: this.log.nextToApply(this.maxApplyPerReady),
       readStates: this.readStates,
       warnings: this.warnings,
     };
@@ -368,6 +385,8 @@ export class RaftCore {
 
   private campaign(transfer = false): void {
     this.abandonReads(null);
+    // A node that may have lost its data gets here only in a new cluster's first election (RejoinGuard).
+    this.rejoin = null;
     this.term += 1;
     this.vote = this.id;
     this.role = 'Candidate';
@@ -452,6 +471,8 @@ export class RaftCore {
     if (granted) {
       this.vote = m.from;
       this.resetElectionTimer();
+      // Granted while rejoining: this is a new cluster's first election, and there is nothing to protect.
+      this.rejoin = null;
     }
     this.send<RequestVoteResponse>({ type: 'RequestVoteResponse', from: this.id, to: m.from, term: this.term, granted });
   }
@@ -475,40 +496,30 @@ export class RaftCore {
     if (this.role !== 'PreCandidate' || (m.granted && m.term !== this.term + 1)) return;
     this.votes.set(m.from, m.granted);
     const result = this.membership.voteResult(this.votes);
-    if (result === 'won') this.campaign();
-    else if (result === 'lost') this.becomeFollower(this.term, null);
+    if (result === 'won' && (this.rejoin === null || this.rejoin.mayCampaign(this.id, this.membership.allVoters()))) this.campaign();
+    else if (result !== 'pending') this.becomeFollower(this.term, null);
+  }
+
+  /** A node that may have lost its data votes only in a new cluster's first elections (see RejoinGuard). */
+  private mayVoteWhileRejoining(m: RequestVote | PreVote): boolean {
+    return this.rejoin === null || this.rejoin.mayVote(m.lastLogIndex, this.id, this.membership.allVoters());
   }
 
   /**
-   * A node that may have lost its data votes only in a cluster's first elections, which it can tell
-   * by the candidate's empty log (every log is empty until a first leader appends), and only until it
-   * has heard from a leader. See `Rejoin`.
+   * While rejoining, on every append from the leader of this term: the leader won the term, so its
+   * vote in this term, whatever it was before the data was lost, can be taken as the leader's.
    */
-  private mayVoteWhileRejoining(m: RequestVote | PreVote): boolean {
-    return this.rejoin === null || (this.rejoin.leaderTerm === null && m.lastLogIndex === 0);
-  }
-
-  /** Called on every append from the leader of this term while rejoining. */
   private heardLeaderWhileRejoining(leader: NodeId): void {
-    const rejoin = this.rejoin!;
-    rejoin.leaderTerm ??= this.term;
-    // This node may have voted in this term before its data was lost. The leader has won the term,
-    // so recording the vote as the leader's is consistent with any vote it cast, and closes the term
-    // to every other candidate.
+    this.rejoin!.heardLeader(this.term);
     if (this.vote === null) this.vote = leader;
   }
 
-  /**
-   * Back to the ordinary rules once this node's log matches the leader's up to an entry of the first
-   * leader's term: the leader's log holds every entry committed before its term (§5.4), so this
-   * node's log now does too.
-   */
+  /** Back to the ordinary rules once this node's log matches the leader's up to an entry of its term. */
   private maybeEndRejoin(matched: number): void {
-    const leaderTerm = this.rejoin?.leaderTerm ?? null;
-    if (leaderTerm !== null && (this.log.term(matched) ?? 0) >= leaderTerm) this.rejoin = null;
+    if (this.rejoin?.caughtUp(this.log.term(matched) ?? 0) === true) this.rejoin = null;
   }
 
-  /** Whether this node holds off voting because it may have lost its data (see `Rejoin`). */
+  /** Whether this node holds back from elections because it may have lost its data (see RejoinGuard). */
   isRejoining(): boolean {
     return this.rejoin !== null;
   }
@@ -791,24 +802,8 @@ export class RaftCore {
   }
 }
 
-/**
- * A node that starts on empty storage cannot tell a new cluster from one it belonged to before its
- * data directory was lost. In the second case it may have voted in terms it no longer remembers and
- * acknowledged entries it no longer holds; voting on that basis could elect two leaders in one term
- * (§5.2 relies on the vote being durable) or a leader that lacks a committed entry (§5.4.1). So it
- * votes only in a cluster's first elections (candidates with empty logs, as every log is until a
- * first leader appends) until it has heard from a leader; it holds that leader as its vote in the
- * leader's term; and it returns to the ordinary rules once it has committed an entry of that term,
- * when its log holds everything committed before that term (§5.4.3). See the README's durability
- * section for what remains assumed.
- */
-interface Rejoin {
-  /** The term of the first leader it heard from; null until then. */
-  leaderTerm: number | null;
-}
-
 function sameHardState(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit && a.rejoining === b.rejoining;
 }
 
 function sameSoftState(a: SoftState, b: SoftState): boolean {

@@ -23,6 +23,8 @@ export interface HardState {
   readonly term: number;
   readonly vote: NodeId | null;
   readonly commit: number;
+  /** Present (true) while the node, started with nothing on disk, waits for a leader to catch it up (see RejoinGuard). */
+  readonly rejoining?: true;
 }
 
 export const EMPTY_HARD_STATE: HardState = { term: 0, vote: null, commit: 0 };

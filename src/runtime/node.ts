@@ -8,7 +8,14 @@ import type { Storage } from '../storage/storage.ts';
 import type { ForwardRequest, ForwardResponse, PeerMessage } from '../transport/peer-messages.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { Cancel, Clock } from './clock.ts';
+import { ReplayProgress } from './replay-progress.ts';
 import { leaseTicks, planTicks } from './ticks.ts';
+
+/**
+ * Committed entries applied per loop turn. A turn that applies this many yields to the event loop
+ * before the next, so a long backlog (a restart replaying its log) never blocks the process.
+ */
+const APPLY_CHUNK = 1024;
 
 /** What the runtime needs to drive one core. */
 export interface RaftNodeOptions {
@@ -67,6 +74,7 @@ export class RaftNode {
   private durable: HardState = EMPTY_HARD_STATE;
   /** Settles when the current loop turn ends, so `stop` can wait for an in-flight write. */
   private idle: Promise<void> = Promise.resolve();
+  private replay: ReplayProgress | null = null;
 
   constructor(private readonly options: RaftNodeOptions) {}
 
@@ -79,7 +87,7 @@ export class RaftNode {
     this.core = new RaftCore({
       id, voters: this.options.voters, rng: this.options.rng,
       electionTicks: plan.electionTicks, heartbeatTicks: plan.heartbeatTicks,
-      hardState: persisted.hardState, entries: persisted.entries,
+      hardState: persisted.hardState, entries: persisted.entries, maxApplyPerReady: APPLY_CHUNK,
       ...(this.options.preVote === undefined ? {} : { preVote: this.options.preVote }),
       ...(this.options.checkQuorum === undefined ? {} : { checkQuorum: this.options.checkQuorum }),
       ...(this.options.leaseReads === true ? { leaseTicks: leaseTicks(plan) } : {}),
@@ -89,6 +97,7 @@ export class RaftNode {
       term: persisted.hardState.term, vote: persisted.hardState.vote, commit: persisted.hardState.commit,
       lastIndex: this.core.lastIndex(),
     });
+    this.replay = new ReplayProgress(this.core.commitIndex(), clock, this.options.logger);
     await transport.start((message) => this.receive(message));
     this.cancelTicker = clock.every(plan.tickMs, () => this.tick());
     this.schedule();
@@ -215,9 +224,14 @@ export class RaftNode {
         for (const warning of ready.warnings) this.options.logger.warn(warning);
         await this.persist(ready);
         this.sendMessages(ready.messages);
-        if (ready.committedEntries.length > 0) this.options.onApply(ready.committedEntries);
+        const applied = ready.committedEntries;
+        if (applied.length > 0) {
+          this.options.onApply(applied);
+          this.replay?.applied(applied[applied.length - 1]!.index);
+        }
         for (const state of ready.readStates) this.answerReads(state.context, state.index);
         core.advance(ready);
+        if (applied.length === APPLY_CHUNK) await new Promise<void>((resolve) => this.options.clock.defer(resolve));
       }
     } catch (error) {
       this.fail(error);
@@ -286,7 +300,7 @@ export class RaftNode {
     const writes: Promise<void>[] = [];
     const hs = ready.hardState;
     if (hs !== null) {
-      const durable = ready.entries.length > 0 || hs.term !== this.durable.term || hs.vote !== this.durable.vote;
+      const durable = ready.entries.length > 0 || hs.term !== this.durable.term || hs.vote !== this.durable.vote || hs.rejoining !== this.durable.rejoining;
       writes.push(this.options.storage.saveHardState(hs, { durable }));
       if (durable) this.durable = hs;
     }

@@ -32,6 +32,22 @@ export class CoreCluster {
       this.applied.set(id, []);
       this.start(id, i + 1);
     });
+    this.introduce();
+  }
+
+  /**
+   * Lets every node hear every other ask for a pre-vote with an empty log, as the first election
+   * timeouts of a new cluster would, so that nodes with nothing on disk take part in its first
+   * election (RejoinGuard) without each test waiting those timeouts out. The answers are dropped.
+   */
+  private introduce(): void {
+    for (const from of this.ids) {
+      for (const to of this.ids) {
+        if (from !== to) this.node(to).step({ type: 'PreVote', from, to, term: 1, lastLogIndex: 0, lastLogTerm: 0 });
+      }
+    }
+    this.flush();
+    this.queue = [];
   }
 
   /** (Re)creates the core of `id` from its disk, as a restart would. */

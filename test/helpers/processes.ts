@@ -44,7 +44,10 @@ export function runCli(args: readonly string[], timeoutMs = 30_000, input?: stri
 
 /** One `graft start` process, with a way to await a line of its output. */
 export class NodeProcess {
+  /** Every line it printed, standard output and standard error together, in order of arrival. */
   readonly lines: string[] = [];
+  /** The lines it printed to standard error only. */
+  readonly stderrLines: string[] = [];
   private readonly waiters: { pattern: RegExp; resolve: () => void }[] = [];
   readonly exited: Promise<number | null>;
 
@@ -53,6 +56,7 @@ export class NodeProcess {
       if (stream === null) continue;
       createInterface({ input: stream }).on('line', (line) => {
         this.lines.push(line);
+        if (stream === child.stderr) this.stderrLines.push(line);
         if (process.env['GRAFT_TEST_VERBOSE']) console.log(`[${id}] ${line}`);
         for (const w of [...this.waiters]) {
           if (w.pattern.test(line)) {
@@ -75,8 +79,51 @@ export class NodeProcess {
   }
 
   kill(signal: NodeJS.Signals): Promise<number | null> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    if (this.running()) this.child.kill(signal);
     return this.exited;
+  }
+
+  /** Whether the process has neither exited nor been ended by a signal. */
+  running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+}
+
+/** What `GET /status` answers (see examples/kvstore/http-api.ts). */
+export interface NodeStatus {
+  readonly id: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+}
+
+/** Options of `ProcessCluster.create` beyond its size and election timeout. */
+export interface ProcessClusterOptions {
+  /**
+   * Members listed in the configuration, each with a free port, that are never started: a test can
+   * connect to the real nodes as one of them. They count towards every quorum.
+   */
+  readonly absentMembers?: readonly string[];
+  /**
+   * Runs for each node that will start, before any starts, with the node's data directory (which
+   * does not exist yet). If it throws, `create` throws; what it made is the caller's to undo.
+   */
+  readonly prepare?: (id: string, dataDir: string) => void | Promise<void>;
+}
+
+/**
+ * Polls `probe` every `intervalMs` until it returns something other than null, undefined or false,
+ * and resolves with that; rejects naming `what` after `timeoutMs`.
+ */
+export async function waitUntil<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null && value !== undefined && value !== false) return value;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
@@ -86,15 +133,19 @@ export class ProcessCluster {
 
   private constructor(readonly dir: string, readonly configPath: string, readonly addresses: Map<string, string>) {}
 
-  static async create(size: number, electionTimeout = 300): Promise<ProcessCluster> {
+  static async create(size: number, electionTimeout = 300, options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'graft-process-'));
     const addresses = new Map<string, string>();
+    const absent = options.absentMembers ?? [];
+    for (const id of absent) addresses.set(id, `127.0.0.1:${await freePort()}`);
     for (let i = 1; i <= size; i++) addresses.set(String(i), `127.0.0.1:${await freePort()}`);
     const configPath = join(dir, 'cluster.yaml');
     const members = [...addresses].map(([id, a]) => `  ${id}: ${a}`).join('\n');
     writeFileSync(configPath, `electionTimeout: ${electionTimeout}\nconfiguration:\n${members}\ndataDir: ./data\n`);
     const cluster = new ProcessCluster(dir, configPath, addresses);
-    for (const id of addresses.keys()) cluster.start(id);
+    const running = [...addresses.keys()].filter((id) => !absent.includes(id));
+    if (options.prepare !== undefined) for (const id of running) await options.prepare(id, cluster.dataDir(id));
+    for (const id of running) cluster.start(id);
     await Promise.all([...cluster.nodes.values()].map((n) => n.waitForLine(/listening on/)));
     return cluster;
   }
@@ -113,8 +164,28 @@ export class ProcessCluster {
     return this.addresses.get(id)!;
   }
 
-  async stop(): Promise<void> {
+  /** Where node `id` keeps its files: `<config dir>/data/<id>`. */
+  dataDir(id: string): string {
+    return join(this.dir, 'data', id);
+  }
+
+  /** What node `id` answers to `GET /status`, or null when it does not answer in time. */
+  async status(id: string): Promise<NodeStatus | null> {
+    try {
+      const res = await fetch(`http://${this.address(id)}/status`, { signal: AbortSignal.timeout(2000) });
+      return res.status === 200 ? ((await res.json()) as NodeStatus) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** SIGKILLs every node and waits until all have exited; the temp dir stays. */
+  async killAll(): Promise<void> {
     await Promise.all([...this.nodes.values()].map((n) => n.kill('SIGKILL')));
+  }
+
+  async stop(): Promise<void> {
+    await this.killAll();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

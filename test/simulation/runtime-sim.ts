@@ -1,15 +1,19 @@
 import { parseClusterConfig, type ClusterConfig } from '../../src/config.ts';
 import type { Sabotage } from '../../src/core/raft.ts';
 import { seededRng } from '../../src/core/rng.ts';
-import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type Rng, type Role } from '../../src/core/types.ts';
+import type { NodeId, Rng, Role } from '../../src/core/types.ts';
 import { silentLogger } from '../../src/logger.ts';
-import type { PersistedState, Storage } from '../../src/storage/storage.ts';
+import { FileStorage } from '../../src/storage/file/file-storage.ts';
+import type { WalSabotage } from '../../src/storage/file/wal.ts';
 import type { PeerMessage } from '../../src/transport/peer-messages.ts';
 import type { ReceiveHandler } from '../../src/transport/transport.ts';
 import { KVStore, type KVStoreOptions } from '../../examples/kvstore/kv-store.ts';
 import type { KVOperation, KVResult } from '../../examples/kvstore/operations.ts';
 import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../linearizability/checker.ts';
+import { DurabilityWatch } from './durability-watch.ts';
+import { hostileMessage, throughCodec } from './hostile-messages.ts';
 import { ManualClock } from './manual-clock.ts';
+import { SimFiles } from './sim-files.ts';
 import { simulatedTransport } from './sim-transport.ts';
 import { SafetyViolation } from './safety.ts';
 import { SimulationFailure, type FaultProfile } from './simulation.ts';
@@ -19,7 +23,10 @@ import { chance, randomKvInput, uniform } from './workload.ts';
 export interface RuntimeScenario {
   readonly name: string;
   readonly nodes: number;
-  readonly faults: Omit<FaultProfile, 'pauseEvery' | 'pauseLength'>;
+  readonly faults: Omit<FaultProfile, 'pauseEvery' | 'pauseLength'> & {
+    /** Mean time between disk faults (a disk that fills up, a write or sync that fails with EIO or ENOSPC); 0 or absent: none. */
+    readonly diskFaultEvery?: number;
+  };
   readonly faultMs: number;
   readonly livenessMs: number;
   readonly clients: number;
@@ -28,7 +35,15 @@ export interface RuntimeScenario {
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
   readonly readMode?: 'read-index' | 'lease';
-  readonly sabotage?: Sabotage | 'apply-duplicates';
+  readonly sabotage?: Sabotage | 'apply-duplicates' | WalSabotage;
+}
+
+/** One simulated machine's disk, kept across restarts of its node; and what the node acknowledged on it. */
+interface Machine {
+  readonly files: SimFiles;
+  readonly watch: DurabilityWatch;
+  /** A disk fault was injected and the node has not stopped for it yet. */
+  faulted: boolean;
 }
 
 /**
@@ -70,50 +85,15 @@ export async function runRuntimeSimulation(scenario: RuntimeScenario, seed: numb
   }
 }
 
-/** A node's disk: what survives a crash is what finished writing; a crash drops writes in flight. */
-class SimDisk {
-  hardState: HardState = EMPTY_HARD_STATE;
-  entries: Entry[] = [];
-  /** A hard state written without sync: it lands with the next durable write, or is lost. */
-  unsynced: HardState | null = null;
-
-  storage(clock: ManualClock, latency: () => number, alive: () => boolean): Storage {
-    const write = (apply: () => void): Promise<void> => new Promise((resolve) => clock.after(latency(), () => {
-      if (!alive()) return; // the process died: the write never completes
-      apply();
-      resolve();
-    }));
-    return {
-      load: async (): Promise<PersistedState> => ({ hardState: this.hardState, entries: [...this.entries] }),
-      append: (entries) => write(() => {
-        if (this.unsynced !== null) this.hardState = this.unsynced;
-        this.unsynced = null;
-        const first = entries[0];
-        if (first !== undefined) this.entries = [...this.entries.slice(0, first.index - 1), ...entries];
-      }),
-      saveHardState: (hs, options) => {
-        if (options?.durable === false) {
-          this.unsynced = hs;
-          return Promise.resolve();
-        }
-        return write(() => {
-          this.hardState = hs;
-          this.unsynced = null;
-        });
-      },
-      compactPrefix: async () => {},
-      close: async () => {},
-    };
-  }
-}
-
 class RuntimeSimulation {
   readonly trace: string[] = [];
   private readonly rng: Rng;
   private readonly clock = new ManualClock();
   private readonly config: ClusterConfig;
   private readonly ids: NodeId[];
-  private readonly disks = new Map<NodeId, SimDisk>();
+  private readonly machines = new Map<NodeId, Machine>();
+  /** A node restarted on a lost data directory, until it has applied what the others held then. */
+  private recovering: { id: NodeId; upTo: number } | null = null;
   private readonly stores = new Map<NodeId, { store: KVStore; kill: () => void; alive: boolean; receive: ReceiveHandler | null }>();
   private readonly cut = new Set<string>();
   private faultsOn = true;
@@ -131,14 +111,22 @@ class RuntimeSimulation {
     const members = this.ids.map((id) => `  ${id}: sim-${id}:1`).join('\n');
     const readMode = scenario.readMode ?? 'read-index';
     this.config = parseClusterConfig(`electionTimeout: 100\nheartbeatInterval: 30\nreadMode: ${readMode}\nconfiguration:\n${members}\n`, `<${scenario.name}>`);
-    for (const id of this.ids) this.disks.set(id, new SimDisk());
+    for (const id of this.ids) {
+      const files = new SimFiles({
+        after: (ms, fn) => this.clock.after(ms, fn), latency: () => this.uniform(...scenario.faults.diskLatency),
+        alive: () => this.stores.get(id)?.alive === true, rng: this.rng,
+      });
+      this.machines.set(id, { files, watch: new DurabilityWatch(id, (v) => (this.violation ??= v)), faulted: false });
+    }
   }
 
   async run(): Promise<{ acknowledged: number; unknown: number; trace: readonly string[] }> {
-    for (const id of this.ids) await this.boot(id);
+    // Storage answers on simulated time, so nodes start while the clock runs.
+    for (const id of this.ids) this.boot(id);
     for (let c = 0; c < this.scenario.clients; c++) this.clock.after(this.uniform(0, 50), () => void this.client(c));
     this.scheduleCrashes();
     this.schedulePartitions();
+    this.scheduleOutsideFaults();
     const { faultMs, livenessMs } = this.scenario;
     this.clock.after(faultMs, () => this.endFaults());
     this.clock.after(faultMs + livenessMs / 2, () => (this.clientsOn = false));
@@ -171,18 +159,29 @@ class RuntimeSimulation {
     for (const node of this.stores.values()) node.kill();
   }
 
-  private async boot(id: NodeId): Promise<void> {
+  /** Starts `id` on its machine's disk; a node that cannot start on what its disk holds is a finding. */
+  private boot(id: NodeId): void {
+    this.startNode(id).catch((error: Error) => {
+      this.violation ??= new SafetyViolation('recovery', `node ${id} could not start on its own disk: ${error.message}`);
+    });
+  }
+
+  private async startNode(id: NodeId): Promise<void> {
+    const machine = this.machines.get(id)!;
     const rate = 1 + this.uniform(-1, 1) * this.scenario.faults.drift;
     const view = this.clock.view(rate);
     const node = { store: undefined as unknown as KVStore, kill: () => view.kill(), alive: true, receive: null as ReceiveHandler | null };
     const transport = simulatedTransport(node, (to, messages) => this.deliver(id, to, messages));
     node.store = new WatchedKVStore({
       config: this.config, machineId: id, logger: silentLogger, clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)),
-      transport, storage: this.disks.get(id)!.storage(this.clock, () => this.uniform(...this.scenario.faults.diskLatency), () => node.alive),
+      transport, storage: machine.watch.wrap(new FileStorage({
+        dir: `/sim/${id}`, identity: { machineId: id, members: this.ids }, files: machine.files, claimDir: async () => async () => {},
+        segmentBytes: 16 * 1024, ...(this.scenario.sabotage === 'ignore-short-write' ? { sabotage: this.scenario.sabotage } : {}),
+      })),
       requestTimeoutMs: CLIENT_TIMEOUT_MS,
       ...(this.scenario.preVote === undefined ? {} : { preVote: this.scenario.preVote }),
       ...(this.scenario.checkQuorum === undefined ? {} : { checkQuorum: this.scenario.checkQuorum }),
-      ...(this.scenario.sabotage === undefined ? {} : { sabotage: this.scenario.sabotage }),
+      ...(this.scenario.sabotage === undefined || this.scenario.sabotage === 'ignore-short-write' ? {} : { sabotage: this.scenario.sabotage }),
     }, (description) => {
       this.violation ??= new SafetyViolation('exactly-once', `node ${id}: ${description}`);
     });
@@ -194,6 +193,14 @@ class RuntimeSimulation {
       if (other !== undefined && other !== id) this.violation ??= new SafetyViolation('election safety', `both ${other} and ${id} led term ${term}`);
       this.leaderOfTerm.set(term, id);
     });
+    node.store.graft.on('stopped', (error) => {
+      if (error === null || !node.alive) return;
+      // Fail-stop: only a fault of its own disk may stop a node, never a peer's message.
+      if (!machine.faulted) this.violation ??= new SafetyViolation('fail-stop', `node ${id} stopped with no disk fault injected: ${error.message}`);
+      this.trace.push(`${this.clock.time.toFixed(1)} ${id} stops: ${error.message}`);
+      this.crash(id);
+      this.clock.after(this.uniform(...this.scenario.faults.downtime), () => this.restart(id));
+    });
     this.stores.set(id, node);
     await node.store.graft.start();
   }
@@ -203,8 +210,84 @@ class RuntimeSimulation {
     node.alive = false;
     node.receive = null;
     node.kill();
-    this.disks.get(id)!.unsynced = null;
+    this.machines.get(id)!.files.crash();
     this.trace.push(`${this.clock.time.toFixed(1)} ${id} crashes`);
+  }
+
+  /** Disk faults, lost data directories and hostile frames, each at its own mean interval. */
+  private scheduleOutsideFaults(): void {
+    const { diskFaultEvery = 0, wipeEvery = 0, hostileEvery = 0 } = this.scenario.faults;
+    this.recurring(diskFaultEvery, () => this.diskFault());
+    this.recurring(wipeEvery, () => this.wipe());
+    this.recurring(hostileEvery, () => this.hostileFrame());
+  }
+
+  private recurring(mean: number, fault: () => void): void {
+    if (mean <= 0) return;
+    const next = (): void => this.clock.after(this.uniform(0, 2 * mean), () => {
+      if (!this.faultsOn) return;
+      fault();
+      next();
+    });
+    next();
+  }
+
+  /** The disk of a live node fills up (its next writes come up short, then fail), or a write or sync fails. */
+  private diskFault(): void {
+    const id = this.pickUp((m) => !m.faulted);
+    if (id === undefined) return;
+    const machine = this.machines.get(id)!;
+    machine.faulted = true;
+    const kind = this.rng.nextInt(4);
+    if (kind === 0) machine.files.setCapacity(machine.files.used() + this.rng.nextInt(4096));
+    else if (kind === 1) machine.files.failNext('write', 'EIO');
+    else if (kind === 2) machine.files.failNext('datasync', 'EIO');
+    else machine.files.failNext('write', 'ENOSPC');
+    this.trace.push(`${this.clock.time.toFixed(1)} ${id}'s disk ${['fills up', 'fails a write (EIO)', 'fails a sync (EIO)', 'fails a write (ENOSPC)'][kind]}`);
+  }
+
+  /**
+   * A node's data directory is lost and it restarts empty. One at a time, and only while every other
+   * node holds its data: until the node holds what the others held when it lost its own, a second
+   * loss could take the last copy of a committed entry, and a majority of nodes holding back
+   * (RejoinGuard) cannot elect anyone, by design.
+   */
+  private wipe(): void {
+    if (this.recovering !== null) {
+      const { id, upTo } = this.recovering;
+      const node = this.stores.get(id)!;
+      if (!node.alive || !node.store.graft.isRunning() || node.store.graft.status().appliedIndex < upTo) return;
+      this.recovering = null;
+    }
+    if (this.ids.some((other) => this.machines.get(other)!.watch.holdsBack())) return;
+    const id = this.pickUp(() => true);
+    if (id === undefined) return;
+    const upTo = Math.max(...this.ids.map((other) => this.machines.get(other)!.watch.lastIndex()));
+    this.crash(id);
+    const machine = this.machines.get(id)!;
+    machine.files.wipe();
+    machine.watch.forget();
+    this.recovering = { id, upTo };
+    this.trace.push(`${this.clock.time.toFixed(1)} ${id} loses its data directory`);
+    this.clock.after(this.uniform(...this.scenario.faults.downtime), () => this.restart(id));
+  }
+
+  /** A frame a correct peer never sends, through the codec, as the transport would hand it over. */
+  private hostileFrame(): void {
+    const id = this.pickUp(() => true);
+    const receive = id === undefined ? null : this.stores.get(id)!.receive;
+    if (id === undefined || receive === null) return;
+    const others = this.ids.filter((other) => other !== id);
+    const message = hostileMessage(this.rng, others[this.rng.nextInt(others.length)]!, { id, term: this.stores.get(id)!.store.graft.status().term });
+    const delivered = throughCodec([message]);
+    this.trace.push(`${this.clock.time.toFixed(1)} hostile ${message.type} to ${id}: ${delivered.length === 0 ? 'refused by the codec' : 'delivered'}`);
+    for (const m of delivered) receive(m);
+  }
+
+  /** A random live node whose machine passes `filter`. */
+  private pickUp(filter: (machine: Machine) => boolean): NodeId | undefined {
+    const candidates = this.ids.filter((id) => this.stores.get(id)?.alive === true && filter(this.machines.get(id)!));
+    return candidates[this.rng.nextInt(candidates.length)];
   }
 
   /** False when the link is down (the sender learns nothing left); loss in flight still counts as sent. */
@@ -274,17 +357,23 @@ class RuntimeSimulation {
       const victim = up[this.rng.nextInt(up.length)];
       if (victim !== undefined) {
         this.crash(victim);
-        this.clock.after(this.uniform(...downtime), () => void this.restart(victim));
+        this.clock.after(this.uniform(...downtime), () => this.restart(victim));
       }
       next();
     });
     next();
   }
 
-  private async restart(id: NodeId): Promise<void> {
+  /** Restarts a node that is down; a disk that failed it has been given room and works again. */
+  private restart(id: NodeId): void {
     if (this.stores.get(id)!.alive) return;
+    const machine = this.machines.get(id)!;
+    if (machine.faulted) {
+      machine.faulted = false;
+      machine.files.heal();
+    }
     this.trace.push(`${this.clock.time.toFixed(1)} ${id} restarts`);
-    await this.boot(id);
+    this.boot(id);
   }
 
   private schedulePartitions(): void {
@@ -304,7 +393,8 @@ class RuntimeSimulation {
   private endFaults(): void {
     this.faultsOn = false;
     this.cut.clear();
-    for (const id of this.ids) if (!this.stores.get(id)!.alive) void this.restart(id);
+    for (const machine of this.machines.values()) machine.files.heal();
+    for (const id of this.ids) if (!this.stores.get(id)!.alive) this.restart(id);
   }
 
   /** After the quiet phase: one leader; every node applied all that is committed; all stores are equal. */

@@ -35,6 +35,20 @@ export const SCENARIOS: readonly Scenario[] = [
     faults: { ...calm, loss: 0.05, duplicate: 0.03, delay: [0.5, 10], partitionEvery: 500, partitionLength: [50, 400], crashEvery: 500, downtime: [10, 300], drift: 0.1 },
   },
   {
+    // Disks lost (a node restarts empty and must not vote until a leader has caught it up) and
+    // messages no correct peer sends (numbers beyond what a node holds, claims beyond its log),
+    // among crashes, partitions and loss.
+    name: 'lost-disks-5', nodes: 5, faultMs: 3000, livenessMs: 2500, clients: 4, keys: 3,
+    faults: {
+      ...calm, loss: 0.05, duplicate: 0.03, delay: [0.5, 10], partitionEvery: 500, partitionLength: [50, 400],
+      crashEvery: 500, downtime: [10, 300], pauseEvery: 700, pauseLength: [20, 300], drift: 0.1, wipeEvery: 400, hostileEvery: 30,
+    },
+  },
+  {
+    name: 'lost-disks-3', nodes: 3, faultMs: 3000, livenessMs: 2500, clients: 3, keys: 2,
+    faults: { ...calm, loss: 0.03, delay: [0.5, 6], partitionEvery: 600, partitionLength: [50, 300], crashEvery: 600, downtime: [10, 300], drift: 0.1, wipeEvery: 400, hostileEvery: 30 },
+  },
+  {
     // One entry per append: followers acknowledge a little at a time, which exercises probing,
     // pipelining and the §5.4.2 commit rule (Figure 8) much harder.
     name: 'trickle-5', nodes: 5, faultMs: 3000, livenessMs: 2500, clients: 5, keys: 3, maxEntriesPerMessage: 1,
@@ -78,6 +92,24 @@ export const RUNTIME_SCENARIOS: readonly RuntimeScenario[] = [
     // so only ReadIndex's quorum round keeps its reads from going stale.
     name: 'runtime-partitions-3', nodes: 3, faultMs: 4000, livenessMs: 2000, clients: 6, keys: 1, preVote: false, checkQuorum: false,
     faults: { loss: 0.01, duplicate: 0, delay: [0.5, 4], partitionEvery: 300, partitionLength: [200, 800], crashEvery: 0, downtime: [0, 0], drift: 0.05, diskLatency: [0.2, 2] },
+  },
+  {
+    // What the real world does beyond crashes: disks that fill up or fail a write or a sync (the node
+    // must stop, acknowledging nothing of that write, and be caught up after its restart), data
+    // directories lost (the node restarts empty and must not vote until caught up), and frames with
+    // numbers beyond what a node holds or claims beyond its log, which must change nothing.
+    name: 'runtime-disks-3', nodes: 3, faultMs: 4000, livenessMs: 3000, clients: 5, keys: 2,
+    faults: {
+      loss: 0.03, duplicate: 0.03, delay: [0.5, 8], partitionEvery: 600, partitionLength: [50, 400], crashEvery: 700, downtime: [20, 300],
+      drift: 0.1, diskLatency: [0.2, 4], diskFaultEvery: 300, wipeEvery: 800, hostileEvery: 40,
+    },
+  },
+  {
+    name: 'runtime-disks-5', nodes: 5, faultMs: 4000, livenessMs: 3000, clients: 5, keys: 3,
+    faults: {
+      loss: 0.05, duplicate: 0.03, delay: [0.5, 12], partitionEvery: 500, partitionLength: [50, 500], crashEvery: 500, downtime: [20, 300],
+      drift: 0.1, diskLatency: [0.2, 5], diskFaultEvery: 250, wipeEvery: 600, hostileEvery: 40,
+    },
   },
 ];
 

@@ -111,6 +111,19 @@ export class SimFiles implements WalFiles {
     this.capacity = bytes;
   }
 
+  /** Bytes held by all files together, as the running process sees them. */
+  used(): number {
+    let used = 0;
+    for (const f of this.files.values()) used += f.data.length;
+    return used;
+  }
+
+  /** Ends every fault: unlimited space, and no failure waiting to happen. */
+  heal(): void {
+    this.capacity = null;
+    this.faults.length = 0;
+  }
+
   /**
    * The process died: operations in flight never complete; files created since the last directory
    * sync vanish and files removed since come back; each file keeps its durable bytes and, of bytes
@@ -162,10 +175,7 @@ export class SimFiles implements WalFiles {
   }
 
   private free(): number {
-    if (this.capacity === null) return Infinity;
-    let used = 0;
-    for (const f of this.files.values()) used += f.data.length;
-    return Math.max(0, this.capacity - used);
+    return this.capacity === null ? Infinity : Math.max(0, this.capacity - this.used());
   }
 
   private handle(f: SimFile, flags: 'a' | 'r+'): WalFileHandle {

@@ -90,6 +90,25 @@ export class SimNode {
     this.world.trace(`${this.id} crashes`);
   }
 
+  /** The data directory is lost: the node stops at once, and its disk holds nothing any more. */
+  loseDisk(): void {
+    this.crash();
+    this.disk = { hardState: EMPTY_HARD_STATE, entries: [] };
+    this.world.trace(`${this.id} loses its data directory`);
+  }
+
+  /** Whether it holds back from elections, or will when it starts: it may have lost its data (RejoinGuard). */
+  holdsBack(): boolean {
+    if (this.core !== null) return this.core.isRejoining();
+    const { hardState, entries } = this.disk;
+    return hardState.rejoining === true || (hardState.term === 0 && entries.length === 0);
+  }
+
+  /** The last index on this node's disk. */
+  durableLastIndex(): number {
+    return this.disk.entries.length;
+  }
+
   pause(): void {
     if (this.up && !this.paused) this.pausedInbox = [];
   }

@@ -4,6 +4,7 @@ import { seededRng } from '../../src/core/rng.ts';
 import type { Entry, NodeId, Rng } from '../../src/core/types.ts';
 import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../linearizability/checker.ts';
 import { EventQueue } from './event-queue.ts';
+import { hostileMessage, throughCodec } from './hostile-messages.ts';
 import { SafetyChecker, SafetyViolation } from './safety.ts';
 import { SimNode, type ClientCommand, type SimWorld } from './sim-node.ts';
 import { chance, randomKvInput, uniform } from './workload.ts';
@@ -23,6 +24,10 @@ export interface FaultProfile {
   /** Each node's clock runs at 1 +- drift of the nominal rate. */
   readonly drift: number;
   readonly diskLatency: readonly [number, number];
+  /** Mean time between a node losing its data directory and restarting empty (0 or absent: never). */
+  readonly wipeEvery?: number;
+  /** Mean time between hostile messages: numbers beyond what a node holds, claims beyond its log (0 or absent: none). */
+  readonly hostileEvery?: number;
 }
 
 export interface Scenario {
@@ -101,6 +106,8 @@ class Simulation implements SimWorld {
   private readonly opTimers = new Map<PendingOp, number>();
   private nextOp = 0;
   private readonly traceLines: string[] = [];
+  /** A node restarted on a lost disk, until it has applied what the others held then. */
+  private recovering: { node: SimNode; upTo: number } | null = null;
 
   constructor(private readonly scenario: Scenario, readonly seed: number, private readonly keepTrace: boolean) {
     this.rng = seededRng(seed);
@@ -275,6 +282,8 @@ class Simulation implements SimWorld {
       const target = this.chance(0.5) ? this.ids[this.rng.nextInt(this.ids.length)]! : null;
       if (leader.transferLeadership(target)) this.trace(`${leader.id} hands leadership to ${target ?? 'the most up-to-date follower'}`);
     });
+    recurring(f.wipeEvery ?? 0, () => this.loseDisk());
+    recurring(f.hostileEvery ?? 0, () => this.hostile());
     recurring(f.pauseEvery, () => {
       const node = this.pick((n) => n.up && !n.paused);
       if (node === undefined) return;
@@ -285,6 +294,41 @@ class Simulation implements SimWorld {
         node.resume();
       });
     });
+  }
+
+  /**
+   * A node loses its disk and restarts empty. One at a time, and only while every other node holds
+   * its data: until the node holds what the others held when it lost its own, a second loss could
+   * take the last copy of a committed entry, and a majority of nodes holding back (RejoinGuard)
+   * cannot elect anyone, by design.
+   */
+  private loseDisk(): void {
+    if (this.recovering !== null) {
+      const { node, upTo } = this.recovering;
+      if (!node.up || node.appliedIndex() < upTo) return;
+      this.recovering = null;
+    }
+    if ([...this.nodes.values()].some((n) => n.holdsBack())) return;
+    const node = this.pick((n) => n.up);
+    if (node === undefined) return;
+    const upTo = Math.max(...[...this.nodes.values()].map((n) => n.durableLastIndex()));
+    node.loseDisk();
+    this.abandonPendingAt(node.id);
+    this.recovering = { node, upTo };
+    this.after(this.uniform(...this.scenario.faults.downtime), () => {
+      if (!node.up) node.boot();
+    });
+  }
+
+  /** A message no correct peer sends, through the frame codec as the transport would pass it. */
+  private hostile(): void {
+    const node = this.pick((n) => n.up);
+    if (node === undefined) return;
+    const others = this.ids.filter((id) => id !== node.id);
+    const message = hostileMessage(this.rng, others[this.rng.nextInt(others.length)]!, { id: node.id, term: node.term() });
+    const delivered = throughCodec([message]);
+    this.trace(`hostile ${message.type} to ${node.id}: ${delivered.length === 0 ? 'refused by the codec' : 'delivered'}`);
+    for (const m of delivered) node.receive(m);
   }
 
   /** Splits the cluster in two (both ways), or cuts one direction of one link; heals later. */

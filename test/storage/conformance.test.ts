@@ -87,6 +87,14 @@ for (const [name, makeSubject] of Object.entries(subjects)) {
       expect(state.hardState).to.deep.equal({ term: 3, vote: '2', commit: 4 });
     });
 
+    it('keeps the rejoin mark of a hard state, with or without a vote, and its removal', async () => {
+      for (const hardState of [{ term: 4, vote: null, commit: 0, rejoining: true as const }, { term: 5, vote: '1', commit: 0, rejoining: true as const }, { term: 5, vote: '1', commit: 2 }]) {
+        await storage.saveHardState(hardState);
+        storage = await subject.reopen(storage);
+        expect((await storage.load()).hardState).to.deep.equal(hardState);
+      }
+    });
+
     it('refuses an append that would leave a gap', async () => {
       await storage.append(range(1, 3, 1));
       const error = await storage.append([entry(5, 1)]).then(() => null, (e: Error) => e);

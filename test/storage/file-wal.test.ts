@@ -110,6 +110,16 @@ describe('file storage: the write-ahead log', () => {
     await s.close();
   });
 
+  it('refuses to write a number it cannot hold back (over 2^48 - 1), naming it, and takes no more writes', async () => {
+    const { storage } = await open(join(root, 'n1'));
+    const error = await storage.saveHardState({ term: 2 ** 48, vote: '1', commit: 0 }).then(() => null, (e: unknown) => e);
+    expect(error).to.be.instanceOf(GraftError);
+    expect((error as GraftError).code).to.equal('STORAGE_FAILED');
+    expect((error as Error).message).to.equal('cannot write term 281474976710656 to the log: it holds whole numbers up to 281474976710655');
+    expect(await storage.append([entry(1)]).then(() => 'written', () => 'refused')).to.equal('refused');
+    await storage.close();
+  });
+
   it('a flipped bit in an earlier record is corruption: the node refuses to start, naming file and offset, and changes nothing', async () => {
     const dir = join(root, 'n1');
     const { storage } = await open(dir);

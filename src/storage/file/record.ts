@@ -1,5 +1,7 @@
 import { crc32 } from 'node:zlib';
+import { MAX_INDEX } from '../../core/limits.ts';
 import type { Entry, EntryKind, HardState } from '../../core/types.ts';
+import { GraftError } from '../../errors.ts';
 
 /**
  * The write-ahead log's record format. Each record is a 16-byte header and a payload:
@@ -10,7 +12,7 @@ import type { Entry, EntryKind, HardState } from '../../core/types.ts';
  *  12  u8   type        1 entry, 2 hard state, 3 truncate
  *  13  3 bytes reserved, zero
  *
- * Integers in payloads are little-endian; indexes and terms take 6 bytes (up to 2^48).
+ * Integers in payloads are little-endian; indexes and terms take 6 bytes (up to MAX_INDEX, 2^48 - 1).
  */
 export const HEADER_BYTES = 16;
 
@@ -21,6 +23,9 @@ export type WalRecord =
   | { readonly type: 'truncate'; readonly fromIndex: number };
 
 const TYPE_CODES = { entry: 1, hardState: 2, truncate: 3 } as const;
+/** Flags of a hard state record (byte 12): a vote follows; the node waits to be caught up (HardState.rejoining). */
+const HAS_VOTE = 1;
+const REJOINING = 2;
 const KIND_CODES: Record<EntryKind, number> = { normal: 0, noop: 1, config: 2 };
 const KINDS: readonly EntryKind[] = ['normal', 'noop', 'config'];
 
@@ -50,8 +55,8 @@ function encodePayload(record: WalRecord): Buffer {
     case 'entry': {
       const data = Buffer.from(record.entry.data, 'utf8');
       const buf = Buffer.allocUnsafe(13 + data.length);
-      buf.writeUIntLE(record.entry.index, 0, 6);
-      buf.writeUIntLE(record.entry.term, 6, 6);
+      buf.writeUIntLE(storable(record.entry.index, 'entry index'), 0, 6);
+      buf.writeUIntLE(storable(record.entry.term, 'entry term'), 6, 6);
       buf.writeUInt8(KIND_CODES[record.entry.kind], 12);
       data.copy(buf, 13);
       return buf;
@@ -59,18 +64,26 @@ function encodePayload(record: WalRecord): Buffer {
     case 'hardState': {
       const vote = Buffer.from(record.hardState.vote ?? '', 'utf8');
       const buf = Buffer.allocUnsafe(13 + vote.length);
-      buf.writeUIntLE(record.hardState.term, 0, 6);
-      buf.writeUIntLE(record.hardState.commit, 6, 6);
-      buf.writeUInt8(record.hardState.vote === null ? 0 : 1, 12);
+      buf.writeUIntLE(storable(record.hardState.term, 'term'), 0, 6);
+      buf.writeUIntLE(storable(record.hardState.commit, 'commit index'), 6, 6);
+      buf.writeUInt8((record.hardState.vote === null ? 0 : HAS_VOTE) | (record.hardState.rejoining === true ? REJOINING : 0), 12);
       vote.copy(buf, 13);
       return buf;
     }
     case 'truncate': {
       const buf = Buffer.allocUnsafe(6);
-      buf.writeUIntLE(record.fromIndex, 0, 6);
+      buf.writeUIntLE(storable(record.fromIndex, 'truncation index'), 0, 6);
       return buf;
     }
   }
+}
+
+/** `value`, if the log can hold it; numbers from peers are checked against the same limit, so this never throws for them. */
+function storable(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_INDEX) {
+    throw new GraftError('STORAGE_FAILED', `cannot write ${what} ${value} to the log: it holds whole numbers up to ${MAX_INDEX}`);
+  }
+  return value;
 }
 
 /**
@@ -112,8 +125,10 @@ function decodePayload(type: number, p: Buffer): WalRecord | string {
     }
     case TYPE_CODES.hardState: {
       if (p.length < 13) return 'hard state record too short';
-      const vote = p.readUInt8(12) === 0 ? null : p.toString('utf8', 13);
-      return { type: 'hardState', hardState: { term: p.readUIntLE(0, 6), commit: p.readUIntLE(6, 6), vote } };
+      const flags = p.readUInt8(12);
+      if ((flags & ~(HAS_VOTE | REJOINING)) !== 0) return `unknown hard state flags ${flags}`;
+      const hardState = { term: p.readUIntLE(0, 6), commit: p.readUIntLE(6, 6), vote: (flags & HAS_VOTE) === 0 ? null : p.toString('utf8', 13) };
+      return { type: 'hardState', hardState: (flags & REJOINING) === 0 ? hardState : { ...hardState, rejoining: true as const } };
     }
     case TYPE_CODES.truncate:
       if (p.length !== 6) return 'truncate record of the wrong size';

@@ -35,18 +35,18 @@ describe('core: leader election (§5.2)', () => {
   });
 
   it('a candidate persists its own vote before asking for votes', () => {
-    const core = lone({ term: 0, vote: null, commit: 0 });
+    const core = lone({ term: 1, vote: null, commit: 0 });
     while (core.softState().role !== 'Candidate') core.tick();
     const rd = core.ready();
-    expect(rd.hardState).to.deep.include({ term: 1, vote: '1' });
+    expect(rd.hardState).to.deep.include({ term: 2, vote: '1' });
     expect(ofType(rd.messages, 'RequestVote').map((m) => m.to)).to.deep.equal(['2', '3']);
   });
 
   it('grants one vote per term, to the first candidate that asks (§5.2)', () => {
-    const core = lone({ term: 0, vote: null, commit: 0 });
-    core.step({ type: 'RequestVote', from: '2', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
-    core.step({ type: 'RequestVote', from: '3', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
-    core.step({ type: 'RequestVote', from: '2', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
+    const core = lone({ term: 1, vote: null, commit: 0 });
+    core.step({ type: 'RequestVote', from: '2', to: '1', term: 2, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
+    core.step({ type: 'RequestVote', from: '3', to: '1', term: 2, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
+    core.step({ type: 'RequestVote', from: '2', to: '1', term: 2, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
     const replies = ofType(core.ready().messages, 'RequestVoteResponse');
     expect(replies.map((r) => [r.to, r.granted])).to.deep.equal([['2', true], ['3', false], ['2', true]]);
     expect(core.hardState().vote).to.equal('2');

@@ -54,11 +54,11 @@ describe('core: lease reads (thesis §6.4.1)', () => {
   it('a node that just started holds off elections for an election timeout: it may have acknowledged a leader before it went down', () => {
     const booted = (leaseTicks: number): RaftCore => new RaftCore({
       id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(1),
-      hardState: EMPTY_HARD_STATE, entries: [], checkQuorum: true, leaseTicks,
+      hardState: { term: 1, vote: null, commit: 0 }, entries: [], checkQuorum: true, leaseTicks,
     });
     for (const [leaseTicks, answered] of [[7, false], [0, true]] as const) {
       const core = booted(leaseTicks);
-      core.step({ type: 'RequestVote', from: '2', to: '1', term: 1, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
+      core.step({ type: 'RequestVote', from: '2', to: '1', term: 2, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
       expect(ofType(core.ready().messages, 'RequestVoteResponse').length > 0, `leaseTicks ${leaseTicks}`).to.equal(answered);
     }
     const core = booted(7);

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import { RaftCore } from '../../../src/core/raft.ts';
+import { seededRng } from '../../../src/core/rng.ts';
 import { EMPTY_HARD_STATE } from '../../../src/core/types.ts';
 import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
 
-/** Wipes `id`'s disk and restarts it, as a lost data directory would. */
+/** Wipes `id`'s disk and restarts it on a new data directory, as after losing its own. */
 function loseData(c: CoreCluster, id: string): void {
   c.disks.set(id, { hardState: EMPTY_HARD_STATE, entries: [] });
   c.start(id, 99);
@@ -39,12 +41,77 @@ describe('core: a follower that lost its data', () => {
     expect(c.appliedData('3')).to.deep.equal(['w0', 'w1', 'w2', 'w3', 'w4']);
   });
 
-  it('votes in a new cluster\'s first election, where every log is empty', () => {
+  it('on empty storage, votes for a candidate with an empty log only once every other voter has shown an empty log', () => {
+    const core = new RaftCore({ id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(1), hardState: EMPTY_HARD_STATE, entries: [], preVote: false, checkQuorum: false });
+    const ask = (from: string, term: number): boolean | undefined => {
+      core.step({ type: 'RequestVote', from, to: '1', term, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
+      return ofType(core.ready().messages, 'RequestVoteResponse')[0]?.granted;
+    };
+    expect(ask('2', 1), 'node 3 has not shown its log yet').to.equal(false);
+    expect(ask('3', 2), 'both have shown empty logs: a new cluster').to.equal(true);
+    expect(core.isRejoining(), 'it voted in a new cluster: an ordinary member from then on').to.equal(false);
+  });
+
+  it('a lost node and a never-written one elect nobody while the member holding the log is out of reach', () => {
     const c = new CoreCluster(['1', '2', '3']);
-    expect(c.node('2').isRejoining()).to.equal(true);
     c.elect('1');
-    expect(c.leaders()).to.deep.equal(['1']);
-    for (const id of c.ids) expect(c.node(id).isRejoining(), `node ${id}`).to.equal(false);
+    c.node('1').propose(['x']);
+    c.settle();
+    c.isolate('1');
+    loseData(c, '2'); // its disk is gone
+    loseData(c, '3'); // down since the cluster began: it never stored anything
+    for (const id of ['3', '2']) {
+      const core = c.node(id);
+      for (let i = 0; i < 100 && core.softState().role === 'Follower'; i++) core.tick();
+      c.settle();
+    }
+    expect(c.leaders(), 'only the cut-off old leader believes it leads').to.deep.equal(['1']);
+    c.heal();
+    for (let i = 0; i < 2; i++) c.node('1').tick();
+    c.settle();
+    const leader = c.leaders()[0]!;
+    for (const id of c.ids) expect(c.appliedData(id), `node ${id} under leader ${leader}`).to.deep.equal(['x']);
+  });
+
+  it('a new cluster, every node on a new data directory, elects its first leader once each has asked for votes', () => {
+    const c = new CoreCluster(['1', '2', '3']);
+    for (const id of c.ids) loseData(c, id);
+    expect(c.node('2').isRejoining()).to.equal(true);
+    for (let round = 0; round < 100 && c.leaders().length === 0; round++) {
+      for (const id of c.ids) c.node(id).tick();
+      c.settle();
+    }
+    expect(c.leaders()).to.have.length(1);
+    c.node(c.leaders()[0]!).propose(['first']);
+    c.settle();
+    for (const id of c.ids) {
+      expect(c.node(id).isRejoining(), `node ${id}`).to.equal(false);
+      expect(c.appliedData(id)).to.deep.equal(['first']);
+    }
+  });
+
+  it('keeps holding back across a crash until a leader has caught it up: the mark is on its disk', () => {
+    const c = new CoreCluster(['1', '2', '3']);
+    c.elect('1');
+    c.node('1').propose(['x']);
+    c.settle();
+    c.isolate('1');
+    loseData(c, '3');
+    const two = c.node('2');
+    for (let i = 0; i < 100 && two.softState().role === 'Follower'; i++) two.tick();
+    c.settle(); // node 3 learns node 2's term, and writes it with the mark
+    expect(c.disks.get('3')!.hardState).to.include({ term: two.softState().term, rejoining: true });
+    c.start('3', 5); // a crash before it was caught up
+    expect(c.node('3').isRejoining()).to.equal(true);
+    c.heal();
+    // Node 2 tries again; node 1 elects it; node 3 hears the new leader and is caught up.
+    for (let i = 0; i < 100 && two.softState().role !== 'Leader'; i++) {
+      two.tick();
+      c.settle();
+    }
+    expect(c.leaders()).to.deep.equal(['2']);
+    expect(c.node('3').isRejoining()).to.equal(false);
+    expect(c.disks.get('3')!.hardState.rejoining).to.equal(undefined);
   });
 
   it('refuses to vote for a candidate with a log until a leader has caught it up, holding that leader as its vote', () => {
