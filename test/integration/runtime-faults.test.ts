@@ -113,14 +113,19 @@ describe('runtime: a failing applicator or disk', function () {
     const broken = new FailingStorage();
     const nodes = ['1', '2', '3'].map((id) => instance(network, id, (op) => op, id === '1' ? broken : new MemoryStorage()));
     const fatal = new Promise<Error>((resolve) => nodes[0]!.once('error', resolve));
+    const stopped = new Promise<Error | null>((resolve) => nodes[0]!.once('stopped', resolve));
     await Promise.all(nodes.map((n) => n.start()));
     try {
       await nodes[1]!.applyOperation('before');
       broken.failing = true;
       const pending = codeOf(nodes[0]!.applyOperation('during'));
       expect((await fatal).message).to.match(/EIO/);
-      expect(await pending).to.be.oneOf(['SHUTDOWN', null]);
+      // It says it stopped at once, whatever role it had: nobody reads a stale role from it.
+      expect(nodes[0]!.status()).to.include({ role: 'Stopped', leader: null });
       expect(nodes[0]!.isRunning()).to.equal(false);
+      expect(await pending).to.be.oneOf(['SHUTDOWN', null]);
+      expect(await codeOf(nodes[0]!.applyOperation('after the failure'))).to.equal('SHUTDOWN');
+      expect((await stopped)?.message).to.match(/EIO/);
       expect(await nodes[2]!.applyOperation('after')).to.equal('after');
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
