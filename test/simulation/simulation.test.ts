@@ -1,7 +1,19 @@
 import { expect } from 'chai';
-import { runRuntimeSimulation } from './runtime-sim.ts';
+import { runRuntimeSimulation, type RuntimeScenario } from './runtime-sim.ts';
 import { RUNTIME_SCENARIOS, SCENARIOS, runtimeScenarioNamed, scenarioNamed } from './scenarios.ts';
 import { runSimulation, SimulationFailure } from './simulation.ts';
+
+/** Runs seeds 1 to `maxSeeds` of a runtime scenario until one fails, and returns that failure (null if none did). */
+async function firstRuntimeFailure(scenario: RuntimeScenario, maxSeeds: number): Promise<SimulationFailure | null> {
+  for (let seed = 1; seed <= maxSeeds; seed++) {
+    const failure = await runRuntimeSimulation(scenario, seed).then(() => null, (error: unknown) => error);
+    if (failure !== null) {
+      expect(failure).to.be.instanceOf(SimulationFailure);
+      return failure as SimulationFailure;
+    }
+  }
+  return null;
+}
 
 /** Seeds per scenario in `npm test`; `npm run sim -- --seeds N` runs more. */
 const SEEDS = Number(process.env['GRAFT_SIM_SEEDS'] ?? 150);
@@ -47,54 +59,33 @@ describe('simulation: the real core under seeded faults', function () {
 
   it('sabotage: with reads served without ReadIndex\'s quorum round, the linearizability checker finds a stale read', async () => {
     const sabotaged = { ...runtimeScenarioNamed('runtime-partitions-3'), sabotage: 'read-without-quorum' as const };
-    const failures: SimulationFailure[] = [];
-    for (let seed = 1; seed <= 30 && failures.length === 0; seed++) {
-      await runRuntimeSimulation(sabotaged, seed).catch((error: unknown) => {
-        expect(error).to.be.instanceOf(SimulationFailure);
-        failures.push(error as SimulationFailure);
-      });
-    }
-    expect(failures.length, 'seeds of 30 with a stale read found').to.be.greaterThan(0);
-    expect(failures[0]!.message).to.match(/linearizability violated: the history of key k0 is not linearizable/);
+    const failure = await firstRuntimeFailure(sabotaged, 30);
+    expect(failure, 'seeds of 30 with a stale read found').to.not.equal(null);
+    expect(failure!.message).to.match(/linearizability violated: the history of key k0 is not linearizable/);
   });
 
   it('sabotage: with a leader lease that never runs out, the linearizability checker finds a stale read', async () => {
     // A stale lease read needs a leader cut off while another is elected and written to: rarer than
     // other findings, so this looks further (about one seed in twenty finds it).
     const sabotaged = { ...runtimeScenarioNamed('runtime-lease-3'), sabotage: 'lease-never-expires' as const };
-    const failures: SimulationFailure[] = [];
-    for (let seed = 1; seed <= 150 && failures.length === 0; seed++) {
-      await runRuntimeSimulation(sabotaged, seed).catch((error: unknown) => failures.push(error as SimulationFailure));
-    }
-    expect(failures.length, 'seeds of 150 with a stale read found').to.be.greaterThan(0);
-    expect(failures[0]!.message).to.match(/linearizability violated/);
+    const failure = await firstRuntimeFailure(sabotaged, 150);
+    expect(failure, 'seeds of 150 with a stale read found').to.not.equal(null);
+    expect(failure!.message).to.match(/linearizability violated/);
   });
 
   it('sabotage: with a log that ignores short writes, a node acknowledges what its full disk did not hold, and the durability check finds it', async () => {
     const sabotaged = { ...runtimeScenarioNamed('runtime-disks-3'), sabotage: 'ignore-short-write' as const };
-    const failures: SimulationFailure[] = [];
-    for (let seed = 1; seed <= 30 && failures.length === 0; seed++) {
-      await runRuntimeSimulation(sabotaged, seed).catch((error: unknown) => {
-        expect(error).to.be.instanceOf(SimulationFailure);
-        failures.push(error as SimulationFailure);
-      });
-    }
-    expect(failures.length, 'seeds of 30 with a violation found').to.be.greaterThan(0);
-    expect(failures[0]!.message).to.match(/(durability|recovery) violated: node \d /);
+    const failure = await firstRuntimeFailure(sabotaged, 30);
+    expect(failure, 'seeds of 30 with a violation found').to.not.equal(null);
+    expect(failure!.message).to.match(/(durability|recovery) violated: node \d /);
   });
 
   it('sabotage: with the session table ignored, an operation sent twice is applied twice, and the simulation says so', async () => {
     // The leader drops most copies before they reach the log; those left come from leader changes.
     const sabotaged = { ...runtimeScenarioNamed('runtime-retries-3'), sabotage: 'apply-duplicates' as const };
-    const failures: SimulationFailure[] = [];
-    for (let seed = 1; seed <= 30 && failures.length === 0; seed++) {
-      await runRuntimeSimulation(sabotaged, seed).catch((error: unknown) => {
-        expect(error).to.be.instanceOf(SimulationFailure);
-        failures.push(error as SimulationFailure);
-      });
-    }
-    expect(failures.length, 'seeds of 30 with a double application found').to.be.greaterThan(0);
-    expect(failures[0]!.message).to.match(/exactly-once violated: node \d: .* applied a second time/);
+    const failure = await firstRuntimeFailure(sabotaged, 30);
+    expect(failure, 'seeds of 30 with a double application found').to.not.equal(null);
+    expect(failure!.message).to.match(/exactly-once violated: node \d: .* applied a second time/);
   });
 
   it('sabotage: with votes granted without the §5.4.1 log check, the simulator finds a violation and names its seed', () => {

@@ -10,6 +10,16 @@ function loseData(c: CoreCluster, id: string): void {
   c.start(id, 99);
 }
 
+/** Three nodes that committed "x" under leader 1, which is then cut off from the other two. */
+function xCommittedThenLeaderCutOff(): CoreCluster {
+  const c = new CoreCluster(['1', '2', '3']);
+  c.elect('1');
+  c.node('1').propose(['x']);
+  c.settle();
+  c.isolate('1');
+  return c;
+}
+
 describe('core: a follower that lost its data', () => {
   it('is caught up by the same leader at once, though it acknowledged more than it now holds, and the leader says so', () => {
     const c = new CoreCluster(['1', '2', '3']);
@@ -53,11 +63,7 @@ describe('core: a follower that lost its data', () => {
   });
 
   it('a lost node and a never-written one elect nobody while the member holding the log is out of reach', () => {
-    const c = new CoreCluster(['1', '2', '3']);
-    c.elect('1');
-    c.node('1').propose(['x']);
-    c.settle();
-    c.isolate('1');
+    const c = xCommittedThenLeaderCutOff();
     loseData(c, '2'); // its disk is gone
     loseData(c, '3'); // down since the cluster began: it never stored anything
     for (const id of ['3', '2']) {
@@ -91,11 +97,7 @@ describe('core: a follower that lost its data', () => {
   });
 
   it('keeps holding back across a crash until a leader has caught it up: the mark is on its disk', () => {
-    const c = new CoreCluster(['1', '2', '3']);
-    c.elect('1');
-    c.node('1').propose(['x']);
-    c.settle();
-    c.isolate('1');
+    const c = xCommittedThenLeaderCutOff();
     loseData(c, '3');
     const two = c.node('2');
     for (let i = 0; i < 100 && two.softState().role === 'Follower'; i++) two.tick();
@@ -115,12 +117,8 @@ describe('core: a follower that lost its data', () => {
   });
 
   it('refuses to vote for a candidate with a log until a leader has caught it up, holding that leader as its vote', () => {
-    const c = new CoreCluster(['1', '2', '3']);
-    c.elect('1');
-    c.node('1').propose(['x']);
-    c.settle();
+    const c = xCommittedThenLeaderCutOff();
     loseData(c, '3');
-    c.isolate('1');
     // Node 2 campaigns; node 3, empty, may have voted in this term before its data was lost.
     const two = c.node('2');
     for (let i = 0; i < 100 && two.softState().role === 'Follower'; i++) two.tick();
