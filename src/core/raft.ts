@@ -57,7 +57,9 @@ export type Sabotage =
   /** Serve reads at the commit index without a quorum confirming leadership first (against thesis §6.4). */
   | 'read-without-quorum'
   /** Keep a leader lease forever once a quorum acknowledged, however long ago (against thesis §6.4.1). */
-  | 'lease-never-expires';
+  | 'lease-never-expires'
+  /** Take no notice of a pause: the lease is measured in ticks alone, as if no time passed while none came. */
+  | 'lease-ignores-pauses';
 
 /** Where a proposal landed in the log. It is applied only if it is still there when committed. */
 export interface LogPosition {
@@ -210,6 +212,19 @@ export class RaftCore {
       if (this.preVote || this.rejoin?.mayCampaign(this.id, this.membership.allVoters()) === false) this.becomePreCandidate();
       else this.campaign();
     }
+  }
+
+  /**
+   * Time passed without ticks: for `ticks` ticks the process was paused (a long garbage collection, a
+   * suspended VM or container) or its event loop blocked. Counts them as ticks (at most two election
+   * timeouts' worth: past that, nothing more changes), and voids the leader lease: the voters that
+   * granted it may have elected another leader meanwhile, so only a round sent after the pause can
+   * renew it (thesis §6.4.1).
+   */
+  paused(ticks: number): void {
+    if (this.sabotage === 'lease-ignores-pauses') return;
+    this.readRounds.voidLease();
+    for (let i = 0; i < Math.min(ticks, 2 * this.electionTicks); i++) this.tick();
   }
 
   /**

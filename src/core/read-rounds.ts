@@ -91,6 +91,16 @@ export class ReadRounds {
     this.leaseForfeited = true;
   }
 
+  /**
+   * Time passed that the leader did not see (a pause): the lease held so far, and any lease the rounds
+   * already sent could give, may have run out meanwhile. Only a round sent from now on renews it.
+   */
+  voidLease(): void {
+    if (this.sabotage.leaseNeverExpires) return;
+    this.leaseStart = null;
+    this.sentAt.clear();
+  }
+
   /** Leadership is lost: the reads still waiting can never be confirmed. */
   abandon(): ReadRequest[] {
     const requests = this.waiting.flatMap((w) => w.requests);

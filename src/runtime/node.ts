@@ -17,6 +17,12 @@ import { leaseTicks, planTicks } from './ticks.ts';
  */
 const APPLY_CHUNK = 1024;
 
+/**
+ * Ticks found due at once that mean the process was paused, not that a timer fired late: the core
+ * then voids its lease (RaftCore.paused). Timers routinely fire a tick late; three in one go do not.
+ */
+const PAUSE_TICKS = 3;
+
 /** What the runtime needs to drive one core. */
 export interface RaftNodeOptions {
   readonly id: NodeId;
@@ -75,6 +81,9 @@ export class RaftNode {
   /** Settles when the current loop turn ends, so `stop` can wait for an in-flight write. */
   private idle: Promise<void> = Promise.resolve();
   private replay: ReplayProgress | null = null;
+  /** The tick length in ms, and the clock time up to which the core has been ticked. */
+  private tickMs = 1;
+  private tickedUntil = 0;
 
   constructor(private readonly options: RaftNodeOptions) {}
 
@@ -99,6 +108,8 @@ export class RaftNode {
     });
     this.replay = new ReplayProgress(this.core.commitIndex(), clock, this.options.logger);
     await transport.start((message) => this.receive(message));
+    this.tickMs = plan.tickMs;
+    this.tickedUntil = clock.now();
     this.cancelTicker = clock.every(plan.tickMs, () => this.tick());
     this.schedule();
   }
@@ -177,12 +188,29 @@ export class RaftNode {
   private tick(): void {
     if (this.stopped || this.core === null) return;
     try {
-      this.core.tick();
+      this.catchUpTime(this.core);
     } catch (error) {
       this.fail(error);
       return;
     }
     this.schedule();
+  }
+
+  /**
+   * Brings the core's logical time up to the monotonic clock, so that it never decides anything (a
+   * lease read above all) on time that stood still while the process did: ticks that fell due are
+   * given now, and a gap that can only be a pause is reported as one. Called before every input.
+   */
+  private catchUpTime(core: RaftCore): void {
+    const due = Math.floor((this.options.clock.now() - this.tickedUntil) / this.tickMs);
+    if (due <= 0) return;
+    this.tickedUntil += due * this.tickMs;
+    if (due >= PAUSE_TICKS) {
+      this.options.logger.debug(`no tick for ${due * this.tickMs} ms: counted as a pause`);
+      core.paused(due);
+    } else {
+      for (let i = 0; i < due; i++) core.tick();
+    }
   }
 
   /**
@@ -193,7 +221,10 @@ export class RaftNode {
     if (this.stopped || this.core === null) return;
     try {
       if (message.type === 'Forward' || message.type === 'ForwardResponse') this.options.onForwardMessage(message);
-      else this.core.step(message);
+      else {
+        this.catchUpTime(this.core);
+        this.core.step(message);
+      }
     } catch (error) {
       this.options.logger.error(`dropped a ${message.type} from ${message.from} that could not be handled: ${(error as Error).message}`, { peer: message.from });
     }
@@ -260,6 +291,7 @@ export class RaftNode {
 
   private takeReads(core: RaftCore): void {
     if (this.reads.length === 0) return;
+    this.catchUpTime(core);
     const batch = this.reads;
     this.reads = [];
     const context = ++this.readContext;
