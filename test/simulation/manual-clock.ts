@@ -16,14 +16,23 @@ export class ManualClock {
     this.queue.schedule(this.time + delay, fn);
   }
 
-  /** A clock for one node: its timers run at `rate` times the nominal speed, and `kill` silences it. */
-  view(rate = 1): Clock & { kill(): void } {
+  /**
+   * A clock for one node: its timers run at `rate` times the nominal speed, and `kill` silences it.
+   * `pause` stops the process, as SIGSTOP would: its time goes on, but nothing of it runs; timers
+   * and deferred work that fall due meanwhile run at `resume`, once each, in order.
+   */
+  view(rate = 1): Clock & { kill(): void; pause(): void; resume(): void } {
     let alive = true;
+    let held: (() => void)[] | null = null;
+    const whenRunning = (fn: () => void): void => {
+      if (held === null) fn();
+      else held.push(fn);
+    };
     const at = (ms: number, fn: () => void): Cancel => {
       let cancelled = false;
-      this.queue.schedule(this.time + ms / rate, () => {
+      this.queue.schedule(this.time + ms / rate, () => whenRunning(() => {
         if (alive && !cancelled) fn();
-      });
+      }));
       return () => (cancelled = true);
     };
     return {
@@ -40,11 +49,19 @@ export class ManualClock {
         return () => (cancelled = true);
       },
       defer: (fn) => {
-        this.deferred.push(() => {
+        this.deferred.push(() => whenRunning(() => {
           if (alive) fn();
-        });
+        }));
       },
       kill: () => (alive = false),
+      pause: () => {
+        held ??= [];
+      },
+      resume: () => {
+        const due = held ?? [];
+        held = null;
+        for (const fn of due) fn();
+      },
     };
   }
 

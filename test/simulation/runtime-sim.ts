@@ -26,6 +26,10 @@ export interface RuntimeScenario {
   readonly faults: Omit<FaultProfile, 'pauseEvery' | 'pauseLength'> & {
     /** Mean time between disk faults (a disk that fills up, a write or sync that fails with EIO or ENOSPC); 0 or absent: none. */
     readonly diskFaultEvery?: number;
+    /** Mean time between pauses of a process (SIGSTOP, a long GC), how long each lasts, and whether the leader is the one paused. */
+    readonly pauseEvery?: number;
+    readonly pauseLength?: readonly [number, number];
+    readonly pauseLeader?: boolean;
   };
   readonly faultMs: number;
   readonly livenessMs: number;
@@ -36,6 +40,16 @@ export interface RuntimeScenario {
   readonly checkQuorum?: boolean;
   readonly readMode?: 'read-index' | 'lease';
   readonly sabotage?: Sabotage | 'apply-duplicates' | WalSabotage;
+}
+
+/** One running incarnation of a node: its store, its clock, and how the world reaches it. */
+interface SimProcess {
+  store: KVStore;
+  readonly view: ReturnType<ManualClock['view']>;
+  alive: boolean;
+  receive: ReceiveHandler | null;
+  /** While paused: what reached the process meanwhile (messages, finished disk writes), in order. */
+  inbox: (() => void)[] | null;
 }
 
 /** One simulated machine's disk, kept across restarts of its node; and what the node acknowledged on it. */
@@ -94,7 +108,7 @@ class RuntimeSimulation {
   private readonly machines = new Map<NodeId, Machine>();
   /** A node restarted on a lost data directory, until it has applied what the others held then. */
   private recovering: { id: NodeId; upTo: number } | null = null;
-  private readonly stores = new Map<NodeId, { store: KVStore; kill: () => void; alive: boolean; receive: ReceiveHandler | null }>();
+  private readonly stores = new Map<NodeId, SimProcess>();
   private readonly cut = new Set<string>();
   private faultsOn = true;
   private clientsOn = true;
@@ -113,7 +127,7 @@ class RuntimeSimulation {
     this.config = parseClusterConfig(`electionTimeout: 100\nheartbeatInterval: 30\nreadMode: ${readMode}\nconfiguration:\n${members}\n`, `<${scenario.name}>`);
     for (const id of this.ids) {
       const files = new SimFiles({
-        after: (ms, fn) => this.clock.after(ms, fn), latency: () => this.uniform(...scenario.faults.diskLatency),
+        after: (ms, fn) => this.clock.after(ms, () => this.whenRunning(id, fn)), latency: () => this.uniform(...scenario.faults.diskLatency),
         alive: () => this.stores.get(id)?.alive === true, rng: this.rng,
       });
       this.machines.set(id, { files, watch: new DurabilityWatch(id, (v) => (this.violation ??= v)), faulted: false });
@@ -156,7 +170,7 @@ class RuntimeSimulation {
 
   /** Stops every instance's timers, so nothing of this run outlives it. */
   shutdown(): void {
-    for (const node of this.stores.values()) node.kill();
+    for (const node of this.stores.values()) node.view.kill();
   }
 
   /** Starts `id` on its machine's disk; a node that cannot start on what its disk holds is a finding. */
@@ -170,7 +184,7 @@ class RuntimeSimulation {
     const machine = this.machines.get(id)!;
     const rate = 1 + this.uniform(-1, 1) * this.scenario.faults.drift;
     const view = this.clock.view(rate);
-    const node = { store: undefined as unknown as KVStore, kill: () => view.kill(), alive: true, receive: null as ReceiveHandler | null };
+    const node: SimProcess = { store: undefined as unknown as KVStore, view, alive: true, receive: null, inbox: null };
     const transport = simulatedTransport(node, (to, messages) => this.deliver(id, to, messages));
     node.store = new WatchedKVStore({
       config: this.config, machineId: id, logger: silentLogger, clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)),
@@ -209,7 +223,8 @@ class RuntimeSimulation {
     const node = this.stores.get(id)!;
     node.alive = false;
     node.receive = null;
-    node.kill();
+    node.view.kill();
+    node.inbox = null;
     this.machines.get(id)!.files.crash();
     this.trace.push(`${this.clock.time.toFixed(1)} ${id} crashes`);
   }
@@ -220,6 +235,7 @@ class RuntimeSimulation {
     this.recurring(diskFaultEvery, () => this.diskFault());
     this.recurring(wipeEvery, () => this.wipe());
     this.recurring(hostileEvery, () => this.hostileFrame());
+    this.recurring(this.scenario.faults.pauseEvery ?? 0, () => this.pause());
   }
 
   private recurring(mean: number, fault: () => void): void {
@@ -281,7 +297,39 @@ class RuntimeSimulation {
     const message = hostileMessage(this.rng, others[this.rng.nextInt(others.length)]!, { id, term: this.stores.get(id)!.store.graft.status().term });
     const delivered = throughCodec([message]);
     this.trace.push(`${this.clock.time.toFixed(1)} hostile ${message.type} to ${id}: ${delivered.length === 0 ? 'refused by the codec' : 'delivered'}`);
-    for (const m of delivered) receive(m);
+    for (const m of delivered) this.whenRunning(id, () => receive(m));
+  }
+
+  /** Runs `fn` in the process of `id` now, or when it resumes if it is paused. */
+  private whenRunning(id: NodeId, fn: () => void): void {
+    const inbox = this.stores.get(id)?.inbox;
+    if (inbox === null || inbox === undefined) fn();
+    else inbox.push(fn);
+  }
+
+  /**
+   * Stops a process for a while, as SIGSTOP, a long GC or a suspended VM would: its time goes on,
+   * nothing of it runs. On resume its timers run first, then what reached it meanwhile, as in
+   * Node's event loop (timers before I/O).
+   */
+  private pause(): void {
+    const leader = this.ids.find((id) => this.stores.get(id)?.alive === true && this.stores.get(id)!.store.graft.isRunning() && this.stores.get(id)!.store.graft.status().role === 'Leader');
+    const id = this.scenario.faults.pauseLeader === true ? leader : this.pickUp(() => true);
+    const node = id === undefined ? undefined : this.stores.get(id)!;
+    if (id === undefined || node === undefined || node.inbox !== null) return;
+    node.inbox = [];
+    node.view.pause();
+    this.trace.push(`${this.clock.time.toFixed(1)} ${id} pauses`);
+    this.clock.after(this.uniform(...(this.scenario.faults.pauseLength ?? [0, 0])), () => this.resume(node));
+  }
+
+  private resume(node: SimProcess): void {
+    const inbox = node.inbox;
+    if (inbox === null) return;
+    this.trace.push(`${this.clock.time.toFixed(1)} ${node.store.graft.id} resumes`);
+    node.inbox = null;
+    node.view.resume();
+    for (const fn of inbox) fn();
   }
 
   /** A random live node whose machine passes `filter`. */
@@ -300,7 +348,7 @@ class RuntimeSimulation {
       if (this.faultsOn && this.chance(loss)) continue;
       this.clock.after(this.uniform(...delay), () => {
         const receive = this.stores.get(to)?.receive;
-        if (receive && !this.cut.has(`${from}>${to}`)) for (const m of messages) receive(m);
+        if (receive && !this.cut.has(`${from}>${to}`)) this.whenRunning(to, () => messages.forEach((m) => receive(m)));
       });
     }
     return true;
@@ -394,6 +442,7 @@ class RuntimeSimulation {
     this.faultsOn = false;
     this.cut.clear();
     for (const machine of this.machines.values()) machine.files.heal();
+    for (const node of this.stores.values()) this.resume(node);
     for (const id of this.ids) if (!this.stores.get(id)!.alive) this.restart(id);
   }
 

@@ -94,6 +94,15 @@ export const RUNTIME_SCENARIOS: readonly RuntimeScenario[] = [
     faults: { loss: 0.01, duplicate: 0, delay: [0.5, 4], partitionEvery: 300, partitionLength: [200, 800], crashEvery: 0, downtime: [0, 0], drift: 0.05, diskLatency: [0.2, 2] },
   },
   {
+    // The leader stops for longer than its lease (a long GC, a suspended VM) while partitions come
+    // and go: on resume it must not serve a lease read before a fresh round confirms it leads.
+    name: 'runtime-lease-pauses-3', nodes: 3, faultMs: 4000, livenessMs: 2000, clients: 6, keys: 1, readMode: 'lease',
+    faults: {
+      loss: 0.02, duplicate: 0.02, delay: [0.5, 6], partitionEvery: 250, partitionLength: [100, 700], crashEvery: 0, downtime: [0, 0],
+      drift: 0.05, diskLatency: [0.2, 2], pauseEvery: 250, pauseLength: [90, 400], pauseLeader: true,
+    },
+  },
+  {
     // What the real world does beyond crashes: disks that fill up or fail a write or a sync (the node
     // must stop, acknowledging nothing of that write, and be caught up after its restart), data
     // directories lost (the node restarts empty and must not vote until caught up), and frames with

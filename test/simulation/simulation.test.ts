@@ -73,6 +73,13 @@ describe('simulation: the real core under seeded faults', function () {
     expect(failure!.message).to.match(/linearizability violated/);
   });
 
+  it('sabotage: with a lease counted in ticks alone, a leader paused past its lease serves stale reads on resume, and the checker finds them', async () => {
+    const sabotaged = { ...runtimeScenarioNamed('runtime-lease-pauses-3'), sabotage: 'lease-ignores-pauses' as const };
+    const failure = await firstRuntimeFailure(sabotaged, 30);
+    expect(failure, 'seeds of 30 with a stale read found').to.not.equal(null);
+    expect(failure!.message).to.match(/linearizability violated/);
+  });
+
   it('sabotage: with a log that ignores short writes, a node acknowledges what its full disk did not hold, and the durability check finds it', async () => {
     const sabotaged = { ...runtimeScenarioNamed('runtime-disks-3'), sabotage: 'ignore-short-write' as const };
     const failure = await firstRuntimeFailure(sabotaged, 30);
