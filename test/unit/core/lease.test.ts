@@ -40,6 +40,26 @@ describe('core: lease reads (thesis §6.4.1)', () => {
     expect(c.reads.get('1') ?? [], 'not served from an expired lease').to.deep.equal([]);
   });
 
+  it('after a pause, even one shorter than the lease, reads wait for a round sent after it; its answers renew the lease', () => {
+    const c = leading();
+    c.node('1').paused(3);
+    c.node('1').readIndex(8);
+    c.flush();
+    expect(c.reads.get('1') ?? [], 'not served from the lease held before the pause').to.deep.equal([]);
+    c.settle(); // the round goes out after the pause, and a quorum answers it
+    expect(c.reads.get('1')).to.deep.equal([{ context: 8, index: c.node('1').commitIndex() }]);
+    c.node('1').readIndex(9);
+    c.flush();
+    expect(c.reads.get('1')!.at(-1), 'the lease again: served at once').to.deep.equal({ context: 9, index: c.node('1').commitIndex() });
+  });
+
+  it('a pause longer than an election timeout is counted: a leader that heard from nobody meanwhile steps down (thesis §6.2)', () => {
+    const c = leading();
+    c.isolate('1');
+    c.node('1').paused(25);
+    expect(c.node('1').softState().role).to.equal('Follower');
+  });
+
   it('after a transfer begins, reads go through a quorum round for the rest of the term', () => {
     const c = leading();
     c.isolate('3');
