@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, parseDocument, type Pair } from 'yaml';
+import { isMap, isScalar, parseDocument, stringify, type Pair } from 'yaml';
 import { GraftError } from './errors.ts';
 
 /** Where a member listens: peers and clients alike. */
@@ -53,6 +53,11 @@ export function loadClusterConfig(path: string): ClusterConfig {
 
 /** Validates the text of a cluster file; `source` names it in errors and anchors a relative dataDir. */
 export function parseClusterConfig(text: string, source = '<inline>'): ClusterConfig {
+  return parseConfigText(text, source, source === '<inline>' ? process.cwd() : dirname(source));
+}
+
+/** Validates configuration text; `source` names it in errors, and a relative dataDir is taken from `baseDir`. */
+function parseConfigText(text: string, source: string, baseDir: string): ClusterConfig {
   const fail = (key: string, message: string): never => {
     throw new GraftError('CONFIG_INVALID', `${source}: ${key === '' ? '' : `${key}: `}${message}`);
   };
@@ -108,7 +113,7 @@ export function parseClusterConfig(text: string, source = '<inline>'): ClusterCo
   if (rawDataDir !== undefined) {
     const value = isScalar(rawDataDir) ? rawDataDir.value : toJs(rawDataDir);
     if (typeof value !== 'string' || value === '') fail('dataDir', `expected a directory path, got ${describe(value)}`);
-    dataDir = resolve(source === '<inline>' ? process.cwd() : dirname(source), value as string);
+    dataDir = resolve(baseDir, value as string);
   }
   const rawReadMode = top.get('readMode');
   let readMode: ReadMode = 'read-index';
@@ -118,6 +123,32 @@ export function parseClusterConfig(text: string, source = '<inline>'): ClusterCo
     readMode = value as ReadMode;
   }
   return { electionTimeout, heartbeatInterval, members, dataDir, readMode, source };
+}
+
+/**
+ * What `cluster.yaml` holds, as a plain object, for a configuration kept somewhere other than a file:
+ * `{ electionTimeout: 150, configuration: { 1: '127.0.0.1:9001', ... } }`. Relative `dataDir`
+ * paths are taken from the working directory.
+ */
+export interface ClusterConfigObject {
+  readonly electionTimeout: number;
+  readonly heartbeatInterval?: number;
+  readonly configuration: Readonly<Record<string, string>>;
+  readonly dataDir?: string;
+  readonly readMode?: ReadMode;
+}
+
+/** Validates a configuration given as a plain object, with the same rules and messages as a file. */
+export function clusterConfigFromObject(value: ClusterConfigObject, source = '<object>'): ClusterConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new GraftError('CONFIG_INVALID', `${source}: expected an object with the keys ${KEYS.join(', ')}, got ${describe(value)}`);
+  }
+  return parseConfigText(stringify(value), source, process.cwd());
+}
+
+/** Whether `value` is an already validated configuration rather than a plain object to validate. */
+export function isClusterConfig(value: ClusterConfig | ClusterConfigObject): value is ClusterConfig {
+  return (value as ClusterConfig).members instanceof Map;
 }
 
 /** Parses `host:port`, `[v6]:port`, or a bare host (DEFAULT_PORT). */

@@ -1,15 +1,16 @@
 import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { LogPosition, Sabotage } from './core/raft.ts';
 import { seededRng } from './core/rng.ts';
 import type { Entry, NodeId, Rng, Role } from './core/types.ts';
-import { formatAddress, validateMachineId, type ClusterConfig } from './config.ts';
+import { clusterConfigFromObject, formatAddress, isClusterConfig, validateMachineId, type ClusterConfig, type ClusterConfigObject } from './config.ts';
 import { GraftError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { AppliedWatch } from './runtime/applied-watch.ts';
 import { realClock, type Cancel, type Clock } from './runtime/clock.ts';
-import { TypedEmitter, type GraftEvents } from './runtime/events.ts';
+import type { GraftEvents } from './runtime/events.ts';
 import { Forwarder } from './runtime/forwarding.ts';
 import { RaftNode } from './runtime/node.ts';
 import type { Serializer } from './serializer.ts';
@@ -25,10 +26,10 @@ import { WebSocketTransport } from './transport/ws/ws-transport.ts';
 
 /** How to build a GraftInstance. Only `config`, `machineId`, `applicator` and `serializer` are required. */
 export interface GraftOptions<Op, Result> {
-  /** The cluster: members, timeouts (see `loadClusterConfig`). */
-  readonly config: ClusterConfig;
-  /** This node's id; must be a member of `config`. */
-  readonly machineId: string;
+  /** The cluster: members, timeouts. From `loadClusterConfig(file)`, or a plain object as cluster.yaml would hold it. */
+  readonly config: ClusterConfig | ClusterConfigObject;
+  /** This node's id; must be a member of `config` (`1` and `'1'` name the same machine). */
+  readonly machineId: string | number;
   /** Applies one committed operation to the state machine; called once per entry, in log order, on every node. Must be deterministic. */
   readonly applicator: (op: Op, position: LogPosition) => Result;
   /** Turns operations into text for the log and the wire, and back. */
@@ -84,8 +85,10 @@ interface Request {
  * the promise resolves with what this node's applicator returned for it once it is committed and
  * applied here. Every node applies the same operations in the same order.
  */
-export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvents> {
+export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvents> {
   readonly id: NodeId;
+  /** The validated cluster configuration this instance runs with. */
+  readonly config: ClusterConfig;
   private readonly options: GraftOptions<Op, Result>;
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -114,16 +117,13 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
 
   constructor(options: GraftOptions<Op, Result>) {
     super();
-    validateMachineId(options.config, options.machineId);
-    if (options.config.readMode === 'lease' && options.checkQuorum === false) {
-      throw new GraftError('CONFIG_INVALID', 'readMode "lease" needs checkQuorum: without it, voters do not hold off elections while the leader is alive');
-    }
+    const config = validateOptions(options);
     this.options = options;
-    this.id = options.machineId;
-    this.logger = options.logger ?? createLogger(`node ${options.machineId}`);
+    this.config = config;
+    this.id = String(options.machineId);
+    this.logger = options.logger ?? createLogger(`node ${this.id}`);
     this.clock = options.clock ?? realClock;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
-    const config = options.config;
     const rng = options.rng ?? seededRng(randomInt(2 ** 31));
     this.storage = options.storage ?? defaultStorage(config, this.id, options.dataDir ?? config.dataDir, this.logger);
     const transport = options.transport ?? new WebSocketTransport({
@@ -191,7 +191,11 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     try {
       data = this.options.serializer.toString(op);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(new GraftError('INVALID_ARGUMENT', `the serializer cannot encode this operation: ${(error as Error).message}`, { cause: error }));
+    }
+    // JSON.stringify(undefined) is undefined, not an error: such an operation must not reach the log.
+    if (typeof data !== 'string') {
+      return Promise.reject(new GraftError('INVALID_ARGUMENT', `the serializer turned the operation into ${typeof data}, not text; nothing was sent`));
     }
     const { seq, outcome } = this.session.run(data);
     return new Promise<Result>((resolve, reject) => {
@@ -209,6 +213,31 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
         cancel();
         reject(error);
       });
+    });
+  }
+
+  /**
+   * Resolves once this node knows a leader, so that operations and reads can be served (an election
+   * takes one or two election timeouts after the cluster starts). Rejects with SHUTDOWN if the
+   * instance stops first, or TIMEOUT_OUTCOME_UNKNOWN after `timeoutMs` (default: requestTimeoutMs).
+   */
+  ready(timeoutMs = this.requestTimeoutMs): Promise<void> {
+    if (this.state === 'running' && this.node.softState().leader !== null) return Promise.resolve();
+    if (this.state === 'stopped') return Promise.reject(new GraftError('SHUTDOWN', `node ${this.id} stopped`));
+    return new Promise((resolve, reject) => {
+      const done = (outcome: () => void): void => {
+        cancel();
+        this.off('leader', onLeader);
+        this.off('stopped', onStopped);
+        outcome();
+      };
+      const onLeader = (leader: NodeId | null): void => {
+        if (leader !== null) done(resolve);
+      };
+      const onStopped = (): void => done(() => reject(new GraftError('SHUTDOWN', `node ${this.id} stopped before a leader was known`)));
+      const cancel = this.clock.after(timeoutMs, () => done(() => reject(new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `no leader known within ${timeoutMs} ms`))));
+      this.on('leader', onLeader);
+      this.on('stopped', onStopped);
     });
   }
 
@@ -246,7 +275,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
         ).then(() => finish(resolve), (error: unknown) => {
           // No leader could confirm it: a read has no effect, so trying again is always safe.
           if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'NO_LEADER')) {
-            this.clock.after(this.options.config.heartbeatInterval, attempt);
+            this.clock.after(this.config.heartbeatInterval, attempt);
           } else {
             finish(() => reject(error instanceof Error ? error : new Error(String(error))));
           }
@@ -263,7 +292,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
     return {
       id: this.id, role: stopped ? 'Stopped' : soft.role, term: soft.term, leader: stopped ? null : soft.leader,
       commitIndex: this.node.commitIndex(), appliedIndex: this.node.appliedIndex(),
-      members: [...this.options.config.members].map(([id, address]) => ({ id, address: formatAddress(address) })),
+      members: [...this.config.members].map(([id, address]) => ({ id, address: formatAddress(address) })),
     };
   }
 
@@ -274,8 +303,8 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
    */
   transferLeadership(id?: NodeId): Promise<NodeId> {
     if (this.state !== 'running') return Promise.reject(new GraftError('NOT_STARTED', `transferLeadership on an instance that is ${this.state}`));
-    if (id !== undefined && !this.options.config.members.has(id)) {
-      return Promise.reject(new GraftError('INVALID_ARGUMENT', `machine id "${id}" is not a member (members: ${[...this.options.config.members.keys()].join(', ')})`));
+    if (id !== undefined && !this.config.members.has(id)) {
+      return Promise.reject(new GraftError('INVALID_ARGUMENT', `machine id "${id}" is not a member (members: ${[...this.config.members.keys()].join(', ')})`));
     }
     const { role, leader } = this.node.softState();
     if (role !== 'Leader') return Promise.reject(new GraftError('NOT_LEADER', `node ${this.id} does not lead; ask the leader`, { leader }));
@@ -288,7 +317,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
         done();
         resolve(newLeader);
       };
-      const { electionTimeout, heartbeatInterval } = this.options.config;
+      const { electionTimeout, heartbeatInterval } = this.config;
       // The core gives up after an election timeout and takes proposals again: say so at once.
       const cancelCheck = this.clock.every(heartbeatInterval, () => {
         if (this.node.softState().role !== 'Leader' || this.node.transferTarget() !== null) return;
@@ -320,7 +349,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   }
 
   private async shutdown(): Promise<void> {
-    if (this.state === 'running' && this.node.softState().role === 'Leader' && this.options.config.members.size > 1) {
+    if (this.state === 'running' && this.node.softState().role === 'Leader' && this.config.members.size > 1) {
       await this.transferLeadership().then(
         (leader) => this.logger.info(`handed leadership to ${leader} before stopping`),
         (error: Error) => this.logger.warn(`stopping without handing over leadership: ${error.message}`),
@@ -367,7 +396,7 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   /** Holds a request until a leader is known; retried on every leader change and each heartbeat interval. */
   private park(request: Request): void {
     this.parked.push(request);
-    this.cancelRetry ??= this.clock.every(this.options.config.heartbeatInterval, () => this.retryParked());
+    this.cancelRetry ??= this.clock.every(this.config.heartbeatInterval, () => this.retryParked());
   }
 
   private retryParked(): void {
@@ -447,9 +476,36 @@ export class GraftInstance<Op, Result = unknown> extends TypedEmitter<GraftEvent
   }
 }
 
+/**
+ * Checks what the compiler cannot (callers in JavaScript, or options built at run time) and returns
+ * the validated configuration. Every mistake is a GraftError naming the option.
+ */
+function validateOptions<Op, Result>(options: GraftOptions<Op, Result>): ClusterConfig {
+  const invalid = (message: string): never => {
+    throw new GraftError('CONFIG_INVALID', `GraftInstance options: ${message}`);
+  };
+  if (typeof options !== 'object' || options === null) invalid('expected an object');
+  if (typeof options.config !== 'object' || options.config === null) invalid('config is required: loadClusterConfig(file), or an object as cluster.yaml holds');
+  const config = isClusterConfig(options.config) ? options.config : clusterConfigFromObject(options.config, 'GraftInstance options.config');
+  if (typeof options.machineId !== 'string' && typeof options.machineId !== 'number') invalid(`machineId must be a string or a number, got ${typeof options.machineId}`);
+  validateMachineId(config, String(options.machineId));
+  if (typeof options.applicator !== 'function') invalid('applicator must be a function (op, position) => result');
+  const serializer = options.serializer as Partial<Serializer<Op>> | undefined;
+  if (typeof serializer?.toString !== 'function' || typeof serializer.fromString !== 'function' || serializer.toString === Object.prototype.toString) {
+    invalid('serializer is required: superjsonSerializer(), jsonSerializer(), or an object with toString(op) and fromString(text)');
+  }
+  if (config.readMode === 'lease' && options.checkQuorum === false) {
+    throw new GraftError('CONFIG_INVALID', 'readMode "lease" needs checkQuorum: without it, voters do not hold off elections while the leader is alive');
+  }
+  return config;
+}
+
 /** Files under `<dataDir>/<id>` when there is a data directory, memory otherwise. */
 function defaultStorage(config: ClusterConfig, id: NodeId, dataDir: string | null, logger: Logger): Storage {
-  if (dataDir === null) return new MemoryStorage();
+  if (dataDir === null) {
+    logger.warn('no data directory: this node keeps its log in memory, and nothing survives a restart (set dataDir to keep it)');
+    return new MemoryStorage();
+  }
   return new FileStorage({
     dir: join(dataDir, id),
     identity: { machineId: id, members: [...config.members.keys()].sort() },

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { NodeId, Role } from '../core/types.ts';
 
 /** The events a GraftInstance emits, and what each carries. */
@@ -17,32 +16,4 @@ export interface GraftEvents {
    * supervisor restarts it.
    */
   stopped: [error: Error | null];
-}
-
-/** An EventEmitter whose event names and arguments are checked by the compiler. */
-export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
-  private readonly emitter = new EventEmitter();
-
-  on<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
-    this.emitter.on(event, listener as (...args: unknown[]) => void);
-    return this;
-  }
-
-  once<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
-    this.emitter.once(event, listener as (...args: unknown[]) => void);
-    return this;
-  }
-
-  off<K extends keyof Events & string>(event: K, listener: (...args: Events[K]) => void): this {
-    this.emitter.off(event, listener as (...args: unknown[]) => void);
-    return this;
-  }
-
-  listenerCount<K extends keyof Events & string>(event: K): number {
-    return this.emitter.listenerCount(event);
-  }
-
-  protected emit<K extends keyof Events & string>(event: K, ...args: Events[K]): void {
-    this.emitter.emit(event, ...args);
-  }
 }
