@@ -111,6 +111,11 @@ export interface ProcessClusterOptions {
    * does not exist yet). If it throws, `create` throws; what it made is the caller's to undo.
    */
   readonly prepare?: (id: string, dataDir: string) => void | Promise<void>;
+  /**
+   * More top-level keys for `cluster.yaml`, as YAML lines appended after the ones `create` writes,
+   * e.g. `readMode: lease`. A key `create` already writes may not appear again (the file is refused).
+   */
+  readonly extraConfig?: string;
 }
 
 /**
@@ -141,7 +146,8 @@ export class ProcessCluster {
     for (let i = 1; i <= size; i++) addresses.set(String(i), `127.0.0.1:${await freePort()}`);
     const configPath = join(dir, 'cluster.yaml');
     const members = [...addresses].map(([id, a]) => `  ${id}: ${a}`).join('\n');
-    writeFileSync(configPath, `electionTimeout: ${electionTimeout}\nconfiguration:\n${members}\ndataDir: ./data\n`);
+    const extra = options.extraConfig === undefined ? '' : `${options.extraConfig.trimEnd()}\n`;
+    writeFileSync(configPath, `electionTimeout: ${electionTimeout}\nconfiguration:\n${members}\ndataDir: ./data\n${extra}`);
     const cluster = new ProcessCluster(dir, configPath, addresses);
     const running = [...addresses.keys()].filter((id) => !absent.includes(id));
     if (options.prepare !== undefined) for (const id of running) await options.prepare(id, cluster.dataDir(id));
