@@ -1,9 +1,9 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseClusterConfig, type ReadMode } from '../src/config.ts';
-import { silentLogger } from '../src/logger.ts';
-import { MemoryNetwork } from '../src/transport/memory.ts';
-import { KVStore } from '../examples/kvstore/kv-store.ts';
+import { parseClusterConfig, silentLogger, type ReadMode } from 'graft-raft';
+import { MemoryNetwork } from 'graft-raft/testing';
+// The kvstore app that `graft start` hosts: not part of the public API, so imported from its source.
+import { KVStore } from '../src/cli/apps/kvstore/kv-store.ts';
 import { fmt, rate, ratio, table } from './measure.ts';
 
 /** A 3-node cluster in this process with durable storage under `dir`; resolves once it has a leader. */

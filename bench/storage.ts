@@ -1,13 +1,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseClusterConfig } from '../src/config.ts';
-import type { Entry } from '../src/core/types.ts';
-import { GraftInstance } from '../src/graft.ts';
-import { silentLogger } from '../src/logger.ts';
-import { jsonSerializer } from '../src/serializer.ts';
-import { FileStorage } from '../src/storage/file/file-storage.ts';
-import { MemoryNetwork } from '../src/transport/memory.ts';
+import { FileStorage, GraftInstance, jsonSerializer, parseClusterConfig, silentLogger, type Entry } from 'graft-raft';
+import { MemoryNetwork } from 'graft-raft/testing';
 import { fmt, rate, ratio, table } from './measure.ts';
 
 const PAYLOAD = 'x'.repeat(100);

@@ -1,5 +1,6 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { GraftError } from '../errors.ts';
+import { apps, DEFAULT_APP } from './apps.ts';
 import { CliError } from './client.ts';
 import { kvCompareAndSet, kvDelete, kvGet, kvSet, type ValueSource } from './commands/kv.ts';
 import { leaderTransfer } from './commands/leader.ts';
@@ -11,20 +12,25 @@ import { up } from './commands/up.ts';
 /** The `graft` command line. Exit codes: 0 done, 1 the request failed, 2 the command line was wrong. */
 function program(): Command {
   const cli = new Command('graft')
-    .description('Run Graft kvstore nodes and talk to them')
+    .description('Run Graft nodes (a replicated key-value store by default) and talk to them')
     .exitOverride()
     .showHelpAfterError();
 
+  const app = (): Option => new Option('--app <name>', `the app to host (${Object.entries(apps).map(([name, a]) => `${name}: ${a.description}`).join('; ')})`)
+    .choices(Object.keys(apps)).default(DEFAULT_APP);
+
   cli.command('start')
-    .description('run one kvstore node in the foreground')
+    .description('run one node in the foreground (of the kvstore app unless --app names another)')
     .requiredOption('--config <file>', 'cluster configuration (YAML)')
     .requiredOption('--id <id>', 'this node\'s machine id in the configuration')
     .option('--data-dir <dir>', 'where nodes keep their files, each under <dir>/<id> (default: dataDir of the configuration, else ./data)')
+    .addOption(app())
     .action(start);
 
   cli.command('up')
     .description('run every member of the configuration locally; Ctrl-C stops them all')
     .option('--config <file>', 'cluster configuration (YAML)', 'cluster.yaml')
+    .addOption(app())
     .action(up);
 
   const cluster = ['--cluster <host:port>', 'address of any live node'] as const;

@@ -1,6 +1,6 @@
 import { parseClusterConfig, type ClusterConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
-import { startKvNode, type KvNode } from '../../examples/kvstore/main.ts';
+import { startKvNode, type KvNode } from '../../src/cli/apps/kvstore/node.ts';
 import { waitUntil } from './graft-cluster.ts';
 import { freePort } from './ports.ts';
 

@@ -8,6 +8,8 @@ import { freePort } from './ports.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
+/** How a test runs the CLI: its TypeScript source through tsx, with 'graft-raft' resolving to src/ (no build needed). */
+const NODE_FLAGS = ['--conditions=graft-source', '--import', TSX] as const;
 
 /** What a finished CLI run printed, and how it exited. */
 export interface CliRun {
@@ -19,7 +21,7 @@ export interface CliRun {
 /** Runs the real `graft` CLI once and collects its output. `input`, when given, is its standard input (else it has none). */
 export function runCli(args: readonly string[], timeoutMs = 30_000, input?: string | Buffer): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const argv = ['--import', TSX, CLI, ...args];
+    const argv = [...NODE_FLAGS, CLI, ...args];
     const child = input === undefined
       ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -89,7 +91,7 @@ export class NodeProcess {
   }
 }
 
-/** What `GET /status` answers (see examples/kvstore/http-api.ts). */
+/** What `GET /status` answers (see src/cli/apps/kvstore/http-api.ts). */
 export interface NodeStatus {
   readonly id: string;
   readonly role: string;
@@ -157,7 +159,7 @@ export class ProcessCluster {
   }
 
   start(id: string): NodeProcess {
-    const child = spawn(process.execPath, ['--import', TSX, CLI, 'start', '--config', this.configPath, '--id', id], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, CLI, 'start', '--config', this.configPath, '--id', id], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, GRAFT_LOG_LEVEL: 'info' },
     });

@@ -5,7 +5,7 @@ import type { Entry } from '../../src/core/types.ts';
 import { FileStorage } from '../../src/storage/file/file-storage.ts';
 import { decodeCommand } from '../../src/session/command.ts';
 import { SESSION_CAPACITY, SessionTable } from '../../src/session/session-table.ts';
-import type { KVOperation } from '../../examples/kvstore/operations.ts';
+import type { KVOperation } from '../../src/cli/apps/kvstore/operations.ts';
 import type { ProcessCluster } from './processes.ts';
 
 /** One HTTP request to a node; null when the outcome is unknown (refused, reset, no answer in time). */

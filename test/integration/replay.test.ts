@@ -6,8 +6,8 @@ import { parseClusterConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { superjsonSerializer } from '../../src/serializer.ts';
 import { FileStorage } from '../../src/storage/file/file-storage.ts';
-import { startKvNode } from '../../examples/kvstore/main.ts';
-import type { KVOperation } from '../../examples/kvstore/operations.ts';
+import { startKvNode } from '../../src/cli/apps/kvstore/node.ts';
+import type { KVOperation } from '../../src/cli/apps/kvstore/operations.ts';
 import { freePort } from '../helpers/ports.ts';
 
 describe('integration: a restart replays its log without blocking the process', function () {

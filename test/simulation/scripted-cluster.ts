@@ -6,7 +6,7 @@ import { planTicks } from '../../src/runtime/ticks.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
 import type { PeerMessage } from '../../src/transport/peer-messages.ts';
 import type { ReceiveHandler } from '../../src/transport/transport.ts';
-import { KVStore } from '../../examples/kvstore/kv-store.ts';
+import { KVStore } from '../../src/cli/apps/kvstore/kv-store.ts';
 import { checkKvHistory, type KvInput, type KvOutput, type Operation } from '../linearizability/checker.ts';
 import { ManualClock } from './manual-clock.ts';
 import { simulatedTransport } from './sim-transport.ts';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { MAX_BODY_BYTES } from '../../../examples/kvstore/http-api.ts';
+import { MAX_BODY_BYTES } from '../apps/kvstore/http-api.ts';
 import { CliError, expectOk, parseJsonArgument, parseJsonInput, requestNode } from '../client.ts';
 
 const keyPath = (key: string): string => `/kv/${encodeURIComponent(key)}`;

@@ -1,22 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { loadClusterConfig, formatAddress } from '../../config.ts';
+import type { AppName } from '../apps.ts';
 
 /**
  * `graft up`: runs every member of the configuration on this machine, each as its own `graft start`
  * process, with its output prefixed by its id. Ctrl-C (or SIGTERM) stops them all.
  */
-export async function up(options: { config: string }): Promise<void> {
+export async function up(options: { config: string; app: AppName }): Promise<void> {
   const config = loadClusterConfig(options.config);
-  const main = fileURLToPath(new URL('../main.ts', import.meta.url));
-  const tsx = import.meta.resolve('tsx');
+  // Each node runs the way this command runs: the same script under the same Node flags, so the
+  // installed `graft` starts compiled JavaScript and `npm start` the TypeScript source through tsx.
+  const script = process.argv[1];
+  if (script === undefined) throw new Error('graft up: cannot tell which script to start the nodes with');
   const children = new Map<string, ChildProcess>();
   const exited: Promise<void>[] = [];
   let stopping = false;
 
   for (const [id, address] of config.members) {
-    const child = spawn(process.execPath, ['--import', tsx, main, 'start', '--config', options.config, '--id', id], {
+    const child = spawn(process.execPath, [...process.execArgv, script, 'start', '--config', options.config, '--id', id, '--app', options.app], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.set(id, child);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GraftError } from '../../src/errors.ts';
+import { GraftError } from '../../../index.ts';
 import type { KVStore } from './kv-store.ts';
 
 /** The largest request body accepted, in bytes. */

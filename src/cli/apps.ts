@@ -1,0 +1,43 @@
+import type { ClusterConfig, Logger } from '../index.ts';
+
+/** One running node of an app, as `graft start` holds it. */
+export interface HostedNode {
+  /** Stops the node and closes its port; safe to call twice. */
+  stop(): Promise<void>;
+  /**
+   * Resolves once the node has stopped and its port closed: with null after `stop()` or a client's
+   * request to stop, or with the error that made the node stop on its own (a failed disk).
+   */
+  readonly stopped: Promise<Error | null>;
+}
+
+/**
+ * An app `graft start` can host: a state machine made replicated with a `GraftInstance`, serving its
+ * clients on the node's own port (peers use `/raft` on the same port).
+ */
+export interface App {
+  /** One line for `graft start --help`. */
+  readonly description: string;
+  /** What clients call, for the startup line, e.g. `/kv and /status`. */
+  readonly clientPaths: string;
+  /** Starts node `id` of `config`, keeping its files under `<dataDir>/<id>`; resolves once it listens. */
+  start(options: { config: ClusterConfig; id: string; dataDir: string; logger: Logger }): Promise<HostedNode>;
+}
+
+/**
+ * The apps `graft start --app NAME` can host. Each is loaded only when it is started, so the client
+ * commands (`graft kv`, `graft status`) do not load it.
+ */
+export const apps = {
+  kvstore: {
+    description: 'a replicated key-value store with an HTTP JSON API',
+    clientPaths: '/kv and /status',
+    start: async (options) => (await import('./apps/kvstore/node.ts')).startKvNode(options),
+  },
+} as const satisfies Record<string, App>;
+
+/** The name of an app in `apps`. */
+export type AppName = keyof typeof apps;
+
+/** The app `graft start` and `graft up` host when no `--app` is given. */
+export const DEFAULT_APP: AppName = 'kvstore';

@@ -1,0 +1,62 @@
+import { createServer, type Server } from 'node:http';
+import type { ClusterConfig, Logger } from '../../../index.ts';
+import { createHttpHandler } from './http-api.ts';
+import { KVStore } from './kv-store.ts';
+
+/** A running kvstore node: its store, its server, and how to stop both. */
+export interface KvNode {
+  readonly store: KVStore;
+  readonly server: Server;
+  stop(): Promise<void>;
+  /**
+   * Resolves once the node has stopped and its server closed: with null after `stop()` or a client's
+   * `POST /admin/stop`, or with the error that made the node stop on its own (a failed disk).
+   */
+  readonly stopped: Promise<Error | null>;
+}
+
+/**
+ * Starts one kvstore node: an HTTP server on the member's own address that serves the client API
+ * and carries the peers' WebSocket connections on `/raft`, one port for everything.
+ */
+export async function startKvNode(options: { config: ClusterConfig; id: string; dataDir?: string; logger?: Logger; requestTimeoutMs?: number }): Promise<KvNode> {
+  const { config, id } = options;
+  const address = config.members.get(id);
+  if (address === undefined) throw new Error(`machine id ${id} is not in the configuration`);
+  const server = createServer();
+  const store = new KVStore({
+    config, machineId: id, server,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+  });
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => (stopping ??= (async () => {
+    await store.graft.stop();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  })());
+  // The server closes last, however the stop began; a node that stopped on its own closes it too.
+  let failure: Error | null = null;
+  store.graft.once('stopped', (error) => {
+    failure = error;
+    void stop();
+  });
+  const stopped = new Promise<Error | null>((resolve) => server.once('close', () => resolve(failure)));
+  server.on('request', createHttpHandler(store, () => void stop()));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  try {
+    await store.graft.start();
+  } catch (error) {
+    // A node that cannot start (its data directory is refused, say) must not keep the port open.
+    await stop();
+    throw error;
+  }
+  return { store, server, stop, stopped };
+}
