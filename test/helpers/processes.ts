@@ -187,6 +187,18 @@ export class ProcessCluster {
     }
   }
 
+  /** The leader every node of `ids` names, with its term, once they agree and it says it leads. */
+  agreedLeader(ids: readonly string[], timeoutMs = 15_000): Promise<{ leader: string; term: number }> {
+    return waitUntil(`nodes ${ids.join(', ')} to agree on a leader`, async () => {
+      const views = await Promise.all(ids.map((id) => this.status(id)));
+      const first = views[0];
+      if (first === null || first === undefined || first.leader === null || !ids.includes(first.leader)) return null;
+      if (views.some((v) => v === null || v.leader !== first.leader || v.term !== first.term)) return null;
+      if (views[ids.indexOf(first.leader)]?.role !== 'Leader') return null;
+      return { leader: first.leader, term: first.term };
+    }, timeoutMs);
+  }
+
   /** SIGKILLs every node and waits until all have exited; the temp dir stays. */
   async killAll(): Promise<void> {
     await Promise.all([...this.nodes.values()].map((n) => n.kill('SIGKILL')));

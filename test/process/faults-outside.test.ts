@@ -15,24 +15,13 @@ import { http } from '../helpers/wal-audit.ts';
 
 const IDS = ['1', '2', '3'];
 
-/** The leader every node of `ids` names, with its term, once they agree and it says it leads. */
-async function agreedLeader(cluster: ProcessCluster, ids: readonly string[], timeoutMs = 15_000): Promise<{ leader: string; term: number }> {
-  return waitUntil(`nodes ${ids.join(', ')} to agree on a leader`, async () => {
-    const views = await Promise.all(ids.map((id) => cluster.status(id)));
-    const first = views[0];
-    if (first === null || first === undefined || first.leader === null || !ids.includes(first.leader)) return null;
-    if (views.some((v) => v === null || v.leader !== first.leader || v.term !== first.term)) return null;
-    if (views[ids.indexOf(first.leader)]?.role !== 'Leader') return null;
-    return { leader: first.leader, term: first.term };
-  }, timeoutMs);
-}
 
 /** Hands leadership from `leader` to `target` through the HTTP API and waits until all of `ids` see it. */
 async function transferLeadership(cluster: ProcessCluster, ids: readonly string[], leader: string, target: string): Promise<{ leader: string; term: number }> {
   const answer = await http(cluster.address(leader), 'POST', '/admin/leader/transfer', { id: target });
   expect(answer?.status, `transfer from ${leader} to ${target}: ${JSON.stringify(answer?.json)}`).to.equal(200);
   expect(answer?.json['leader']).to.equal(target);
-  const after = await agreedLeader(cluster, ids);
+  const after = await cluster.agreedLeader(ids);
   expect(after.leader, 'the leader after the transfer').to.equal(target);
   return after;
 }
@@ -111,7 +100,7 @@ describe('process: a follower whose disk fills up stops for real, and is caught 
   it('exits 1 naming the failed write, the others keep taking writes, and the same leader catches it up in the same term', async () => {
     const c = cluster!;
     const disk = mountPoint!;
-    let { leader, term } = await agreedLeader(c, IDS);
+    let { leader, term } = await c.agreedLeader(IDS);
     if (leader === VICTIM) ({ leader, term } = await transferLeadership(c, IDS, leader, '1'));
     const victim = c.nodes.get(VICTIM)!;
 
@@ -163,7 +152,7 @@ describe('process: a follower whose disk fills up stops for real, and is caught 
     const before = acknowledged.size;
     for (let i = 0; i < 20; i++) expect(await put(`after-${i}`, { i }), `write ${i} after node ${VICTIM} stopped`).to.equal(true);
     expect(before, 'writes acknowledged while the disk filled').to.be.greaterThan(20);
-    expect(await agreedLeader(c, IDS.filter((id) => id !== VICTIM))).to.deep.equal({ leader, term });
+    expect(await c.agreedLeader(IDS.filter((id) => id !== VICTIM))).to.deep.equal({ leader, term });
 
     // Room on the disk again, and the node back: the same leader catches it up, with no election.
     const commitIndex = (await c.status(leader))!.commitIndex;
@@ -174,7 +163,7 @@ describe('process: a follower whose disk fills up stops for real, and is caught 
       return view !== null && view.appliedIndex >= commitIndex ? view : null;
     }, 10_000);
     expect({ leader: back.leader, term: back.term }, `node ${VICTIM}'s view once caught up`).to.deep.equal({ leader, term });
-    expect(await agreedLeader(c, IDS), 'leader and term after the restart').to.deep.equal({ leader, term });
+    expect(await c.agreedLeader(IDS), 'leader and term after the restart').to.deep.equal({ leader, term });
     await expectAllOn(c, VICTIM, acknowledged);
   });
 });
@@ -192,7 +181,7 @@ describe('process: a follower whose data directory is deleted is caught up by th
   });
 
   it('the leader sees the lost entries, warns, and sends them again at once, in the same term', async () => {
-    const { leader, term } = await agreedLeader(cluster, IDS);
+    const { leader, term } = await cluster.agreedLeader(IDS);
     const follower = IDS.find((id) => id !== leader)!;
     const written = new Map<string, unknown>();
     let lastIndex = 0;
@@ -220,7 +209,7 @@ describe('process: a follower whose data directory is deleted is caught up by th
     await cluster.nodes.get(leader)!.waitForLine(warning, 2000);
     const acknowledgedBefore = Number(warning.exec(cluster.nodes.get(leader)!.lines.find((l) => warning.test(l))!)![1]);
     expect(acknowledgedBefore).to.be.at.least(lastIndex);
-    expect(await agreedLeader(cluster, IDS), 'leader and term after the restart').to.deep.equal({ leader, term });
+    expect(await cluster.agreedLeader(IDS), 'leader and term after the restart').to.deep.equal({ leader, term });
     await expectAllOn(cluster, follower, written);
   });
 });
@@ -236,7 +225,7 @@ describe('process: frames with numbers no node can hold, sent to every node, tak
     // A new cluster elects its first leader once every member has asked for votes (RejoinGuard), so
     // SPY runs until a leader is known, and is gone before the test speaks as it.
     await cluster.start(SPY).waitForLine(/listening on/);
-    await agreedLeader(cluster, [SPY, ...IDS]);
+    await cluster.agreedLeader([SPY, ...IDS]);
     await cluster.nodes.get(SPY)!.kill('SIGKILL');
   });
 
@@ -263,7 +252,7 @@ describe('process: frames with numbers no node can hold, sent to every node, tak
   }
 
   it('refuses terms beyond 2^47, ignores a match index beyond the log, and the cluster still elects and writes', async () => {
-    const { leader, term } = await agreedLeader(cluster, IDS);
+    const { leader, term } = await cluster.agreedLeader(IDS);
 
     for (const id of IDS) {
       // Terms a node could not hold and still elect after: the frame is refused and the connection closed.

@@ -24,17 +24,6 @@ const REPETITIONS = 20;
 /** Well past the node's own deadline for a request (5 s): a read that gets no answer by then hangs. */
 const READ_TIMEOUT_MS = 10_000;
 
-/** The leader every node of `ids` names, with its term, once they agree and it says it leads. */
-async function agreedLeader(cluster: ProcessCluster, ids: readonly string[], timeoutMs = 15_000): Promise<{ leader: string; term: number }> {
-  return waitUntil(`nodes ${ids.join(', ')} to agree on a leader`, async () => {
-    const views = await Promise.all(ids.map((id) => cluster.status(id)));
-    const first = views[0];
-    if (first === null || first === undefined || first.leader === null || !ids.includes(first.leader)) return null;
-    if (views.some((v) => v === null || v.leader !== first.leader || v.term !== first.term)) return null;
-    if (views[ids.indexOf(first.leader)]?.role !== 'Leader') return null;
-    return { leader: first.leader, term: first.term };
-  }, timeoutMs);
-}
 
 /** What a read sent with `startRead` came back with: an HTTP answer, or null when none came in time. */
 type ReadAnswer = { status: number; body: string } | null;
@@ -92,7 +81,7 @@ describe('process: a leader stopped past its lease, resumed while cut off, serve
 
   it(`SIGSTOP the leader, elect another and acknowledge a write, SIGCONT the old one cut off and read from it: ${REPETITIONS} times, no stale value`, async () => {
     const c = cluster!;
-    let current = await agreedLeader(c, IDS);
+    let current = await c.agreedLeader(IDS);
     let previous: unknown = { rep: -1 };
     expect((await http(c.address(current.leader), 'PUT', `/kv/${KEY}`, previous))?.status, 'the first write').to.equal(200);
 
@@ -116,7 +105,7 @@ describe('process: a leader stopped past its lease, resumed while cut off, serve
       await Promise.all(others.map((id) => c.start(id).waitForLine(/listening on/)));
 
       // The two of them are a majority: they elect a leader in a higher term and acknowledge a write.
-      const next = await agreedLeader(c, others);
+      const next = await c.agreedLeader(others);
       expect(next.term, `repetition ${rep}: the new leader's term`).to.be.above(current.term);
       await waitUntil(`repetition ${rep}: the write of ${JSON.stringify(value)} to be acknowledged by node ${next.leader}`,
         async () => (await http(c.address(next.leader), 'PUT', `/kv/${KEY}`, value))?.status === 200, 10_000);
@@ -140,7 +129,7 @@ describe('process: a leader stopped past its lease, resumed while cut off, serve
       }
 
       // All three converge on one leader, and every node reads the acknowledged value, before the next round.
-      current = await agreedLeader(c, IDS);
+      current = await c.agreedLeader(IDS);
       for (const id of IDS) {
         await waitUntil(`repetition ${rep}: node ${id} to read ${JSON.stringify(value)}`, async () => {
           const got = await http(c.address(id), 'GET', `/kv/${KEY}`);
