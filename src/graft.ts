@@ -52,12 +52,20 @@ export interface GraftOptions<Op, Result> {
   readonly preVote?: boolean;
   /** A leader that loses touch with a quorum steps down within an election timeout (thesis §6.2). Default true. */
   readonly checkQuorum?: boolean;
-  /** Test only: breaks one protocol rule on purpose, so a test can show the simulation catches it. */
-  readonly sabotage?: Sabotage | 'apply-duplicates';
-  /** Timers; replaced by a manual clock in simulations. */
+}
+
+/**
+ * What Graft's own tests set beside the options: time and chance, so a simulation replays from its
+ * seed, and a deliberate bug, so a test can show its checks catch it. Not exported from the package's
+ * entry: production code never needs it.
+ */
+export interface TestKnobs {
+  /** Timers; a manual clock in simulations. */
   readonly clock?: Clock;
   /** Randomness for election timeouts; a seeded one makes runs repeatable. */
   readonly rng?: Rng;
+  /** Breaks one protocol rule on purpose. */
+  readonly sabotage?: Sabotage | 'apply-duplicates';
 }
 
 /** A snapshot of one node's view of the cluster. */
@@ -115,16 +123,16 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   /** Why the node stopped on its own (a failed disk), if it did. */
   private failure: Error | null = null;
 
-  constructor(options: GraftOptions<Op, Result>) {
+  constructor(options: GraftOptions<Op, Result>, knobs: TestKnobs = {}) {
     super();
     const config = validateOptions(options);
     this.options = options;
     this.config = config;
     this.id = String(options.machineId);
     this.logger = options.logger ?? createLogger(`node ${this.id}`);
-    this.clock = options.clock ?? realClock;
+    this.clock = knobs.clock ?? realClock;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
-    const rng = options.rng ?? seededRng(randomInt(2 ** 31));
+    const rng = knobs.rng ?? seededRng(randomInt(2 ** 31));
     this.storage = options.storage ?? defaultStorage(config, this.id, options.dataDir ?? config.dataDir, this.logger);
     const transport = options.transport ?? new WebSocketTransport({
       self: this.id, members: config.members, logger: this.logger.child('transport'),
@@ -143,7 +151,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
       ...(options.checkQuorum === undefined ? {} : { checkQuorum: options.checkQuorum }),
       leaseReads: config.readMode === 'lease',
-      ...(options.sabotage === undefined || options.sabotage === 'apply-duplicates' ? {} : { sabotage: options.sabotage }),
+      ...(knobs.sabotage === undefined || knobs.sabotage === 'apply-duplicates' ? {} : { sabotage: knobs.sabotage }),
       onApply: (entries) => this.apply(entries),
       onSoftState: (s) => this.leadershipChanged(s.role, s.term, s.leader),
       onForwardMessage: (m) => this.forwarder.handle(m),
@@ -161,7 +169,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.applier = new SessionApplier({
       sessions: this.sessions, session: this.session, leaderCopies: this.leaderCopies,
       run: (op, entry) => this.runApplicator(op, entry), report: (error) => this.reportError(error),
-      applyCopies: options.sabotage === 'apply-duplicates',
+      applyCopies: knobs.sabotage === 'apply-duplicates',
     });
   }
 

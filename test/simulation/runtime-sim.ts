@@ -3,6 +3,7 @@ import type { Sabotage } from '../../src/core/raft.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import type { NodeId, Rng, Role } from '../../src/core/types.ts';
 import { silentLogger } from '../../src/logger.ts';
+import type { TestKnobs } from '../../src/graft.ts';
 import { FileStorage } from '../../src/storage/file/file-storage.ts';
 import type { WalSabotage } from '../../src/storage/file/wal.ts';
 import type { PeerMessage } from '../../src/transport/peer-messages.ts';
@@ -67,8 +68,8 @@ interface Machine {
 class WatchedKVStore extends KVStore {
   private readonly applications = new Set<unknown>();
 
-  constructor(options: KVStoreOptions, private readonly appliedTwice: (description: string) => void) {
-    super(options);
+  constructor(options: KVStoreOptions, knobs: TestKnobs, private readonly appliedTwice: (description: string) => void) {
+    super(options, knobs);
   }
 
   protected override apply(op: KVOperation, index: number): KVResult {
@@ -187,14 +188,15 @@ class RuntimeSimulation {
     const node: SimProcess = { store: undefined as unknown as KVStore, view, alive: true, receive: null, inbox: null };
     const transport = simulatedTransport(node, (to, messages) => this.deliver(id, to, messages));
     node.store = new WatchedKVStore({
-      config: this.config, machineId: id, logger: silentLogger, clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)),
-      transport, storage: machine.watch.wrap(new FileStorage({
+      config: this.config, machineId: id, logger: silentLogger, transport, storage: machine.watch.wrap(new FileStorage({
         dir: `/sim/${id}`, identity: { machineId: id, members: this.ids }, files: machine.files, claimDir: async () => async () => {},
-        segmentBytes: 16 * 1024, ...(this.scenario.sabotage === 'ignore-short-write' ? { sabotage: this.scenario.sabotage } : {}),
-      })),
+        segmentBytes: 16 * 1024,
+      }, this.scenario.sabotage === 'ignore-short-write' ? { sabotage: this.scenario.sabotage } : {})),
       requestTimeoutMs: CLIENT_TIMEOUT_MS,
       ...(this.scenario.preVote === undefined ? {} : { preVote: this.scenario.preVote }),
       ...(this.scenario.checkQuorum === undefined ? {} : { checkQuorum: this.scenario.checkQuorum }),
+    }, {
+      clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)),
       ...(this.scenario.sabotage === undefined || this.scenario.sabotage === 'ignore-short-write' ? {} : { sabotage: this.scenario.sabotage }),
     }, (description) => {
       this.violation ??= new SafetyViolation('exactly-once', `node ${id}: ${description}`);

@@ -219,11 +219,10 @@ export class ScriptedCluster {
     const link = { receive: null as ReceiveHandler | null };
     const transport = simulatedTransport(link, (to, messages) => this.deliver(id, to, messages));
     const store = new KVStore({
-      config: this.config, machineId: id, logger: silentLogger, clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)),
-      transport, storage: new MemoryStorage(), requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      config: this.config, machineId: id, logger: silentLogger, transport, storage: new MemoryStorage(), requestTimeoutMs: REQUEST_TIMEOUT_MS,
       ...(this.options.preVote === undefined ? {} : { preVote: this.options.preVote }),
       ...(this.options.checkQuorum === undefined ? {} : { checkQuorum: this.options.checkQuorum }),
-    });
+    }, { clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)) });
     const node: SimNode = { store, kill: () => view.kill(), link };
     store.graft.on('role', (role, term) => this.roleChanges.push({ time: this.clock.time, id, role, term }));
     this.nodes.set(id, node);

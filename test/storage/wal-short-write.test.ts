@@ -8,6 +8,7 @@ import { GraftError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
 import { FileStorage, type FileStorageOptions } from '../../src/storage/file/file-storage.ts';
 import { encodeRecord } from '../../src/storage/file/record.ts';
+import type { WalSabotage } from '../../src/storage/file/wal.ts';
 import { nodeWalFiles, type WalFiles } from '../../src/storage/file/wal-files.ts';
 import { ManualClock } from '../simulation/manual-clock.ts';
 import { SimFiles } from '../simulation/sim-files.ts';
@@ -54,8 +55,8 @@ describe('file storage: every write is written whole or fails', () => {
   let root: string;
   let dir: string;
   let warnings: string[];
-  const storage = (options: Partial<FileStorageOptions> = {}) =>
-    new FileStorage({ dir, identity, logger: createLogger('wal', { level: 'warn', write: (l) => warnings.push(l) }), ...options });
+  const storage = (options: Partial<FileStorageOptions> = {}, sabotage?: WalSabotage) =>
+    new FileStorage({ dir, identity, logger: createLogger('wal', { level: 'warn', write: (l) => warnings.push(l) }), ...options }, sabotage === undefined ? {} : { sabotage });
   /** Opens the directory again on the real, healthy file system. */
   const reopen = async () => {
     const s = storage();
@@ -137,7 +138,7 @@ describe('file storage: every write is written whole or fails', () => {
 
   it('with the ignore-short-write sabotage the same short write is acknowledged, and its entry is missing after reopen', async () => {
     const { files, plan } = faultyFiles();
-    const s = storage({ files, sabotage: 'ignore-short-write' });
+    const s = storage({ files }, 'ignore-short-write');
     await s.load();
     await s.append([entry(1), entry(2), entry(3)]);
     plan.writes.push('short', 'ENOSPC');
@@ -157,8 +158,8 @@ describe('file storage: every write is written whole or fails', () => {
         return p;
       };
       const files = new SimFiles({ after: (ms, fn) => clock.after(ms, fn), latency: () => 1, alive: () => true, rng: seededRng(7), capacity: 1000 });
-      const options = { files, claimDir: async () => async () => {}, ...(sabotage !== undefined && { sabotage }) };
-      const s = storage(options);
+      const options = { files, claimDir: async () => async () => {} };
+      const s = storage(options, sabotage);
       await run(s.load());
       const acknowledged: number[] = [];
       for (let i = 1; ; i++) {
@@ -171,7 +172,7 @@ describe('file storage: every write is written whole or fails', () => {
       }
       files.crash();
       files.grow(1000);
-      const again = storage(options);
+      const again = storage(options, sabotage);
       const recovered = new Set((await run(again.load())).entries.map((e) => e.index));
       await run(again.close());
       lost[sabotage ?? 'none'] = acknowledged.filter((i) => !recovered.has(i));

@@ -23,7 +23,10 @@ export interface FileStorageOptions {
    * file system (`files`) passes one that touches no disk.
    */
   readonly claimDir?: (dir: string, identity: DataDirIdentity) => Promise<() => Promise<void>>;
-  /** Test only: a deliberate bug in the log, never set in production (see WalSabotage). */
+}
+
+/** For Graft's own tests only: a deliberate bug in the log, to show a check catches it (see WalSabotage). */
+export interface FileStorageTestKnobs {
   readonly sabotage?: WalSabotage;
 }
 
@@ -37,7 +40,7 @@ export class FileStorage implements Storage {
   private lastIndex = 0;
   private closing: Promise<void> | null = null;
 
-  constructor(private readonly options: FileStorageOptions) {}
+  constructor(private readonly options: FileStorageOptions, private readonly knobs: FileStorageTestKnobs = {}) {}
 
   async load(): Promise<PersistedState> {
     if (this.wal !== null) throw new Error('FileStorage.load() called twice');
@@ -48,7 +51,7 @@ export class FileStorage implements Storage {
         segmentBytes: this.options.segmentBytes ?? 64 * 1024 * 1024,
         logger: this.options.logger ?? silentLogger,
         files: this.options.files ?? nodeWalFiles,
-        ...(this.options.sabotage !== undefined && { sabotage: this.options.sabotage }),
+        ...(this.knobs.sabotage !== undefined && { sabotage: this.knobs.sabotage }),
       });
       this.wal = wal;
       this.lastIndex = recovered.entries[recovered.entries.length - 1]?.index ?? 0;

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { GraftError, GraftInstance, superjsonSerializer, type GraftOptions } from '../../../index.ts';
+import type { TestKnobs } from '../../../graft.ts';
 import type { KVOperation, KVResult } from './operations.ts';
 
 /** What a KVStore needs: GraftInstance's options, less the two the store supplies itself. */
@@ -13,12 +14,13 @@ export class KVStore {
   private readonly data = new Map<string, unknown>();
   readonly graft: GraftInstance<KVOperation, KVResult>;
 
-  constructor(options: KVStoreOptions) {
+  /** `knobs`: for Graft's simulations only (see TestKnobs). */
+  constructor(options: KVStoreOptions, knobs: TestKnobs = {}) {
     this.graft = new GraftInstance<KVOperation, KVResult>({
       ...options,
       applicator: (op, position) => this.apply(op, position.index),
       serializer: superjsonSerializer<KVOperation>(),
-    });
+    }, knobs);
   }
 
   /** Sets `key`; resolves with the log index the write was applied at. */
