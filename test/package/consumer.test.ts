@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -122,13 +122,27 @@ describe('package: the packed tarball, installed into a fresh project', function
     expect(out.applied).to.deep.equal({ 1: expected, 2: expected, 3: expected });
   });
 
-  it('type-checks a TypeScript consumer, and examples/kvstore, against the shipped .d.ts', async () => {
+  it('runs examples/embedded/cluster.js as written, with plain node: three members agree', async () => {
+    copyFileSync(join(ROOT, 'examples', 'embedded', 'cluster.js'), join(project(), 'embedded.js'));
+    const lines = (await run(process.execPath, ['embedded.js'], project())).trim().split('\n');
+    expect(lines).to.have.length(3);
+    for (const [i, line] of lines.entries()) expect(line).to.match(new RegExp(`^member ${i + 1} \\((Leader|Follower)\\) counts 9 visits$`));
+    expect(lines.filter((line) => line.includes('(Leader)'))).to.have.length(1);
+  });
+
+  it('type-checks a TypeScript consumer, the README\'s embedding example, examples/kvstore and examples/embedded, against the shipped .d.ts', async () => {
     writeFileSync(join(project(), 'consumer.ts'), CONSUMER_TS);
-    // The example imports only 'graft-raft': a relative import into the repository would not resolve here.
-    const examples = join(project(), 'examples');
-    mkdirSync(examples);
-    for (const file of readdirSync(join(ROOT, 'examples', 'kvstore')).filter((f) => f.endsWith('.ts'))) {
-      copyFileSync(join(ROOT, 'examples', 'kvstore', file), join(examples, file));
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const embedding = /## Embedding Graft[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(embedding, 'the README\'s embedding example').to.be.a('string');
+    writeFileSync(join(project(), 'readme-embedding.ts'), embedding!);
+    // The examples import only 'graft-raft': a relative import into the repository would not resolve here.
+    for (const example of ['kvstore', 'embedded']) {
+      const into = join(project(), 'examples', example);
+      mkdirSync(into, { recursive: true });
+      for (const file of readdirSync(join(ROOT, 'examples', example)).filter((f) => f.endsWith('.ts'))) {
+        copyFileSync(join(ROOT, 'examples', example, file), join(into, file));
+      }
     }
     writeFileSync(join(project(), 'tsconfig.json'), JSON.stringify({
       compilerOptions: {
@@ -136,7 +150,7 @@ describe('package: the packed tarball, installed into a fresh project', function
         exactOptionalPropertyTypes: true, noEmit: true, skipLibCheck: false, allowImportingTsExtensions: true,
         types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')],
       },
-      include: ['consumer.ts', 'examples'],
+      include: ['consumer.ts', 'readme-embedding.ts', 'examples'],
     }));
     const files = (await run(TSC, ['-p', 'tsconfig.json', '--listFiles'], project())).split('\n');
     const graft = files.filter((f) => f.includes('/node_modules/graft-raft/'));

@@ -1,0 +1,54 @@
+// Three members of a Graft cluster in one process, each holding a replicated set of counters.
+// Run it with `node cluster.js` after `npm install graft-raft`.
+//
+// In production each member runs in its own process, usually on its own machine: the same code,
+// with one `new Counters(machineId)` whose id comes from that machine's settings (an environment
+// variable, a command-line flag), and a `dataDir` in the configuration so its log survives restarts.
+import { GraftInstance, createLogger, jsonSerializer } from 'graft-raft';
+
+const config = {
+  electionTimeout: 150,
+  configuration: { 1: '127.0.0.1:9101', 2: '127.0.0.1:9102', 3: '127.0.0.1:9103' },
+};
+
+class Counters {
+  counts = new Map();
+
+  constructor(machineId) {
+    this.graft = new GraftInstance({
+      config,
+      machineId,
+      applicator: (op) => this.apply(op), // once per committed operation, in log order, on every member
+      serializer: jsonSerializer(),
+      logger: createLogger(`node ${machineId}`, { level: 'error' }),
+    });
+  }
+
+  /** Adds `amount` to `key` on every member; resolves with the new count once applied here. */
+  add(key, amount) {
+    return this.graft.applyOperation({ key, amount });
+  }
+
+  /** A linearizable read: it sees every add acknowledged before it, on any member. */
+  async get(key) {
+    await this.graft.readBarrier();
+    return this.counts.get(key) ?? 0;
+  }
+
+  apply({ key, amount }) {
+    const next = (this.counts.get(key) ?? 0) + amount;
+    this.counts.set(key, next);
+    return next;
+  }
+}
+
+const members = [1, 2, 3].map((id) => new Counters(id));
+await Promise.all(members.map((member) => member.graft.start()));
+await Promise.all(members.map((member) => member.graft.ready()));
+
+// Any member takes writes: a follower forwards them to the leader.
+for (let i = 0; i < 9; i++) await members[i % 3].add('visits', 1);
+for (const member of members) {
+  console.log(`member ${member.graft.id} (${member.graft.status().role}) counts ${await member.get('visits')} visits`);
+}
+await Promise.all(members.map((member) => member.graft.stop()));
