@@ -40,8 +40,13 @@ export async function storageBench(root: string, seconds: number): Promise<void>
   const config = parseClusterConfig('electionTimeout: 100\nconfiguration:\n  1: 127.0.0.1:1\n');
   const network = new MemoryNetwork({ useCodec: false });
   const graft = new GraftInstance<string>({
-    config, machineId: '1', applicator: () => undefined, serializer: jsonSerializer<string>(), logger: silentLogger,
-    dataDir: join(root, 'graft'), transport: network.transport('1'),
+    config,
+    machineId: '1',
+    applicator: () => undefined,
+    serializer: jsonSerializer<string>(),
+    logger: silentLogger,
+    dataDir: join(root, 'graft'),
+    transport: network.transport('1'),
   });
   await graft.start();
   await new Promise<void>((resolve) => graft.once('role', () => resolve()));
@@ -52,11 +57,14 @@ export async function storageBench(root: string, seconds: number): Promise<void>
   rmSync(root, { recursive: true, force: true });
 
   console.log(`\nDurable writes (fsync on every acknowledgement), ${seconds}s each, in ${root}`);
-  table(['what', 'per second', 'vs raw fsync'], [
-    ['raw fsync of this disk (128 B write + fdatasync)', fmt(fsyncRate), '1.00x'],
-    ['FileStorage.append, one at a time', fmt(single), ratio(single, fsyncRate)],
-    [`FileStorage.append, 64 concurrent (${perSync.toFixed(1)} appends per fsync)`, fmt(grouped), ratio(grouped, fsyncRate)],
-    ['applyOperation, single node, 1 proposer', fmt(opSingle), ratio(opSingle, fsyncRate)],
-    ['applyOperation, single node, 64 concurrent proposers', fmt(opGrouped), ratio(opGrouped, fsyncRate)],
-  ]);
+  table(
+    ['what', 'per second', 'vs raw fsync'],
+    [
+      ['raw fsync of this disk (128 B write + fdatasync)', fmt(fsyncRate), '1.00x'],
+      ['FileStorage.append, one at a time', fmt(single), ratio(single, fsyncRate)],
+      [`FileStorage.append, 64 concurrent (${perSync.toFixed(1)} appends per fsync)`, fmt(grouped), ratio(grouped, fsyncRate)],
+      ['applyOperation, single node, 1 proposer', fmt(opSingle), ratio(opSingle, fsyncRate)],
+      ['applyOperation, single node, 64 concurrent proposers', fmt(opGrouped), ratio(opGrouped, fsyncRate)],
+    ],
+  );
 }

@@ -5,7 +5,9 @@ import { GraftError } from './errors.ts';
 
 /** Where a member listens: peers and clients alike. */
 export interface PeerAddress {
+  /** A host name or IP address. */
   readonly host: string;
+  /** A TCP port, 1 to 65535. */
   readonly port: number;
 }
 
@@ -29,6 +31,7 @@ export interface ClusterConfig {
   readonly source: string;
 }
 
+/** How a leader confirms it still leads before a read: a heartbeat round (`read-index`) or its lease (`lease`). See the README, "Reads". */
 export type ReadMode = 'read-index' | 'lease';
 const READ_MODES: readonly ReadMode[] = ['read-index', 'lease'];
 
@@ -131,10 +134,15 @@ function parseConfigText(text: string, source: string, baseDir: string): Cluster
  * paths are taken from the working directory.
  */
 export interface ClusterConfigObject {
+  /** Base election timeout, ms; each node waits a random time in [t, 2t). */
   readonly electionTimeout: number;
+  /** How often a leader sends heartbeats, ms. Default: floor(electionTimeout / 3). */
   readonly heartbeatInterval?: number;
+  /** Machine id -> `host:port` (or a bare host name, port 7070) of every voting member. */
   readonly configuration: Readonly<Record<string, string>>;
+  /** Where nodes keep their files, each under `<dataDir>/<id>`; relative to the working directory. */
   readonly dataDir?: string;
+  /** How reads are confirmed. Default `read-index`. */
   readonly readMode?: ReadMode;
 }
 
@@ -155,9 +163,12 @@ export function isClusterConfig(value: ClusterConfig | ClusterConfigObject): val
 export function parseAddress(text: string): PeerAddress {
   const trimmed = text.trim();
   const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(trimmed);
-  const [host, portText] = v6 !== null
-    ? [v6[1] ?? '', v6[2]]
-    : trimmed.includes(':') ? [trimmed.slice(0, trimmed.lastIndexOf(':')), trimmed.slice(trimmed.lastIndexOf(':') + 1)] : [trimmed, undefined];
+  const [host, portText] =
+    v6 !== null
+      ? [v6[1] ?? '', v6[2]]
+      : trimmed.includes(':')
+        ? [trimmed.slice(0, trimmed.lastIndexOf(':')), trimmed.slice(trimmed.lastIndexOf(':') + 1)]
+        : [trimmed, undefined];
   if (host === '' || /[\s/]/.test(host)) throw new Error('expected host:port or a host name');
   if (portText === undefined) return { host, port: DEFAULT_PORT };
   const port = Number(portText);
@@ -173,7 +184,10 @@ export function formatAddress(address: PeerAddress): string {
 /** Throws CONFIG_INVALID unless `id` is a member of `config`. */
 export function validateMachineId(config: ClusterConfig, id: string): void {
   if (!config.members.has(id)) {
-    throw new GraftError('CONFIG_INVALID', `machine id "${id}" is not in the configuration of ${config.source} (members: ${[...config.members.keys()].join(', ')})`);
+    throw new GraftError(
+      'CONFIG_INVALID',
+      `machine id "${id}" is not in the configuration of ${config.source} (members: ${[...config.members.keys()].join(', ')})`,
+    );
   }
 }
 

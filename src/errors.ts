@@ -20,6 +20,7 @@ export type GraftErrorCode =
 
 /** The base of every error Graft raises, with a stable `code` and the context that explains it. */
 export class GraftError extends Error {
+  /** What went wrong, as a stable code to match on. */
   readonly code: GraftErrorCode;
   /** The leader this node knows of, when the error is about leadership: retry there. */
   readonly leader: string | null;

@@ -47,6 +47,7 @@ export interface GraftOptions<Op, Result> {
   readonly server?: Server;
   /** How long `applyOperation` waits before rejecting with TIMEOUT_OUTCOME_UNKNOWN. Default 5000 ms. */
   readonly requestTimeoutMs?: number;
+  /** Where log lines go. Default: stderr, level from GRAFT_LOG_LEVEL (see `createLogger`). */
   readonly logger?: Logger;
   /** Pre-vote before elections, so a node coming back from a partition does not disrupt the leader (thesis §9.6). Default true. */
   readonly preVote?: boolean;
@@ -70,14 +71,25 @@ export interface TestKnobs {
 
 /** A snapshot of one node's view of the cluster. */
 export interface GraftStatus {
+  /** This node's machine id. */
   readonly id: NodeId;
   /** `Stopped` once the instance has stopped, by `stop()` or after a fatal error: it has no role then. */
   readonly role: Role | 'Stopped';
+  /** The current term (§5.1). */
   readonly term: number;
+  /** The leader this node knows of, or null (during an election, or when stopped). */
   readonly leader: NodeId | null;
+  /** The highest log index known to be committed. */
   readonly commitIndex: number;
+  /** The highest log index applied to the state machine here. Invariant: appliedIndex <= commitIndex. */
   readonly appliedIndex: number;
-  readonly members: readonly { readonly id: NodeId; readonly address: string }[];
+  /** Every member of the configuration. */
+  readonly members: readonly {
+    /** The member's machine id. */
+    readonly id: NodeId;
+    /** Where it listens, `host:port`. */
+    readonly address: string;
+  }[];
 }
 
 /** An entry on its way to the leader's log. */
@@ -94,6 +106,7 @@ interface Request {
  * applied here. Every node applies the same operations in the same order.
  */
 export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvents> {
+  /** This node's machine id, as a string. */
   readonly id: NodeId;
   /** The validated cluster configuration this instance runs with. */
   readonly config: ClusterConfig;
@@ -134,10 +147,14 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     const rng = knobs.rng ?? seededRng(randomInt(2 ** 31));
     this.storage = options.storage ?? defaultStorage(config, this.id, options.dataDir ?? config.dataDir, this.logger);
-    const transport = options.transport ?? new WebSocketTransport({
-      self: this.id, members: config.members, logger: this.logger.child('transport'),
-      ...(options.server === undefined ? {} : { server: options.server }),
-    });
+    const transport =
+      options.transport ??
+      new WebSocketTransport({
+        self: this.id,
+        members: config.members,
+        logger: this.logger.child('transport'),
+        ...(options.server === undefined ? {} : { server: options.server }),
+      });
     this.node = new RaftNode({
       id: this.id,
       voters: [...config.members.keys()],
@@ -159,16 +176,29 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     });
     // A forwarded request unanswered for two election timeouts is sent again (sessions make that safe).
     const forwardTimeoutMs = Math.min(this.requestTimeoutMs, 2 * config.electionTimeout);
-    this.leaderCopies = new LeaderCopies(this.sessions, (ops) => this.node.propose(ops), () => this.node.softState().term);
-    this.forwarder = new Forwarder(rng.nextInt(2 ** 31) * 2 ** 20 + 1, this.id, this.clock, forwardTimeoutMs,
-      (to, m) => this.node.sendToPeer(to, m), (ops) => this.leaderCopies.propose(ops));
+    this.leaderCopies = new LeaderCopies(
+      this.sessions,
+      (ops) => this.node.propose(ops),
+      () => this.node.softState().term,
+    );
+    this.forwarder = new Forwarder(
+      rng.nextInt(2 ** 31) * 2 ** 20 + 1,
+      this.id,
+      this.clock,
+      forwardTimeoutMs,
+      (to, m) => this.node.sendToPeer(to, m),
+      (ops) => this.leaderCopies.propose(ops),
+    );
     this.session = new ClientSession(
       (data) => new Promise((resolve, reject) => this.submit({ data, resolve, reject })),
       (index) => (index <= this.node.appliedIndex() ? this.node.termAt(index) : undefined),
     );
     this.applier = new SessionApplier({
-      sessions: this.sessions, session: this.session, leaderCopies: this.leaderCopies,
-      run: (op, entry) => this.runApplicator(op, entry), report: (error) => this.reportError(error),
+      sessions: this.sessions,
+      session: this.session,
+      leaderCopies: this.leaderCopies,
+      run: (op, entry) => this.runApplicator(op, entry),
+      report: (error) => this.reportError(error),
       applyCopies: knobs.sabotage === 'apply-duplicates',
     });
   }
@@ -210,17 +240,23 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       const cancel = this.clock.after(this.requestTimeoutMs, () => {
         // Abandoned: no more copies are sent. One already on its way may still be applied, once.
         this.session.abandon(seq);
-        reject(new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `operation not answered within ${this.requestTimeoutMs} ms; it may be applied (once) or not at all`,
-          { leader: this.node.softState().leader }));
+        reject(
+          new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `operation not answered within ${this.requestTimeoutMs} ms; it may be applied (once) or not at all`, {
+            leader: this.node.softState().leader,
+          }),
+        );
       });
-      outcome.then((o) => {
-        cancel();
-        if (o.ok) resolve(o.value as Result);
-        else reject(o.error);
-      }, (error: Error) => {
-        cancel();
-        reject(error);
-      });
+      outcome.then(
+        (o) => {
+          cancel();
+          if (o.ok) resolve(o.value as Result);
+          else reject(o.error);
+        },
+        (error: Error) => {
+          cancel();
+          reject(error);
+        },
+      );
     });
   }
 
@@ -267,9 +303,15 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     }
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      const cancel = this.clock.after(this.requestTimeoutMs, () => finish(() => reject(new GraftError(
-        'TIMEOUT_OUTCOME_UNKNOWN', `no leader confirmed a read within ${this.requestTimeoutMs} ms`, { leader: this.node.softState().leader },
-      ))));
+      const cancel = this.clock.after(this.requestTimeoutMs, () =>
+        finish(() =>
+          reject(
+            new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `no leader confirmed a read within ${this.requestTimeoutMs} ms`, {
+              leader: this.node.softState().leader,
+            }),
+          ),
+        ),
+      );
       const finish = (fn: () => void): void => {
         if (settled) return;
         settled = true;
@@ -278,16 +320,20 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       };
       const attempt = (): void => {
         if (settled) return;
-        this.node.read().then(
-          (index) => this.appliedWatch.until(index, this.node.appliedIndex()),
-        ).then(() => finish(resolve), (error: unknown) => {
-          // No leader could confirm it: a read has no effect, so trying again is always safe.
-          if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'NO_LEADER')) {
-            this.clock.after(this.config.heartbeatInterval, attempt);
-          } else {
-            finish(() => reject(error instanceof Error ? error : new Error(String(error))));
-          }
-        });
+        this.node
+          .read()
+          .then((index) => this.appliedWatch.until(index, this.node.appliedIndex()))
+          .then(
+            () => finish(resolve),
+            (error: unknown) => {
+              // No leader could confirm it: a read has no effect, so trying again is always safe.
+              if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'NO_LEADER')) {
+                this.clock.after(this.config.heartbeatInterval, attempt);
+              } else {
+                finish(() => reject(error instanceof Error ? error : new Error(String(error))));
+              }
+            },
+          );
       };
       attempt();
     });
@@ -298,8 +344,12 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     const soft = this.node.softState();
     const stopped = this.state === 'stopped';
     return {
-      id: this.id, role: stopped ? 'Stopped' : soft.role, term: soft.term, leader: stopped ? null : soft.leader,
-      commitIndex: this.node.commitIndex(), appliedIndex: this.node.appliedIndex(),
+      id: this.id,
+      role: stopped ? 'Stopped' : soft.role,
+      term: soft.term,
+      leader: stopped ? null : soft.leader,
+      commitIndex: this.node.commitIndex(),
+      appliedIndex: this.node.appliedIndex(),
       members: [...this.config.members].map(([id, address]) => ({ id, address: formatAddress(address) })),
     };
   }
@@ -330,12 +380,22 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       const cancelCheck = this.clock.every(heartbeatInterval, () => {
         if (this.node.softState().role !== 'Leader' || this.node.transferTarget() !== null) return;
         done();
-        reject(new GraftError('TRANSFER_ABORTED', `node ${target} did not take over within an election timeout (${electionTimeout} ms); node ${this.id} still leads`, { leader: this.id }));
+        reject(
+          new GraftError(
+            'TRANSFER_ABORTED',
+            `node ${target} did not take over within an election timeout (${electionTimeout} ms); node ${this.id} still leads`,
+            { leader: this.id },
+          ),
+        );
       });
       // This node stepped down, but no new leader has made itself known (the target may have failed mid-election).
       const cancelDeadline = this.clock.after(2 * electionTimeout, () => {
         done();
-        reject(new GraftError('TRANSFER_ABORTED', `node ${this.id} stepped down, but no new leader was known within ${2 * electionTimeout} ms`, { leader: this.node.softState().leader }));
+        reject(
+          new GraftError('TRANSFER_ABORTED', `node ${this.id} stepped down, but no new leader was known within ${2 * electionTimeout} ms`, {
+            leader: this.node.softState().leader,
+          }),
+        );
       });
       const done = (): void => {
         cancelCheck();
@@ -366,9 +426,10 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.state = 'stopped';
     this.cancelRetry?.();
     await this.node.stop();
-    const error = this.failure === null
-      ? new GraftError('SHUTDOWN', `node ${this.id} stopped`)
-      : new GraftError('SHUTDOWN', `node ${this.id} stopped after a fatal error: ${this.failure.message}`, { cause: this.failure });
+    const error =
+      this.failure === null
+        ? new GraftError('SHUTDOWN', `node ${this.id} stopped`)
+        : new GraftError('SHUTDOWN', `node ${this.id} stopped after a fatal error: ${this.failure.message}`, { cause: this.failure });
     this.rejectEverything(error);
     await this.storage.close().catch((closeError: Error) => this.logger.warn(`closing storage failed: ${closeError.message}`));
     this.emit('stopped', this.failure);
@@ -385,9 +446,8 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       this.park(request);
       return;
     }
-    const position: Promise<LogPosition | undefined> = leader === this.id
-      ? this.leaderCopies.propose([request.data]).then((positions) => positions[0])
-      : this.forwarder.forward(leader, request.data);
+    const position: Promise<LogPosition | undefined> =
+      leader === this.id ? this.leaderCopies.propose([request.data]).then((positions) => positions[0]) : this.forwarder.forward(leader, request.data);
     position.then(
       (p) => {
         if (p === undefined) request.reject(new GraftError('PROTOCOL', 'no position for a proposal'));
@@ -495,7 +555,8 @@ function validateOptions<Op, Result>(options: GraftOptions<Op, Result>): Cluster
   if (typeof options !== 'object' || options === null) invalid('expected an object');
   if (typeof options.config !== 'object' || options.config === null) invalid('config is required: loadClusterConfig(file), or an object as cluster.yaml holds');
   const config = isClusterConfig(options.config) ? options.config : clusterConfigFromObject(options.config, 'GraftInstance options.config');
-  if (typeof options.machineId !== 'string' && typeof options.machineId !== 'number') invalid(`machineId must be a string or a number, got ${typeof options.machineId}`);
+  if (typeof options.machineId !== 'string' && typeof options.machineId !== 'number')
+    invalid(`machineId must be a string or a number, got ${typeof options.machineId}`);
   validateMachineId(config, String(options.machineId));
   if (typeof options.applicator !== 'function') invalid('applicator must be a function (op, position) => result');
   const serializer = options.serializer as Partial<Serializer<Op>> | undefined;

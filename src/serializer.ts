@@ -2,7 +2,9 @@ import superjson from 'superjson';
 
 /** Turns operations into text for the log and the wire, and back. `fromString(toString(op))` must equal `op`. */
 export interface Serializer<Op> {
+  /** Turns an operation into text; must not return anything but a string. */
   toString(op: Op): string;
+  /** Turns text made by `toString` back into the operation. */
   fromString(text: string): Op;
 }
 

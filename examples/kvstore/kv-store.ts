@@ -1,9 +1,7 @@
 import { GraftInstance, superjsonSerializer, type GraftOptions } from 'graft-raft';
 
 /** The operations of the store. Values are any value superjson can carry (Map, Date, BigInt too). */
-export type KVOperation =
-  | { readonly kind: 'set'; readonly key: string; readonly value: unknown }
-  | { readonly kind: 'delete'; readonly key: string };
+export type KVOperation = { readonly kind: 'set'; readonly key: string; readonly value: unknown } | { readonly kind: 'delete'; readonly key: string };
 
 /** What applying an operation returns: for a delete, whether the key was there. */
 export type KVResult = boolean;

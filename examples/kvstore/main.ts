@@ -44,11 +44,14 @@ function reply(res: ServerResponse, [status, body]: [number, unknown]): void {
 }
 
 server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-  handle(req).then((answer) => reply(res, answer), (error: unknown) => {
-    // A GraftError says why Graft could not serve: no leader yet, a timeout with the outcome unknown...
-    if (error instanceof GraftError) reply(res, [503, { error: error.message, code: error.code }]);
-    else reply(res, [400, { error: String(error) }]);
-  });
+  handle(req).then(
+    (answer) => reply(res, answer),
+    (error: unknown) => {
+      // A GraftError says why Graft could not serve: no leader yet, a timeout with the outcome unknown...
+      if (error instanceof GraftError) reply(res, [503, { error: error.message, code: error.code }]);
+      else reply(res, [400, { error: String(error) }]);
+    },
+  );
 });
 server.listen(address.port, address.host);
 await store.graft.start();

@@ -24,9 +24,12 @@ export async function requestNode(cluster: string, method: string, path: string,
     });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code === 'ECONNREFUSED' ? 'connection refused (is the node running?)'
-      : (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms`
-      : cause?.code ?? cause?.message ?? (error as Error).message;
+    const why =
+      cause?.code === 'ECONNREFUSED'
+        ? 'connection refused (is the node running?)'
+        : (error as Error).name === 'TimeoutError'
+          ? `no answer within ${timeoutMs} ms`
+          : (cause?.code ?? cause?.message ?? (error as Error).message);
     throw new CliError(`cannot reach ${address}: ${why}`);
   }
   const text = await response.text();
@@ -81,7 +84,7 @@ export function parseJsonInput(source: string, text: string): unknown {
     // V8 gives the position for some errors only, and quotes a snippet instead for others; find it ourselves.
     const reason = (error as Error).message
       .replace(/ (?:in JSON )?at position \d+.*$/s, '')
-      .replace(/^Unexpected token '(.+?)', .*$/s, (_, token: string) => `Unexpected token ${/[\0-\x1f]/.test(token) ? JSON.stringify(token) : `'${token}'`}`);
+      .replace(/^Unexpected token '(.+?)', .*$/s, (_, token: string) => `Unexpected token ${isControl(token) ? JSON.stringify(token) : `'${token}'`}`);
     const at = jsonSyntaxErrorOffset(text);
     if (at < 0) throw new CliError(`${source} is not valid JSON: ${(error as Error).message}`);
     const before = text.slice(0, at);
@@ -118,11 +121,20 @@ export function jsonSyntaxErrorOffset(text: string): number {
     for (;;) {
       if (i >= text.length) fail(i);
       const c = text.charCodeAt(i);
-      if (c === 0x22) { i++; return; }
+      if (c === 0x22) {
+        i++;
+        return;
+      }
       if (c < 0x20) fail(i);
-      if (c !== 0x5c) { i++; continue; }
+      if (c !== 0x5c) {
+        i++;
+        continue;
+      }
       const escaped = text[i + 1];
-      if (escaped !== undefined && '"\\/bfnrt'.includes(escaped)) { i += 2; continue; }
+      if (escaped !== undefined && '"\\/bfnrt'.includes(escaped)) {
+        i += 2;
+        continue;
+      }
       if (escaped !== 'u') fail(i + 1);
       for (let k = i + 2; k < i + 6; k++) if (!/[0-9a-fA-F]/.test(text[k] ?? '')) fail(k);
       i += 6;
@@ -140,7 +152,10 @@ export function jsonSyntaxErrorOffset(text: string): number {
     if (text[i] === '0') i++;
     else if (text[i] !== undefined && text[i]! >= '1' && text[i]! <= '9') digits();
     else fail(i);
-    if (text[i] === '.') { i++; digits(); }
+    if (text[i] === '.') {
+      i++;
+      digits();
+    }
     if (text[i] === 'e' || text[i] === 'E') {
       i++;
       if (text[i] === '+' || text[i] === '-') i++;
@@ -157,11 +172,20 @@ export function jsonSyntaxErrorOffset(text: string): number {
       if (expect === 'after') {
         const top = open.at(-1);
         if (top === undefined) return i === text.length ? -1 : i;
-        if (c === ',') { i++; expect = top === '[' ? 'value' : 'key'; }
-        else if (c === (top === '[' ? ']' : '}')) { i++; open.pop(); }
-        else return i;
+        if (c === ',') {
+          i++;
+          expect = top === '[' ? 'value' : 'key';
+        } else if (c === (top === '[' ? ']' : '}')) {
+          i++;
+          open.pop();
+        } else return i;
       } else if (expect === 'key' || expect === 'keyOrClose') {
-        if (expect === 'keyOrClose' && c === '}') { i++; open.pop(); expect = 'after'; continue; }
+        if (expect === 'keyOrClose' && c === '}') {
+          i++;
+          open.pop();
+          expect = 'after';
+          continue;
+        }
         if (c !== '"') return i;
         string();
         skipWhitespace();
@@ -169,8 +193,18 @@ export function jsonSyntaxErrorOffset(text: string): number {
         i++;
         expect = 'value';
       } else {
-        if (expect === 'valueOrClose' && c === ']') { i++; open.pop(); expect = 'after'; continue; }
-        if (c === '{' || c === '[') { i++; open.push(c); expect = c === '{' ? 'keyOrClose' : 'valueOrClose'; continue; }
+        if (expect === 'valueOrClose' && c === ']') {
+          i++;
+          open.pop();
+          expect = 'after';
+          continue;
+        }
+        if (c === '{' || c === '[') {
+          i++;
+          open.push(c);
+          expect = c === '{' ? 'keyOrClose' : 'valueOrClose';
+          continue;
+        }
         scalar();
         expect = 'after';
       }
@@ -179,4 +213,9 @@ export function jsonSyntaxErrorOffset(text: string): number {
     if (error instanceof SyntaxErrorAt) return error.offset;
     throw error;
   }
+}
+
+/** Whether `text` holds a control character (shown escaped, or it would garble the terminal). */
+function isControl(text: string): boolean {
+  return [...text].some((c) => c.charCodeAt(0) < 0x20);
 }

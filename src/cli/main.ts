@@ -16,18 +16,27 @@ function program(): Command {
     .exitOverride()
     .showHelpAfterError();
 
-  const app = (): Option => new Option('--app <name>', `the app to host (${Object.entries(apps).map(([name, a]) => `${name}: ${a.description}`).join('; ')})`)
-    .choices(Object.keys(apps)).default(DEFAULT_APP);
+  const app = (): Option =>
+    new Option(
+      '--app <name>',
+      `the app to host (${Object.entries(apps)
+        .map(([name, a]) => `${name}: ${a.description}`)
+        .join('; ')})`,
+    )
+      .choices(Object.keys(apps))
+      .default(DEFAULT_APP);
 
-  cli.command('start')
+  cli
+    .command('start')
     .description('run one node in the foreground (of the kvstore app unless --app names another)')
     .requiredOption('--config <file>', 'cluster configuration (YAML)')
-    .requiredOption('--id <id>', 'this node\'s machine id in the configuration')
+    .requiredOption('--id <id>', "this node's machine id in the configuration")
     .option('--data-dir <dir>', 'where nodes keep their files, each under <dir>/<id> (default: dataDir of the configuration, else ./data)')
     .addOption(app())
     .action(start);
 
-  cli.command('up')
+  cli
+    .command('up')
     .description('run every member of the configuration locally; Ctrl-C stops them all')
     .option('--config <file>', 'cluster configuration (YAML)', 'cluster.yaml')
     .addOption(app())
@@ -36,32 +45,53 @@ function program(): Command {
   const cluster = ['--cluster <host:port>', 'address of any live node'] as const;
   const kv = cli.command('kv').description('read and write keys');
   const file = ['--file <path>', 'read the JSON value from PATH (for values over ~100 KiB)'] as const;
-  kv.command('set <key> [json]').description('set KEY to a JSON value: JSON, - to read standard input, or --file PATH')
-    .requiredOption(...cluster).option(...file)
+  kv.command('set <key> [json]')
+    .description('set KEY to a JSON value: JSON, - to read standard input, or --file PATH')
+    .requiredOption(...cluster)
+    .option(...file)
     .action((key: string, json: string | undefined, o: { cluster: string; file?: string }, command: Command) =>
-      kvSet(o.cluster, key, valueSource(command, 'JSON', json, o.file)));
-  kv.command('get <key>').description('read KEY (linearizable)').requiredOption(...cluster)
-    .option('--stale', 'read the node\'s own copy at once; it may miss recent writes')
+      kvSet(o.cluster, key, valueSource(command, 'JSON', json, o.file)),
+    );
+  kv.command('get <key>')
+    .description('read KEY (linearizable)')
+    .requiredOption(...cluster)
+    .option('--stale', "read the node's own copy at once; it may miss recent writes")
     .action((key: string, o: { cluster: string; stale?: boolean }) => kvGet(o.cluster, key, o.stale === true));
-  kv.command('del <key>').description('delete KEY').requiredOption(...cluster)
+  kv.command('del <key>')
+    .description('delete KEY')
+    .requiredOption(...cluster)
     .action((key: string, o: { cluster: string }) => kvDelete(o.cluster, key));
   kv.command('cas <key> <expected> [new]')
     .description('set KEY to NEW if it holds EXPECTED (JSON; absent = null); NEW may also be - or --file PATH')
-    .requiredOption(...cluster).option(...file)
+    .requiredOption(...cluster)
+    .option(...file)
     .action((key: string, expected: string, json: string | undefined, o: { cluster: string; file?: string }, command: Command) =>
-      kvCompareAndSet(o.cluster, key, expected, valueSource(command, 'NEW_JSON', json, o.file)));
+      kvCompareAndSet(o.cluster, key, expected, valueSource(command, 'NEW_JSON', json, o.file)),
+    );
 
-  cli.command('leader').description('leadership').command('transfer [id]')
+  cli
+    .command('leader')
+    .description('leadership')
+    .command('transfer [id]')
     .description('hand leadership to ID, or to the most up-to-date follower')
     .requiredOption(...cluster)
     .action((id: string | undefined, o: { cluster: string }) => leaderTransfer(o.cluster, id));
 
-  cli.command('stop <id>').description('shut node ID down cleanly (a leader hands over leadership first)').requiredOption(...cluster)
+  cli
+    .command('stop <id>')
+    .description('shut node ID down cleanly (a leader hands over leadership first)')
+    .requiredOption(...cluster)
     .action((id: string, o: { cluster: string }) => stopNode(o.cluster, id));
 
-  cli.command('status').description('one node\'s view, as JSON').requiredOption(...cluster)
+  cli
+    .command('status')
+    .description("one node's view, as JSON")
+    .requiredOption(...cluster)
     .action((o: { cluster: string }) => status(o.cluster));
-  cli.command('configuration').description('members, their roles, and the leader').requiredOption(...cluster)
+  cli
+    .command('configuration')
+    .description('members, their roles, and the leader')
+    .requiredOption(...cluster)
     .action((o: { cluster: string }) => configuration(o.cluster));
   return cli;
 }

@@ -12,6 +12,7 @@ export interface RequestVote {
   readonly transfer: boolean;
 }
 
+/** The answer to RequestVote: `granted` says whether the voter voted for the candidate in `term`. */
 export interface RequestVoteResponse {
   readonly type: 'RequestVoteResponse';
   readonly from: NodeId;
@@ -109,7 +110,7 @@ export interface TimeoutNow {
 
 /** Every message the core sends or receives. Room is left for InstallSnapshot. */
 export type Message =
-  | RequestVote | RequestVoteResponse | PreVote | PreVoteResponse
-  | AppendEntries | AppendEntriesResponse | ReadIndex | ReadIndexResponse | TimeoutNow;
+  RequestVote | RequestVoteResponse | PreVote | PreVoteResponse | AppendEntries | AppendEntriesResponse | ReadIndex | ReadIndexResponse | TimeoutNow;
 
+/** The kind of a message: its `type` field. */
 export type MessageType = Message['type'];

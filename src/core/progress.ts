@@ -17,7 +17,10 @@ export class Progress {
   /** In replicate state: the last index of each unacknowledged append, ascending. */
   private readonly inflight: number[] = [];
 
-  constructor(next: number, private readonly maxInflight: number) {
+  constructor(
+    next: number,
+    private readonly maxInflight: number,
+  ) {
     this.next = next;
   }
 

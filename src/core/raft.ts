@@ -1,6 +1,15 @@
 import { RaftLog } from './log.ts';
 import { Membership } from './membership.ts';
-import type { AppendEntries, AppendEntriesResponse, Message, PreVote, PreVoteResponse, ReadIndexResponse, RequestVote, RequestVoteResponse } from './messages.ts';
+import type {
+  AppendEntries,
+  AppendEntriesResponse,
+  Message,
+  PreVote,
+  PreVoteResponse,
+  ReadIndexResponse,
+  RequestVote,
+  RequestVoteResponse,
+} from './messages.ts';
 import { Progress } from './progress.ts';
 import { ReadRounds, type ConfirmedReads, type ReadRequest } from './read-rounds.ts';
 import { RejoinGuard } from './rejoin.ts';
@@ -63,7 +72,9 @@ export type Sabotage =
 
 /** Where a proposal landed in the log. It is applied only if it is still there when committed. */
 export interface LogPosition {
+  /** The log index of the entry. */
   readonly index: number;
+  /** The term the entry was appended in. */
   readonly term: number;
 }
 
@@ -135,11 +146,13 @@ export class RaftCore {
     this.preVote = options.preVote ?? true;
     this.checkQuorum = options.checkQuorum ?? true;
     const leaseTicks = options.leaseTicks ?? 0;
-    if (leaseTicks > 0 && !this.checkQuorum) throw new Error('lease reads need checkQuorum: without it voters do not hold off elections while a leader is alive');
+    if (leaseTicks > 0 && !this.checkQuorum)
+      throw new Error('lease reads need checkQuorum: without it voters do not hold off elections while a leader is alive');
     if (leaseTicks >= options.electionTicks) throw new Error(`leaseTicks (${leaseTicks}) must be shorter than electionTicks (${options.electionTicks})`);
     this.leaseReads = leaseTicks > 0;
     this.readRounds = new ReadRounds(this.id, leaseTicks, {
-      withoutQuorum: this.sabotage === 'read-without-quorum', leaseNeverExpires: this.sabotage === 'lease-never-expires',
+      withoutQuorum: this.sabotage === 'read-without-quorum',
+      leaseNeverExpires: this.sabotage === 'lease-never-expires',
     });
     if (this.heartbeatTicks < 1 || this.electionTicks <= this.heartbeatTicks) {
       throw new Error(`need 1 <= heartbeatTicks < electionTicks, got ${this.heartbeatTicks} and ${this.electionTicks}`);
@@ -415,8 +428,13 @@ export class RaftCore {
     for (const peer of this.membership.allVoters()) {
       if (peer === this.id) continue;
       this.send<RequestVote>({
-        type: 'RequestVote', from: this.id, to: peer, term: this.term,
-        lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(), transfer,
+        type: 'RequestVote',
+        from: this.id,
+        to: peer,
+        term: this.term,
+        lastLogIndex: this.log.lastIndex(),
+        lastLogTerm: this.log.lastTerm(),
+        transfer,
       });
     }
   }
@@ -435,8 +453,12 @@ export class RaftCore {
     for (const peer of this.membership.allVoters()) {
       if (peer === this.id) continue;
       this.send<PreVote>({
-        type: 'PreVote', from: this.id, to: peer, term: this.term + 1,
-        lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(),
+        type: 'PreVote',
+        from: this.id,
+        to: peer,
+        term: this.term + 1,
+        lastLogIndex: this.log.lastIndex(),
+        lastLogTerm: this.log.lastTerm(),
       });
     }
   }
@@ -473,8 +495,16 @@ export class RaftCore {
       this.send<RequestVoteResponse>({ type: 'RequestVoteResponse', from: this.id, to: message.from, term: this.term, granted: false });
     } else if (message.type === 'AppendEntries') {
       this.send<AppendEntriesResponse>({
-        type: 'AppendEntriesResponse', from: this.id, to: message.from, term: this.term, success: false,
-        matchIndex: 0, rejectedIndex: message.prevLogIndex, conflictIndex: 0, conflictTerm: null, readRound: 0,
+        type: 'AppendEntriesResponse',
+        from: this.id,
+        to: message.from,
+        term: this.term,
+        success: false,
+        matchIndex: 0,
+        rejectedIndex: message.prevLogIndex,
+        conflictIndex: 0,
+        conflictTerm: null,
+        readRound: 0,
       });
     }
   }
@@ -597,7 +627,13 @@ export class RaftCore {
     if (this.rejoin !== null) this.heardLeaderWhileRejoining(m.from);
     const reply = (fields: Pick<AppendEntriesResponse, 'success' | 'matchIndex' | 'conflictIndex' | 'conflictTerm'>): void =>
       this.send<AppendEntriesResponse>({
-        type: 'AppendEntriesResponse', from: this.id, to: m.from, term: this.term, rejectedIndex: m.prevLogIndex, readRound: m.readRound, ...fields,
+        type: 'AppendEntriesResponse',
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        rejectedIndex: m.prevLogIndex,
+        readRound: m.readRound,
+        ...fields,
       });
 
     if (m.prevLogIndex < this.log.committed) {
@@ -647,7 +683,9 @@ export class RaftCore {
       // The follower says its log ends below what it acknowledged: it lost entries (its data directory
       // was lost, or a failed write cut its tail). Without this, every rejection at or below the old
       // match would look overtaken, and the follower would never catch up under this leader.
-      this.warnings.push(`follower ${m.from}'s log ends at index ${m.conflictIndex - 1}, below the ${pr.match} it acknowledged: it lost entries; sending them again`);
+      this.warnings.push(
+        `follower ${m.from}'s log ends at index ${m.conflictIndex - 1}, below the ${pr.match} it acknowledged: it lost entries; sending them again`,
+      );
       pr.lostEntries(m.conflictIndex - 1);
       this.sendAppend(m.from, true);
       return;
@@ -701,7 +739,7 @@ export class RaftCore {
    * term; entries of earlier terms are committed with it, never by counting their own replicas.
    */
   private maybeCommit(): boolean {
-    const index = this.membership.committedIndex((id) => (id === this.id ? this.log.stable : this.progress.get(id)?.match ?? 0));
+    const index = this.membership.committedIndex((id) => (id === this.id ? this.log.stable : (this.progress.get(id)?.match ?? 0)));
     if (index <= this.log.committed || this.log.term(index) !== this.term) return false;
     this.log.commitTo(index);
     if (this.readsAwaitingCommit.length > 0) {
@@ -794,8 +832,15 @@ export class RaftCore {
     const prevLogTerm = this.log.term(prevLogIndex);
     if (prevLogTerm === undefined) throw new Error(`no term for index ${prevLogIndex}: the log was compacted past it`);
     this.send<AppendEntries>({
-      type: 'AppendEntries', from: this.id, to: peer, term: this.term,
-      prevLogIndex, prevLogTerm, entries, leaderCommit: this.log.committed, readRound: this.readRounds.current,
+      type: 'AppendEntries',
+      from: this.id,
+      to: peer,
+      term: this.term,
+      prevLogIndex,
+      prevLogTerm,
+      entries,
+      leaderCommit: this.log.committed,
+      readRound: this.readRounds.current,
     });
   }
 

@@ -123,7 +123,7 @@ export class ReadRounds {
 
   /** Moves the lease start to the send time of the newest round a quorum has acknowledged. */
   private extendLease(membership: Membership): void {
-    const confirmed = membership.committedIndex((id) => (id === this.self ? this.round : this.acks.get(id) ?? 0));
+    const confirmed = membership.committedIndex((id) => (id === this.self ? this.round : (this.acks.get(id) ?? 0)));
     const sentAt = this.sentAt.get(confirmed);
     if (sentAt === undefined) return;
     this.leaseStart = sentAt;

@@ -9,9 +9,13 @@ export type EntryKind = 'normal' | 'noop' | 'config';
  * `data` is opaque to the core: the serialized operation for `normal` entries, empty for `noop`.
  */
 export interface Entry {
+  /** Its position in the log, from 1. */
   readonly index: number;
+  /** The term of the leader that created it (§5.3). */
   readonly term: number;
+  /** What it carries. */
   readonly kind: EntryKind;
+  /** The serialized operation (empty for a no-op). */
   readonly data: string;
 }
 
@@ -20,8 +24,11 @@ export interface Entry {
  * the current term and the vote cast in it. `commit` is kept too so a restart applies without waiting.
  */
 export interface HardState {
+  /** The latest term this node has seen (§5.1). */
   readonly term: number;
+  /** Whom it voted for in that term, or null (§5.2). */
   readonly vote: NodeId | null;
+  /** The highest index it knew to be committed. */
   readonly commit: number;
   /** Present (true) while the node, started with nothing on disk, waits for a leader to catch it up (see RejoinGuard). */
   readonly rejoining?: true;

@@ -99,11 +99,12 @@ export class Forwarder {
       });
       this.outstanding.set(id, {
         cancel,
-        resolve: (positions) => items.forEach((item, i) => {
-          const position = positions[i];
-          if (position === undefined) item.reject(new GraftError('PROTOCOL', `leader ${leader} answered with too few positions`));
-          else item.resolve(position);
-        }),
+        resolve: (positions) =>
+          items.forEach((item, i) => {
+            const position = positions[i];
+            if (position === undefined) item.reject(new GraftError('PROTOCOL', `leader ${leader} answered with too few positions`));
+            else item.resolve(position);
+          }),
         reject: (error) => items.forEach((item) => item.reject(error)),
       });
       const sent = this.send(leader, { type: 'Forward', from: this.self, to: leader, id, ops: items.map((item) => item.data) });

@@ -94,16 +94,23 @@ export class RaftNode {
     this.durable = persisted.hardState;
     const plan = planTicks(this.options.electionTimeoutMs, this.options.heartbeatIntervalMs);
     this.core = new RaftCore({
-      id, voters: this.options.voters, rng: this.options.rng,
-      electionTicks: plan.electionTicks, heartbeatTicks: plan.heartbeatTicks,
-      hardState: persisted.hardState, entries: persisted.entries, maxApplyPerReady: APPLY_CHUNK,
+      id,
+      voters: this.options.voters,
+      rng: this.options.rng,
+      electionTicks: plan.electionTicks,
+      heartbeatTicks: plan.heartbeatTicks,
+      hardState: persisted.hardState,
+      entries: persisted.entries,
+      maxApplyPerReady: APPLY_CHUNK,
       ...(this.options.preVote === undefined ? {} : { preVote: this.options.preVote }),
       ...(this.options.checkQuorum === undefined ? {} : { checkQuorum: this.options.checkQuorum }),
       ...(this.options.leaseReads === true ? { leaseTicks: leaseTicks(plan) } : {}),
       ...(this.options.sabotage === undefined ? {} : { sabotage: this.options.sabotage }),
     });
     this.options.logger.info('node loaded its state', {
-      term: persisted.hardState.term, vote: persisted.hardState.vote, commit: persisted.hardState.commit,
+      term: persisted.hardState.term,
+      vote: persisted.hardState.vote,
+      commit: persisted.hardState.commit,
       lastIndex: this.core.lastIndex(),
     });
     this.replay = new ReplayProgress(this.core.commitIndex(), clock, this.options.logger);
@@ -226,7 +233,9 @@ export class RaftNode {
         this.core.step(message);
       }
     } catch (error) {
-      this.options.logger.error(`dropped a ${message.type} from ${message.from} that could not be handled: ${(error as Error).message}`, { peer: message.from });
+      this.options.logger.error(`dropped a ${message.type} from ${message.from} that could not be handled: ${(error as Error).message}`, {
+        peer: message.from,
+      });
     }
     this.schedule();
   }

@@ -11,7 +11,11 @@ export class ReplayProgress {
   private reportedAt: number;
   private done: boolean;
 
-  constructor(private readonly target: number, private readonly clock: Clock, private readonly logger: Logger) {
+  constructor(
+    private readonly target: number,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
     this.startedAt = this.reportedAt = clock.now();
     this.done = target === 0;
     if (!this.done) logger.info(`replaying the log: ${target} committed entries to apply`);

@@ -35,8 +35,7 @@ export class LeaderCopies {
     for (const op of ops) {
       const command = decodeOrRefuse(op);
       const key = command.kind === 'operation' ? `${command.session}:${command.seq}` : null;
-      const known = command.kind !== 'operation' ? undefined
-        : this.sessions.settled(command.session, command.seq) ? ALREADY_APPLIED : this.appended.get(key!);
+      const known = command.kind !== 'operation' ? undefined : this.sessions.settled(command.session, command.seq) ? ALREADY_APPLIED : this.appended.get(key!);
       if (known === undefined) fresh.push({ op, key, at: answers.length });
       answers.push(known ?? null);
     }

@@ -45,8 +45,10 @@ export class SessionApplier {
         run(command.op, entry);
         return;
       case 'operation': {
-        const verdict: Verdict = this.parts.applyCopies === true && sessions.has(command.session)
-          ? { kind: 'apply' } : sessions.verdict(command.session, command.seq, command.lowestOutstanding);
+        const verdict: Verdict =
+          this.parts.applyCopies === true && sessions.has(command.session)
+            ? { kind: 'apply' }
+            : sessions.verdict(command.session, command.seq, command.lowestOutstanding);
         const outcome = verdict.kind === 'apply' ? run(command.op, entry) : null;
         if (outcome !== null) sessions.record(command.session, command.seq, outcome);
         leaderCopies.applied(command.session, command.seq);

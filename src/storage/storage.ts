@@ -2,6 +2,7 @@ import type { Entry, HardState } from '../core/types.ts';
 
 /** What a node finds on its storage when it starts. */
 export interface PersistedState {
+  /** The term, vote and commit index last saved. */
   readonly hardState: HardState;
   /** Every entry since the start of the log, in index order, contiguous. */
   readonly entries: readonly Entry[];

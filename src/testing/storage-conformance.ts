@@ -20,7 +20,9 @@ export interface StorageSubject {
 
 /** One case of the conformance suite: a name for your test runner, and the test itself (rejects on failure). */
 export interface StorageConformanceCase {
+  /** What the case checks, as a test name. */
   readonly name: string;
+  /** Runs the case; rejects with what failed. */
   run(): Promise<void>;
 }
 
@@ -66,7 +68,11 @@ const cases: readonly { readonly name: string; readonly body: (session: Session)
   {
     name: 'keeps the rejoin mark of a hard state, with or without a vote, and its removal',
     body: async (s) => {
-      const states: HardState[] = [{ term: 4, vote: null, commit: 0, rejoining: true }, { term: 5, vote: '1', commit: 0, rejoining: true }, { term: 5, vote: '1', commit: 2 }];
+      const states: HardState[] = [
+        { term: 4, vote: null, commit: 0, rejoining: true },
+        { term: 5, vote: '1', commit: 0, rejoining: true },
+        { term: 5, vote: '1', commit: 2 },
+      ];
       for (const hardState of states) {
         await s.storage.saveHardState(hardState);
         deepStrictEqual((await s.restart()).hardState, hardState);

@@ -47,7 +47,14 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
   const type = m['type'];
   switch (type) {
     case 'RequestVote':
-      return { type, ...base, term: term(m, 'term', path), lastLogIndex: logIndex(m, 'lastLogIndex', path), lastLogTerm: term(m, 'lastLogTerm', path), transfer: bool(m, 'transfer', path) };
+      return {
+        type,
+        ...base,
+        term: term(m, 'term', path),
+        lastLogIndex: logIndex(m, 'lastLogIndex', path),
+        lastLogTerm: term(m, 'lastLogTerm', path),
+        transfer: bool(m, 'transfer', path),
+      };
     case 'PreVote':
       return { type, ...base, term: term(m, 'term', path), lastLogIndex: logIndex(m, 'lastLogIndex', path), lastLogTerm: term(m, 'lastLogTerm', path) };
     case 'TimeoutNow':
@@ -58,15 +65,25 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
     case 'AppendEntries': {
       const prevLogIndex = logIndex(m, 'prevLogIndex', path);
       return {
-        type, ...base, term: term(m, 'term', path), prevLogIndex, prevLogTerm: term(m, 'prevLogTerm', path),
-        entries: entries(m['entries'], prevLogIndex, `${path}.entries`), leaderCommit: logIndex(m, 'leaderCommit', path),
+        type,
+        ...base,
+        term: term(m, 'term', path),
+        prevLogIndex,
+        prevLogTerm: term(m, 'prevLogTerm', path),
+        entries: entries(m['entries'], prevLogIndex, `${path}.entries`),
+        leaderCommit: logIndex(m, 'leaderCommit', path),
         readRound: nat(m, 'readRound', path),
       };
     }
     case 'AppendEntriesResponse':
       return {
-        type, ...base, term: term(m, 'term', path), success: bool(m, 'success', path), matchIndex: logIndex(m, 'matchIndex', path),
-        rejectedIndex: logIndex(m, 'rejectedIndex', path), conflictIndex: logIndex(m, 'conflictIndex', path),
+        type,
+        ...base,
+        term: term(m, 'term', path),
+        success: bool(m, 'success', path),
+        matchIndex: logIndex(m, 'matchIndex', path),
+        rejectedIndex: logIndex(m, 'rejectedIndex', path),
+        conflictIndex: logIndex(m, 'conflictIndex', path),
         conflictTerm: m['conflictTerm'] === null ? null : term(m, 'conflictTerm', path),
         readRound: nat(m, 'readRound', path),
       };
@@ -77,11 +94,19 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
     case 'Forward': {
       const ops = m['ops'];
       if (!Array.isArray(ops)) throw new FrameError(`${path}.ops: expected a list of strings, got ${show(ops)}`);
-      ops.forEach((op, i) => { if (typeof op !== 'string') throw new FrameError(`${path}.ops[${i}]: expected a string, got ${show(op)}`); });
+      ops.forEach((op, i) => {
+        if (typeof op !== 'string') throw new FrameError(`${path}.ops[${i}]: expected a string, got ${show(op)}`);
+      });
       return { type, ...base, id: nat(m, 'id', path), ops: ops as string[] };
     }
     case 'ForwardResponse':
-      return { type, ...base, id: nat(m, 'id', path), positions: positions(m['positions'], `${path}.positions`), error: forwardError(m['error'], `${path}.error`) };
+      return {
+        type,
+        ...base,
+        id: nat(m, 'id', path),
+        positions: positions(m['positions'], `${path}.positions`),
+        error: forwardError(m['error'], `${path}.error`),
+      };
     default:
       throw new FrameError(`${path}.type: unknown message type ${show(type)}`);
   }
@@ -93,7 +118,8 @@ function entries(value: unknown, prevLogIndex: number, path: string): Entry[] {
     const p = `${path}[${i}]`;
     const e = record(v, p);
     const index = logIndex(e, 'index', p);
-    if (index !== prevLogIndex + 1 + i) throw new FrameError(`${p}.index: expected ${prevLogIndex + 1 + i} (entries follow prevLogIndex contiguously), got ${index}`);
+    if (index !== prevLogIndex + 1 + i)
+      throw new FrameError(`${p}.index: expected ${prevLogIndex + 1 + i} (entries follow prevLogIndex contiguously), got ${index}`);
     const kind = e['kind'];
     if (kind !== 'normal' && kind !== 'noop' && kind !== 'config') throw new FrameError(`${p}.kind: expected "normal", "noop" or "config", got ${show(kind)}`);
     if (typeof e['data'] !== 'string') throw new FrameError(`${p}.data: expected a string, got ${show(e['data'])}`);

@@ -42,6 +42,7 @@ export class MemoryNetwork {
     this.cut.add(`${a}|${b}`).add(`${b}|${a}`);
   }
 
+  /** Heals the link between `a` and `b` in both directions. */
   reconnect(a: NodeId, b: NodeId): void {
     this.cut.delete(`${a}|${b}`);
     this.cut.delete(`${b}|${a}`);

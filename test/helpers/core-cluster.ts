@@ -26,7 +26,10 @@ export class CoreCluster {
   /** Links that drop everything: "a->b". */
   readonly cut = new Set<string>();
 
-  constructor(readonly ids: NodeId[], private readonly tune: Partial<RaftOptions> = {}) {
+  constructor(
+    readonly ids: NodeId[],
+    private readonly tune: Partial<RaftOptions> = {},
+  ) {
     ids.forEach((id, i) => {
       this.disks.set(id, { hardState: EMPTY_HARD_STATE, entries: [] });
       this.applied.set(id, []);
@@ -54,8 +57,16 @@ export class CoreCluster {
   start(id: NodeId, seed: number): RaftCore {
     const disk = this.disks.get(id)!;
     const core = new RaftCore({
-      id, voters: this.ids, electionTicks: 10, heartbeatTicks: 2, rng: seededRng(seed),
-      hardState: disk.hardState, entries: disk.entries, preVote: false, checkQuorum: false, ...this.tune,
+      id,
+      voters: this.ids,
+      electionTicks: 10,
+      heartbeatTicks: 2,
+      rng: seededRng(seed),
+      hardState: disk.hardState,
+      entries: disk.entries,
+      preVote: false,
+      checkQuorum: false,
+      ...this.tune,
     });
     this.nodes.set(id, core);
     this.applied.set(id, []);
@@ -121,7 +132,10 @@ export class CoreCluster {
   }
 
   appliedData(id: NodeId): string[] {
-    return this.applied.get(id)!.filter((e) => e.kind === 'normal').map((e) => e.data);
+    return this.applied
+      .get(id)!
+      .filter((e) => e.kind === 'normal')
+      .map((e) => e.data);
   }
 }
 

@@ -49,13 +49,18 @@ export interface TestNode {
 export class GraftCluster {
   readonly nodes = new Map<string, TestNode>();
 
-  private constructor(readonly config: ClusterConfig, private readonly options: GraftClusterOptions) {}
+  private constructor(
+    readonly config: ClusterConfig,
+    private readonly options: GraftClusterOptions,
+  ) {}
 
   static async create(size: number, options: GraftClusterOptions = {}): Promise<GraftCluster> {
     const lines: string[] = [];
     for (let i = 1; i <= size; i++) lines.push(`  ${i}: 127.0.0.1:${await freePort()}`);
     const electionTimeout = options.electionTimeout ?? 150;
-    const config = parseClusterConfig(`electionTimeout: ${electionTimeout}\nheartbeatInterval: ${Math.floor(electionTimeout / 3)}\nconfiguration:\n${lines.join('\n')}\n`);
+    const config = parseClusterConfig(
+      `electionTimeout: ${electionTimeout}\nheartbeatInterval: ${Math.floor(electionTimeout / 3)}\nconfiguration:\n${lines.join('\n')}\n`,
+    );
     const cluster = new GraftCluster(config, options);
     for (const id of config.members.keys()) cluster.nodes.set(id, cluster.build(id, new MemoryStorage()));
     await Promise.all([...cluster.nodes.values()].map((n) => n.graft.start()));
@@ -65,7 +70,10 @@ export class GraftCluster {
   private build(id: string, storage: MemoryStorage): TestNode {
     const node: TestNode = { storage, applied: [], graft: undefined as unknown as GraftInstance<string, number> };
     node.graft = new GraftInstance<string, number>({
-      config: this.config, machineId: id, storage, logger: silentLogger,
+      config: this.config,
+      machineId: id,
+      storage,
+      logger: silentLogger,
       serializer: jsonSerializer<string>(),
       applicator: (op) => node.applied.push(op),
       ...(this.options.transport === undefined ? {} : { transport: this.options.transport(id) }),
@@ -88,13 +96,18 @@ export class GraftCluster {
   async agreedLeader(timeoutMs = 10_000): Promise<string> {
     const running = [...this.nodes.values()].filter((n) => n.graft.isRunning());
     let leader: string | null = null;
-    await waitUntil(this.instances(), () => {
-      const views = running.map((n) => n.graft.status().leader);
-      leader = views[0] ?? null;
-      if (leader === null || !views.every((v) => v === leader)) return false;
-      const candidate = this.node(leader).graft;
-      return candidate.isRunning() && candidate.status().role === 'Leader';
-    }, 'a leader every running node agrees on', timeoutMs);
+    await waitUntil(
+      this.instances(),
+      () => {
+        const views = running.map((n) => n.graft.status().leader);
+        leader = views[0] ?? null;
+        if (leader === null || !views.every((v) => v === leader)) return false;
+        const candidate = this.node(leader).graft;
+        return candidate.isRunning() && candidate.status().role === 'Leader';
+      },
+      'a leader every running node agrees on',
+      timeoutMs,
+    );
     return leader!;
   }
 

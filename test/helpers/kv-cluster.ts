@@ -6,7 +6,10 @@ import { freePort } from './ports.ts';
 
 /** Three kvstore nodes (HTTP API and peers on one port each) in this process. */
 export class KvCluster {
-  private constructor(readonly config: ClusterConfig, readonly nodes: Map<string, KvNode>) {}
+  private constructor(
+    readonly config: ClusterConfig,
+    readonly nodes: Map<string, KvNode>,
+  ) {}
 
   static async create(size = 3): Promise<KvCluster> {
     const lines: string[] = [];
@@ -25,11 +28,15 @@ export class KvCluster {
   async leader(): Promise<string> {
     const instances = [...this.nodes.values()].map((n) => n.store.graft as never);
     let leader: string | null = null;
-    await waitUntil(instances, () => {
-      const views = [...this.nodes.values()].map((n) => n.store.graft.status().leader);
-      leader = views[0] ?? null;
-      return leader !== null && views.every((v) => v === leader);
-    }, 'an agreed leader');
+    await waitUntil(
+      instances,
+      () => {
+        const views = [...this.nodes.values()].map((n) => n.store.graft.status().leader);
+        leader = views[0] ?? null;
+        return leader !== null && views.every((v) => v === leader);
+      },
+      'an agreed leader',
+    );
     return leader!;
   }
 

@@ -22,9 +22,10 @@ export interface CliRun {
 export function runCli(args: readonly string[], timeoutMs = 30_000, input?: string | Buffer): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const argv = [...NODE_FLAGS, CLI, ...args];
-    const child = input === undefined
-      ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child =
+      input === undefined
+        ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     if (input !== undefined && child.stdin !== null) {
       child.stdin.on('error', () => {}); // EPIPE when the CLI exits without reading it all; its exit code tells the story
       child.stdin.end(input);
@@ -53,7 +54,11 @@ export class NodeProcess {
   private readonly waiters: { pattern: RegExp; resolve: () => void }[] = [];
   readonly exited: Promise<number | null>;
 
-  constructor(readonly id: string, readonly address: string, readonly child: ChildProcess) {
+  constructor(
+    readonly id: string,
+    readonly address: string,
+    readonly child: ChildProcess,
+  ) {
     for (const stream of [child.stdout, child.stderr]) {
       if (stream === null) continue;
       createInterface({ input: stream }).on('line', (line) => {
@@ -75,8 +80,17 @@ export class NodeProcess {
   waitForLine(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
     if (this.lines.some((l) => pattern.test(l))) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`node ${this.id} printed no line matching ${pattern} within ${timeoutMs} ms; it printed:\n${this.lines.join('\n')}`)), timeoutMs);
-      this.waiters.push({ pattern, resolve: () => { clearTimeout(timer); resolve(); } });
+      const timer = setTimeout(
+        () => reject(new Error(`node ${this.id} printed no line matching ${pattern} within ${timeoutMs} ms; it printed:\n${this.lines.join('\n')}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        pattern,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
     });
   }
 
@@ -138,7 +152,11 @@ export async function waitUntil<T>(what: string, probe: () => Promise<T | null |
 export class ProcessCluster {
   readonly nodes = new Map<string, NodeProcess>();
 
-  private constructor(readonly dir: string, readonly configPath: string, readonly addresses: Map<string, string>) {}
+  private constructor(
+    readonly dir: string,
+    readonly configPath: string,
+    readonly addresses: Map<string, string>,
+  ) {}
 
   static async create(size: number, electionTimeout = 300, options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'graft-process-'));
@@ -189,14 +207,18 @@ export class ProcessCluster {
 
   /** The leader every node of `ids` names, with its term, once they agree and it says it leads. */
   agreedLeader(ids: readonly string[], timeoutMs = 15_000): Promise<{ leader: string; term: number }> {
-    return waitUntil(`nodes ${ids.join(', ')} to agree on a leader`, async () => {
-      const views = await Promise.all(ids.map((id) => this.status(id)));
-      const first = views[0];
-      if (first === null || first === undefined || first.leader === null || !ids.includes(first.leader)) return null;
-      if (views.some((v) => v === null || v.leader !== first.leader || v.term !== first.term)) return null;
-      if (views[ids.indexOf(first.leader)]?.role !== 'Leader') return null;
-      return { leader: first.leader, term: first.term };
-    }, timeoutMs);
+    return waitUntil(
+      `nodes ${ids.join(', ')} to agree on a leader`,
+      async () => {
+        const views = await Promise.all(ids.map((id) => this.status(id)));
+        const first = views[0];
+        if (first === null || first === undefined || first.leader === null || !ids.includes(first.leader)) return null;
+        if (views.some((v) => v === null || v.leader !== first.leader || v.term !== first.term)) return null;
+        if (views[ids.indexOf(first.leader)]?.role !== 'Leader') return null;
+        return { leader: first.leader, term: first.term };
+      },
+      timeoutMs,
+    );
   }
 
   /** SIGKILLs every node and waits until all have exited; the temp dir stays. */

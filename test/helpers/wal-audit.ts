@@ -12,7 +12,9 @@ import type { ProcessCluster } from './processes.ts';
 export async function http(address: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> } | null> {
   try {
     const res = await fetch(`http://${address}${path}`, {
-      method, signal: AbortSignal.timeout(3000), ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      method,
+      signal: AbortSignal.timeout(3000),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   } catch {
@@ -62,7 +64,10 @@ export async function auditLogs(cluster: ProcessCluster, ids: readonly string[],
     const { hardState, entries } = await storage.load();
     await storage.close();
     expect(hardState.commit, `node ${id} commit`).to.be.at.least(throughIndex);
-    logs.set(id, entries.filter((e) => e.index <= throughIndex));
+    logs.set(
+      id,
+      entries.filter((e) => e.index <= throughIndex),
+    );
   }
   const reference = logs.get(ids[0]!)!;
   expect(reference.map((e) => e.index)).to.deep.equal(Array.from({ length: throughIndex }, (_, i) => i + 1));

@@ -44,7 +44,7 @@ describe('integration: a 3-node cluster over real WebSockets', function () {
     expect(final.slice(0, 1000)).to.deep.equal(order);
   });
 
-  it('resolves each caller with its own node\'s applicator result', async () => {
+  it("resolves each caller with its own node's applicator result", async () => {
     await cluster.agreedLeader();
     const results = await Promise.all([...cluster.nodes.values()].map((n, i) => n.graft.applyOperation(`r${i}`)));
     // The applicator returns the list length after the push: three distinct positions 1..3.
@@ -55,7 +55,10 @@ describe('integration: a 3-node cluster over real WebSockets', function () {
     await cluster.agreedLeader();
     const follower = [...cluster.nodes.values()].find((n) => n.graft.status().role === 'Follower')!;
     await follower.graft.stop();
-    const error = await follower.graft.applyOperation('late').then(() => null, (e: unknown) => e);
+    const error = await follower.graft.applyOperation('late').then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).to.have.property('code', 'SHUTDOWN');
   });
 });

@@ -68,8 +68,17 @@ describe('integration: hostile input never takes a node down', function () {
     ['garbage after the hello', (ws) => ws.send('\u0000\u0001 not json'), 1008],
     ['a truncated frame', (ws) => ws.send('{"v":1,"messages":[{"type":"RequestVote","from":"1"'), 1008],
     ['a message of an unknown type', (ws) => ws.send(JSON.stringify({ v: 1, messages: [{ type: 'Explode', from: '1', to: '3' }] })), 1008],
-    ['a message with a negative term', (ws) => ws.send(JSON.stringify({ v: 1, messages: [{ type: 'RequestVote', from: '1', to: '3', term: -1, lastLogIndex: 0, lastLogTerm: 0, transfer: false }] })), 1008],
-    ['a message whose sender is not the one that said hello', (ws) => ws.send(JSON.stringify({ v: 1, messages: [{ type: 'RequestVoteResponse', from: '2', to: '3', term: 1, granted: true }] })), 1008],
+    [
+      'a message with a negative term',
+      (ws) =>
+        ws.send(JSON.stringify({ v: 1, messages: [{ type: 'RequestVote', from: '1', to: '3', term: -1, lastLogIndex: 0, lastLogTerm: 0, transfer: false }] })),
+      1008,
+    ],
+    [
+      'a message whose sender is not the one that said hello',
+      (ws) => ws.send(JSON.stringify({ v: 1, messages: [{ type: 'RequestVoteResponse', from: '2', to: '3', term: 1, granted: true }] })),
+      1008,
+    ],
     ['an oversized frame', (ws) => ws.send(Buffer.alloc(17 * 1024 * 1024, 0x20)), 1009],
   ];
   for (const [what, attack, code] of afterHello) {
@@ -90,7 +99,10 @@ describe('integration: hostile input never takes a node down', function () {
     ws.send(JSON.stringify({ v: 1, messages: [{ type: 'Forward', from: '1', to: '3', id: 5, ops: ['\u0001op:x:1:1:{}'] }] }));
     const frame = JSON.parse(await answer) as { messages: { type: string; error: { code: string; message: string } | null }[] };
     const response = frame.messages.find((m) => m.type === 'ForwardResponse');
-    expect(response?.error).to.deep.include({ code: 'PROTOCOL', message: 'refused an operation: malformed session in the command header "\\u0001op:x:1:1:{}"' });
+    expect(response?.error).to.deep.include({
+      code: 'PROTOCOL',
+      message: 'refused an operation: malformed session in the command header "\\u0001op:x:1:1:{}"',
+    });
     ws.close();
     await stillServes('malformed');
   });

@@ -2,7 +2,11 @@ import { expect } from 'chai';
 import { GraftError } from '../../src/errors.ts';
 import { GraftCluster } from '../helpers/graft-cluster.ts';
 
-const codeOf = (p: Promise<unknown>): Promise<string | null> => p.then(() => null, (e: unknown) => (e instanceof GraftError ? e.code : String(e)));
+const codeOf = (p: Promise<unknown>): Promise<string | null> =>
+  p.then(
+    () => null,
+    (e: unknown) => (e instanceof GraftError ? e.code : String(e)),
+  );
 
 describe('integration: leadership transfer over real WebSockets (thesis §3.10)', function () {
   this.timeout(60_000);
@@ -29,7 +33,13 @@ describe('integration: leadership transfer over real WebSockets (thesis §3.10)'
   it('refuses on a follower, naming the leader, and refuses a machine that is not a member', async () => {
     const leader = await cluster.agreedLeader();
     const follower = [...cluster.nodes.keys()].find((id) => id !== leader)!;
-    const refused = await cluster.node(follower).graft.transferLeadership(leader).then(() => null, (e: GraftError) => e);
+    const refused = await cluster
+      .node(follower)
+      .graft.transferLeadership(leader)
+      .then(
+        () => null,
+        (e: GraftError) => e,
+      );
     expect(refused).to.include({ code: 'NOT_LEADER', leader });
     expect(await codeOf(cluster.node(leader).graft.transferLeadership('9'))).to.equal('INVALID_ARGUMENT');
   });

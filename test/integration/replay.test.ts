@@ -26,9 +26,14 @@ describe('integration: a restart replays its log without blocking the process', 
     const storage = new FileStorage({ dir: join(dir, '1'), identity: { machineId: '1', members: ['1'] } });
     await storage.load();
     const serializer = superjsonSerializer<KVOperation>();
-    await storage.append(Array.from({ length: total }, (_, i) => ({
-      index: i + 1, term: 1, kind: 'normal' as const, data: serializer.toString({ kind: 'set', key: `k${i % 100}`, value: i }),
-    })));
+    await storage.append(
+      Array.from({ length: total }, (_, i) => ({
+        index: i + 1,
+        term: 1,
+        kind: 'normal' as const,
+        data: serializer.toString({ kind: 'set', key: `k${i % 100}`, value: i }),
+      })),
+    );
     await storage.saveHardState({ term: 1, vote: '1', commit: total });
     await storage.close();
 

@@ -9,7 +9,11 @@ import { MemoryStorage } from '../../src/storage/memory.ts';
 import { MemoryNetwork } from '../../src/transport/memory.ts';
 import { GraftCluster, waitUntil } from '../helpers/graft-cluster.ts';
 
-const codeOf = (p: Promise<unknown>): Promise<string | null> => p.then(() => null, (e: unknown) => (e instanceof GraftError ? e.code : String(e)));
+const codeOf = (p: Promise<unknown>): Promise<string | null> =>
+  p.then(
+    () => null,
+    (e: unknown) => (e instanceof GraftError ? e.code : String(e)),
+  );
 
 describe('runtime: faults on the in-memory network', function () {
   this.timeout(60_000);
@@ -24,7 +28,7 @@ describe('runtime: faults on the in-memory network', function () {
     await cluster?.stop();
   });
 
-  it('an isolated leader\'s write is not lost: after healing it is sent again and applied once, everywhere', async () => {
+  it("an isolated leader's write is not lost: after healing it is sent again and applied once, everywhere", async () => {
     cluster = await GraftCluster.create(3, { transport: (id) => network.transport(id), requestTimeoutMs: 20_000 });
     const oldLeader = await cluster.agreedLeader();
     network.isolate(oldLeader);
@@ -52,8 +56,17 @@ describe('runtime: faults on the in-memory network', function () {
     const rng = seededRng(2026);
     network.setDropRate(0.2, () => rng.nextInt(1_000_000) / 1_000_000);
     const ids = [...cluster.nodes.keys()];
-    const outcomes = await Promise.all(Array.from({ length: 300 }, (_, i) =>
-      cluster.node(ids[i % 3]!).graft.applyOperation(`w${i}`).then(() => `w${i}`, (e: GraftError) => e.code)));
+    const outcomes = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        cluster
+          .node(ids[i % 3]!)
+          .graft.applyOperation(`w${i}`)
+          .then(
+            () => `w${i}`,
+            (e: GraftError) => e.code,
+          ),
+      ),
+    );
     network.heal();
     const acknowledged = outcomes.filter((o) => o.startsWith('w'));
     const failures = outcomes.filter((o) => !o.startsWith('w'));
@@ -68,7 +81,11 @@ describe('runtime: faults on the in-memory network', function () {
     await waitUntil(cluster.instances(), () => ids.every((id) => cluster.node(id).applied.includes('final')), 'every node to apply the final write');
     const order = cluster.node(leader).applied;
     for (const id of ids) expect(cluster.node(id).applied, `node ${id}`).to.deep.equal(order);
-    for (const w of acknowledged) expect(order.filter((x) => x === w), w).to.have.length(1);
+    for (const w of acknowledged)
+      expect(
+        order.filter((x) => x === w),
+        w,
+      ).to.have.length(1);
     for (let i = 0; i < 300; i++) expect(order.filter((x) => x === `w${i}`).length, `w${i} applied at most once`).to.be.at.most(1);
   });
 });
@@ -79,16 +96,26 @@ describe('runtime: a failing applicator or disk', function () {
   const config = parseClusterConfig('electionTimeout: 100\nconfiguration:\n  1: 127.0.0.1:1\n  2: 127.0.0.1:2\n  3: 127.0.0.1:3\n');
 
   function instance(network: MemoryNetwork, id: string, applicator: (op: string) => unknown, storage = new MemoryStorage()) {
-    return new GraftInstance<string>({ config, machineId: id, applicator, serializer: jsonSerializer<string>(), logger: silentLogger, storage, transport: network.transport(id) });
+    return new GraftInstance<string>({
+      config,
+      machineId: id,
+      applicator,
+      serializer: jsonSerializer<string>(),
+      logger: silentLogger,
+      storage,
+      transport: network.transport(id),
+    });
   }
 
   it('an applicator that throws fails that caller with APPLY_FAILED, reports an error event, and the node goes on', async () => {
     const network = new MemoryNetwork();
     const errors: Error[] = [];
-    const nodes = ['1', '2', '3'].map((id) => instance(network, id, (op) => {
-      if (op === 'boom') throw new Error('cannot apply boom');
-      return op.toUpperCase();
-    }).on('error', (e) => errors.push(e)));
+    const nodes = ['1', '2', '3'].map((id) =>
+      instance(network, id, (op) => {
+        if (op === 'boom') throw new Error('cannot apply boom');
+        return op.toUpperCase();
+      }).on('error', (e) => errors.push(e)),
+    );
     await Promise.all(nodes.map((n) => n.start()));
     try {
       const node = nodes[0]!;

@@ -56,7 +56,10 @@ describe('integration: client sessions survive restarts (thesis §6.3)', functio
     await cluster.node(leader).graft.applyOperation('y');
     await waitUntil(cluster.instances(), () => [...cluster.nodes.values()].every((n) => n.applied.includes('y')), 'every node to apply y');
     for (const [id, node] of cluster.nodes) {
-      expect((await node.storage.load()).entries.filter((e) => e.data === x.data), `copies of x in node ${id}'s log`).to.have.length(2);
+      expect(
+        (await node.storage.load()).entries.filter((e) => e.data === x.data),
+        `copies of x in node ${id}'s log`,
+      ).to.have.length(2);
       expect(node.applied, `node ${id}`).to.deep.equal(['x', 'y']);
     }
   });

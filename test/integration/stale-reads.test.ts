@@ -22,7 +22,10 @@ describe('integration: stale reads, on request, over HTTP', function () {
     const stale = await fetch(cluster.url('1', '/kv/k?consistency=stale'), { signal: AbortSignal.timeout(1000) });
     expect(await stale.json()).to.deep.equal({ value: 'v1' });
     // No quorum can confirm that node 1 is current, so the linearizable read does not answer.
-    const linearizable = await fetch(cluster.url('1', '/kv/k'), { signal: AbortSignal.timeout(1000) }).then(() => 'answered', (e: Error) => e.name);
+    const linearizable = await fetch(cluster.url('1', '/kv/k'), { signal: AbortSignal.timeout(1000) }).then(
+      () => 'answered',
+      (e: Error) => e.name,
+    );
     expect(linearizable).to.equal('TimeoutError');
   });
 

@@ -3,10 +3,28 @@ import { checkKvHistory, type KvInput, type KvOutput, type Operation } from './c
 
 type Op = Operation<KvInput, KvOutput>;
 const K = 'k';
-const set = (client: number, value: unknown, call: number, ret: number): Op => ({ client, input: { kind: 'set', key: K, value }, output: { done: true }, call, return: ret });
+const set = (client: number, value: unknown, call: number, ret: number): Op => ({
+  client,
+  input: { kind: 'set', key: K, value },
+  output: { done: true },
+  call,
+  return: ret,
+});
 const del = (client: number, call: number, ret: number): Op => ({ client, input: { kind: 'delete', key: K }, output: { done: true }, call, return: ret });
-const get = (client: number, value: unknown, call: number, ret: number): Op => ({ client, input: { kind: 'get', key: K }, output: { value }, call, return: ret });
-const cas = (client: number, expected: unknown, value: unknown, ok: boolean, call: number, ret: number): Op => ({ client, input: { kind: 'cas', key: K, expected, value }, output: { ok }, call, return: ret });
+const get = (client: number, value: unknown, call: number, ret: number): Op => ({
+  client,
+  input: { kind: 'get', key: K },
+  output: { value },
+  call,
+  return: ret,
+});
+const cas = (client: number, expected: unknown, value: unknown, ok: boolean, call: number, ret: number): Op => ({
+  client,
+  input: { kind: 'cas', key: K, expected, value },
+  output: { ok },
+  call,
+  return: ret,
+});
 /** An operation whose caller never learned the outcome. */
 const unknown = (op: Op): Op => ({ ...op, output: undefined, return: Infinity });
 

@@ -37,7 +37,7 @@ async function run(file: string, args: readonly string[], cwd: string, timeoutMs
     return stdout;
   } catch (error) {
     const e = error as Error & { stdout?: string; stderr?: string };
-    throw new Error(`${file} ${args.join(' ')} failed in ${cwd}: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw new Error(`${file} ${args.join(' ')} failed in ${cwd}: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, { cause: error });
   }
 }
 
@@ -90,7 +90,10 @@ describe('package: the packed tarball, installed into a fresh project', function
     // `npm pack` runs `prepare`, which builds dist/ from the current source.
     const [pack] = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', dir], ROOT, 50_000)) as { filename: string }[];
     const tarball = join(dir, pack!.filename);
-    packed = (await run('tar', ['-tzf', tarball], dir)).split('\n').filter((line) => line !== '').map((line) => line.replace(/^package\//, ''));
+    packed = (await run('tar', ['-tzf', tarball], dir))
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.replace(/^package\//, ''));
     const project = join(dir, 'project');
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'graft-consumer', private: true, type: 'module' }));
@@ -106,9 +109,18 @@ describe('package: the packed tarball, installed into a fresh project', function
 
   it('holds dist/, the bin, package.json and the docs, and no sources, tests or benches', () => {
     const allowed = new Set(['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'bin/graft.js']);
-    expect(packed.filter((path) => !path.startsWith('dist/') && !allowed.has(path)), 'files outside dist/').to.deep.equal([]);
-    expect(packed.filter((path) => /\.ts$/.test(path) && !/\.d\.ts$/.test(path)), 'TypeScript sources').to.deep.equal([]);
-    expect(packed.filter((path) => /(^|\/)(test|bench|examples)\/|\.test\./.test(path)), 'tests, benches, examples').to.deep.equal([]);
+    expect(
+      packed.filter((path) => !path.startsWith('dist/') && !allowed.has(path)),
+      'files outside dist/',
+    ).to.deep.equal([]);
+    expect(
+      packed.filter((path) => /\.ts$/.test(path) && !/\.d\.ts$/.test(path)),
+      'TypeScript sources',
+    ).to.deep.equal([]);
+    expect(
+      packed.filter((path) => /(^|\/)(test|bench|examples)\/|\.test\./.test(path)),
+      'tests, benches, examples',
+    ).to.deep.equal([]);
     expect(packed).to.include.members([...allowed, 'dist/index.js', 'dist/index.d.ts', 'dist/testing.js', 'dist/testing.d.ts', 'dist/cli/main.js']);
   });
 
@@ -130,11 +142,11 @@ describe('package: the packed tarball, installed into a fresh project', function
     expect(lines.filter((line) => line.includes('(Leader)'))).to.have.length(1);
   });
 
-  it('type-checks a TypeScript consumer, the README\'s embedding example, examples/kvstore and examples/embedded, against the shipped .d.ts', async () => {
+  it("type-checks a TypeScript consumer, the README's embedding example, examples/kvstore and examples/embedded, against the shipped .d.ts", async () => {
     writeFileSync(join(project(), 'consumer.ts'), CONSUMER_TS);
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const embedding = /## Embedding Graft[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(embedding, 'the README\'s embedding example').to.be.a('string');
+    expect(embedding, "the README's embedding example").to.be.a('string');
     writeFileSync(join(project(), 'readme-embedding.ts'), embedding!);
     // The examples import only 'graft-raft': a relative import into the repository would not resolve here.
     for (const example of ['kvstore', 'embedded']) {
@@ -144,24 +156,44 @@ describe('package: the packed tarball, installed into a fresh project', function
         copyFileSync(join(ROOT, 'examples', example, file), join(into, file));
       }
     }
-    writeFileSync(join(project(), 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noUncheckedIndexedAccess: true,
-        exactOptionalPropertyTypes: true, noEmit: true, skipLibCheck: false, allowImportingTsExtensions: true,
-        types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')],
-      },
-      include: ['consumer.ts', 'readme-embedding.ts', 'examples'],
-    }));
+    writeFileSync(
+      join(project(), 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noUncheckedIndexedAccess: true,
+          exactOptionalPropertyTypes: true,
+          noEmit: true,
+          skipLibCheck: false,
+          allowImportingTsExtensions: true,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+        },
+        include: ['consumer.ts', 'readme-embedding.ts', 'examples'],
+      }),
+    );
     const files = (await run(TSC, ['-p', 'tsconfig.json', '--listFiles'], project())).split('\n');
     const graft = files.filter((f) => f.includes('/node_modules/graft-raft/'));
-    expect(graft).to.include.members([join(project(), 'node_modules/graft-raft/dist/index.d.ts'), join(project(), 'node_modules/graft-raft/dist/testing.d.ts')]);
-    expect(graft.filter((f) => !f.includes('/node_modules/graft-raft/dist/') || !f.endsWith('.d.ts')), 'not the shipped .d.ts').to.deep.equal([]);
+    expect(graft).to.include.members([
+      join(project(), 'node_modules/graft-raft/dist/index.d.ts'),
+      join(project(), 'node_modules/graft-raft/dist/testing.d.ts'),
+    ]);
+    expect(
+      graft.filter((f) => !f.includes('/node_modules/graft-raft/dist/') || !f.endsWith('.d.ts')),
+      'not the shipped .d.ts',
+    ).to.deep.equal([]);
   });
 
   it('installs a `graft` bin that runs compiled JavaScript: --help, and `graft start` of a one-node cluster', async () => {
     const bin = join(project(), 'node_modules', '.bin', 'graft');
     const help = await run(bin, ['--help'], project());
-    expect(help).to.match(/^Usage: graft /).and.to.include('start').and.to.include('kv');
+    expect(help)
+      .to.match(/^Usage: graft /)
+      .and.to.include('start')
+      .and.to.include('kv');
 
     const port = await freePort();
     writeFileSync(join(project(), 'cluster.yaml'), `electionTimeout: 100\nconfiguration:\n  1: 127.0.0.1:${port}\ndataDir: ./data\n`);
@@ -175,8 +207,10 @@ describe('package: the packed tarball, installed into a fresh project', function
         if (Date.now() > deadline) throw new Error(`graft start did not lead within 20 s; it printed:\n${lines.join('\n')}`);
         if (node.exitCode !== null) throw new Error(`graft start exited with ${node.exitCode}; it printed:\n${lines.join('\n')}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
-        status = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(2000) })
-          .then(async (res) => (res.status === 200 ? (await res.json()) as { id: string; role: string } : null), () => null);
+        status = await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(2000) }).then(
+          async (res) => (res.status === 200 ? ((await res.json()) as { id: string; role: string }) : null),
+          () => null,
+        );
       }
       expect(status.id).to.equal('1');
       expect(lines.join('\n')).to.match(/listening on 127\.0\.0\.1:\d+/);

@@ -2,7 +2,12 @@ import { expect } from 'chai';
 import { freePort } from '../helpers/ports.ts';
 import { ProcessCluster, runCli } from '../helpers/processes.ts';
 
-interface Status { id: string; role: string; leader: string | null; term: number }
+interface Status {
+  id: string;
+  role: string;
+  leader: string | null;
+  term: number;
+}
 
 async function statusOf(address: string): Promise<Status> {
   const run = await runCli(['status', '--cluster', address]);

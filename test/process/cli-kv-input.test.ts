@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessCluster, runCli } from '../helpers/processes.ts';
 
-interface Status { leader: string | null }
+interface Status {
+  leader: string | null;
+}
 
 /** Waits until the node at `address` names a leader, by asking it as each election ends. */
 async function leaderSeenBy(cluster: ProcessCluster, address: string): Promise<string> {
@@ -110,14 +112,13 @@ describe('process: graft kv set and cas read values from a file or standard inpu
     expect((await runCli(['kv', 'get', 'swap', '--cluster', followerB])).stdout.trim()).to.equal('"now"');
   });
 
-  it('refuses a value over the node\'s 1 MiB body limit, naming its size and the limit, and stores nothing', async () => {
+  it("refuses a value over the node's 1 MiB body limit, naming its size and the limit, and stores nothing", async () => {
     const text = JSON.stringify(valueOf(1100, 'huge'));
     const path = join(dir, 'huge.json');
     writeFileSync(path, text);
     const run = await runCli(['kv', 'set', 'huge', '--file', path, '--cluster', followerA]);
     expect(run.code).to.equal(1);
-    expect(run.stderr.trim()).to.equal(
-      `graft: set huge: the value is ${Buffer.byteLength(text)} bytes as JSON; a node accepts at most 1048576 bytes (1 MiB)`);
+    expect(run.stderr.trim()).to.equal(`graft: set huge: the value is ${Buffer.byteLength(text)} bytes as JSON; a node accepts at most 1048576 bytes (1 MiB)`);
     const fromStdin = await runCli(['kv', 'set', 'huge', '-', '--cluster', followerA], 30_000, text);
     expect(fromStdin.code).to.equal(1);
     expect(fromStdin.stderr).to.contain('a node accepts at most 1048576 bytes');
@@ -137,8 +138,7 @@ describe('process: graft kv set and cas read values from a file or standard inpu
     expect(bothStdin.stderr).to.contain('given twice');
     const none = await runCli(['kv', 'set', 'k', '--cluster', followerA]);
     expect(none.code).to.equal(2);
-    expect(none.stderr.split('\n')[0]).to.equal(
-      'error: missing JSON: give it as an argument, as - to read standard input, or with --file PATH');
+    expect(none.stderr.split('\n')[0]).to.equal('error: missing JSON: give it as an argument, as - to read standard input, or with --file PATH');
     const casNone = await runCli(['kv', 'cas', 'k', 'null', '--cluster', followerA]);
     expect(casNone.code).to.equal(2);
     expect(casNone.stderr).to.contain('error: missing NEW_JSON');
@@ -164,7 +164,7 @@ describe('process: graft kv set and cas read values from a file or standard inpu
     expect(run.stderr.trim()).to.equal(`graft: value file ${path} is not valid JSON: Unexpected token '}' at line 3, column 8`);
     const stdin = await runCli(['kv', 'set', 'k', '-', '--cluster', followerA], 30_000, '[1, 2,, 3]');
     expect(stdin.code).to.equal(1);
-    expect(stdin.stderr.trim()).to.equal('graft: standard input is not valid JSON: Unexpected token \',\' at line 1, column 7');
+    expect(stdin.stderr.trim()).to.equal("graft: standard input is not valid JSON: Unexpected token ',' at line 1, column 7");
   });
 
   it('an empty file or empty standard input is an error that says so', async () => {

@@ -3,7 +3,9 @@ import { seededRng } from '../../src/core/rng.ts';
 import { ProcessCluster } from '../helpers/processes.ts';
 import { auditLogs, http, settleAndStop } from '../helpers/wal-audit.ts';
 
-interface Status { leader: string | null }
+interface Status {
+  leader: string | null;
+}
 
 describe('process: crash recovery with SIGKILL under concurrent writes', function () {
   this.timeout(240_000);
@@ -22,13 +24,18 @@ describe('process: crash recovery with SIGKILL under concurrent writes', functio
   it(`loses no acknowledged write across ${KILLS} kills (seed ${SEED})`, async () => {
     const rng = seededRng(SEED);
     const ids = ['1', '2', '3'];
-    const alive = () => ids.filter((id) => { const c = cluster.nodes.get(id)!.child; return c.exitCode === null && c.signalCode === null; });
+    const alive = () =>
+      ids.filter((id) => {
+        const c = cluster.nodes.get(id)!.child;
+        return c.exitCode === null && c.signalCode === null;
+      });
     const acknowledged: string[] = [];
     let ackWaiter: { count: number; resolve: () => void } | null = null;
-    const acksReach = (count: number) => new Promise<void>((resolve) => {
-      if (acknowledged.length >= count) resolve();
-      else ackWaiter = { count, resolve };
-    });
+    const acksReach = (count: number) =>
+      new Promise<void>((resolve) => {
+        if (acknowledged.length >= count) resolve();
+        else ackWaiter = { count, resolve };
+      });
 
     let writing = true;
     const writers = Array.from({ length: 4 }, async (_, client) => {

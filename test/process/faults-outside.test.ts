@@ -15,7 +15,6 @@ import { http } from '../helpers/wal-audit.ts';
 
 const IDS = ['1', '2', '3'];
 
-
 /** Hands leadership from `leader` to `target` through the HTTP API and waits until all of `ids` see it. */
 async function transferLeadership(cluster: ProcessCluster, ids: readonly string[], leader: string, target: string): Promise<{ leader: string; term: number }> {
   const answer = await http(cluster.address(leader), 'POST', '/admin/leader/transfer', { id: target });
@@ -30,11 +29,13 @@ async function transferLeadership(cluster: ProcessCluster, ids: readonly string[
 async function expectAllOn(cluster: ProcessCluster, id: string, expected: ReadonlyMap<string, unknown>): Promise<void> {
   const keys = [...expected.keys()];
   for (let i = 0; i < keys.length; i += 25) {
-    await Promise.all(keys.slice(i, i + 25).map(async (key) => {
-      const read = await http(cluster.address(id), 'GET', `/kv/${key}?consistency=stale`);
-      expect(read?.status, `stale read of acknowledged key ${key} on node ${id}`).to.equal(200);
-      expect(read?.json['value'], `acknowledged key ${key} on node ${id}`).to.deep.equal(expected.get(key));
-    }));
+    await Promise.all(
+      keys.slice(i, i + 25).map(async (key) => {
+        const read = await http(cluster.address(id), 'GET', `/kv/${key}?consistency=stale`);
+        expect(read?.status, `stale read of acknowledged key ${key} on node ${id}`).to.equal(200);
+        expect(read?.json['value'], `acknowledged key ${key} on node ${id}`).to.deep.equal(expected.get(key));
+      }),
+    );
   }
 }
 
@@ -120,7 +121,7 @@ describe('process: a follower whose disk fills up stops for real, and is caught 
     const loadDeadline = Date.now() + 25_000;
     const watcher = (async () => {
       while (exitedAt === null && Date.now() < loadDeadline) {
-        if (fullAt === null && await isFull()) fullAt = Date.now();
+        if (fullAt === null && (await isFull())) fullAt = Date.now();
         await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20))]);
       }
     })();
@@ -142,7 +143,9 @@ describe('process: a follower whose disk fills up stops for real, and is caught 
     expect(exitCode, `node ${VICTIM}'s exit code`).to.equal(1);
     expect(exitedAt! - fullAt!, 'ms from a full disk to the exit').to.be.below(5000);
 
-    const reason = new RegExp(`^graft: node ${VICTIM} stopped after a fatal error: write to the log failed: ${escapeRegExp(join(disk, 'wal-'))}\\d{10}\\.log: (\\d+) of (\\d+) bytes written: (ENOSPC: .*|a write made no progress \\(the disk is probably full\\)); `);
+    const reason = new RegExp(
+      `^graft: node ${VICTIM} stopped after a fatal error: write to the log failed: ${escapeRegExp(join(disk, 'wal-'))}\\d{10}\\.log: (\\d+) of (\\d+) bytes written: (ENOSPC: .*|a write made no progress \\(the disk is probably full\\)); `,
+    );
     const reasons = victim.stderrLines.filter((line) => line.startsWith('graft: '));
     expect(reasons, `node ${VICTIM}'s stderr:\n${victim.stderrLines.join('\n')}`).to.have.lengthOf(1);
     const [, done, total] = reason.exec(reasons[0]!) ?? expect.fail(`the reason names the failed write: ${reasons[0]}`);
@@ -158,10 +161,14 @@ describe('process: a follower whose disk fills up stops for real, and is caught 
     const commitIndex = (await c.status(leader))!.commitIndex;
     execFileSync('mount', ['-o', 'remount,size=64m', disk], { stdio: 'pipe' });
     await c.start(VICTIM).waitForLine(/listening on/);
-    const back = await waitUntil(`node ${VICTIM} to apply up to ${commitIndex}`, async () => {
-      const view = await c.status(VICTIM);
-      return view !== null && view.appliedIndex >= commitIndex ? view : null;
-    }, 10_000);
+    const back = await waitUntil(
+      `node ${VICTIM} to apply up to ${commitIndex}`,
+      async () => {
+        const view = await c.status(VICTIM);
+        return view !== null && view.appliedIndex >= commitIndex ? view : null;
+      },
+      10_000,
+    );
     expect({ leader: back.leader, term: back.term }, `node ${VICTIM}'s view once caught up`).to.deep.equal({ leader, term });
     expect(await c.agreedLeader(IDS), 'leader and term after the restart').to.deep.equal({ leader, term });
     await expectAllOn(c, VICTIM, acknowledged);
@@ -202,10 +209,16 @@ describe('process: a follower whose data directory is deleted is caught up by th
 
     await cluster.start(follower).waitForLine(/listening on/);
     const listeningAt = Date.now();
-    await waitUntil(`node ${follower} to apply up to ${commitIndex} again`, async () => ((await cluster.status(follower))?.appliedIndex ?? 0) >= commitIndex, 5000);
+    await waitUntil(
+      `node ${follower} to apply up to ${commitIndex} again`,
+      async () => ((await cluster.status(follower))?.appliedIndex ?? 0) >= commitIndex,
+      5000,
+    );
     expect(Date.now() - listeningAt, 'ms to catch up').to.be.below(5000);
 
-    const warning = new RegExp(` WARN \\[node ${leader}[\\]/].* follower ${follower}'s log ends at index 0, below the (\\d+) it acknowledged: it lost entries; sending them again`);
+    const warning = new RegExp(
+      ` WARN \\[node ${leader}[\\]/].* follower ${follower}'s log ends at index 0, below the (\\d+) it acknowledged: it lost entries; sending them again`,
+    );
     await cluster.nodes.get(leader)!.waitForLine(warning, 2000);
     const acknowledgedBefore = Number(warning.exec(cluster.nodes.get(leader)!.lines.find((l) => warning.test(l))!)![1]);
     expect(acknowledgedBefore).to.be.at.least(lastIndex);
@@ -259,7 +272,9 @@ describe('process: frames with numbers no node can hold, sent to every node, tak
       for (const hostileTerm of [2 ** 48 - 1, 2 ** 48]) {
         const ws = await connectAsSpy(id);
         const done = closed(ws);
-        ws.send(JSON.stringify({ v: 1, messages: [{ type: 'RequestVote', from: SPY, to: id, term: hostileTerm, lastLogIndex: 0, lastLogTerm: 0, transfer: false }] }));
+        ws.send(
+          JSON.stringify({ v: 1, messages: [{ type: 'RequestVote', from: SPY, to: id, term: hostileTerm, lastLogIndex: 0, lastLogTerm: 0, transfer: false }] }),
+        );
         const { code, reason } = await done;
         expect(code, `node ${id} closes on term ${hostileTerm}`).to.equal(1008);
         expect(reason).to.match(new RegExp(`^messages\\[0\\]\\.term: ${hostileTerm} is beyond the largest term a node can hold`));
@@ -267,15 +282,32 @@ describe('process: frames with numbers no node can hold, sent to every node, tak
 
       // A well-formed response whose match index lies far beyond any log: the leader ignores it, followers drop it.
       const ws = await connectAsSpy(id);
-      const answered = new Promise<{ granted: boolean }>((resolve) => ws.on('message', (data: Buffer) => {
-        const frame = JSON.parse(data.toString()) as { messages?: { type: string; granted: boolean }[] };
-        const response = frame.messages?.find((m) => m.type === 'PreVoteResponse');
-        if (response !== undefined) resolve(response);
-      }));
-      ws.send(JSON.stringify({ v: 1, messages: [{
-        type: 'AppendEntriesResponse', from: SPY, to: id, term, success: true, matchIndex: 10 ** 12,
-        rejectedIndex: 0, conflictIndex: 0, conflictTerm: null, readRound: 0,
-      }] }));
+      const answered = new Promise<{ granted: boolean }>((resolve) =>
+        ws.on('message', (data: Buffer) => {
+          const frame = JSON.parse(data.toString()) as { messages?: { type: string; granted: boolean }[] };
+          const response = frame.messages?.find((m) => m.type === 'PreVoteResponse');
+          if (response !== undefined) resolve(response);
+        }),
+      );
+      ws.send(
+        JSON.stringify({
+          v: 1,
+          messages: [
+            {
+              type: 'AppendEntriesResponse',
+              from: SPY,
+              to: id,
+              term,
+              success: true,
+              matchIndex: 10 ** 12,
+              rejectedIndex: 0,
+              conflictIndex: 0,
+              conflictTerm: null,
+              readRound: 0,
+            },
+          ],
+        }),
+      );
       // Frames on one connection are handled in order: the answer to this pre-vote means the response was handled.
       ws.send(JSON.stringify({ v: 1, messages: [{ type: 'PreVote', from: SPY, to: id, term: term + 1, lastLogIndex: 0, lastLogTerm: 0 }] }));
       expect((await answered).granted, `node ${id} grants a pre-vote to an empty log`).to.equal(false);
@@ -283,13 +315,26 @@ describe('process: frames with numbers no node can hold, sent to every node, tak
       ws.close();
     }
 
-    await cluster.nodes.get(leader)!.waitForLine(new RegExp(` WARN \\[node ${leader}[\\]/].* ignored a AppendEntriesResponse from ${SPY}: it claims to match up to index ${10 ** 12}, beyond this leader's last index \\d+`), 2000);
+    await cluster.nodes
+      .get(leader)!
+      .waitForLine(
+        new RegExp(
+          ` WARN \\[node ${leader}[\\]/].* ignored a AppendEntriesResponse from ${SPY}: it claims to match up to index ${10 ** 12}, beyond this leader's last index \\d+`,
+        ),
+        2000,
+      );
     for (const id of IDS) {
       const node = cluster.nodes.get(id)!;
       expect(node.running(), `node ${id} still runs`).to.equal(true);
-      expect(node.lines.filter((l) => / ERROR /.test(l) || /handling a message from .* failed/.test(l)), `node ${id}'s errors`).to.deep.equal([]);
+      expect(
+        node.lines.filter((l) => / ERROR /.test(l) || /handling a message from .* failed/.test(l)),
+        `node ${id}'s errors`,
+      ).to.deep.equal([]);
       for (const hostileTerm of [2 ** 48 - 1, 2 ** 48]) {
-        expect(node.lines.some((l) => / WARN .*dropping connection to 0: bad frame/.test(l) && l.includes(String(hostileTerm))), `node ${id} warns of term ${hostileTerm}`).to.equal(true);
+        expect(
+          node.lines.some((l) => / WARN .*dropping connection to 0: bad frame/.test(l) && l.includes(String(hostileTerm))),
+          `node ${id} warns of term ${hostileTerm}`,
+        ).to.equal(true);
       }
       const view = await cluster.status(id);
       expect(view?.term, `node ${id}'s term`).to.be.below(1000);

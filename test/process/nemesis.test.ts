@@ -39,7 +39,7 @@ async function perform(address: string, input: KvInput): Promise<KvOutput | unde
 /** Asks whichever node `via` thinks leads to hand leadership over; true when it did. */
 async function transferLeadership(cluster: ProcessCluster, via: string): Promise<boolean> {
   try {
-    const status = await (await fetch(`http://${cluster.address(via)}/status`, { signal: AbortSignal.timeout(1000) })).json() as { leader: string | null };
+    const status = (await (await fetch(`http://${cluster.address(via)}/status`, { signal: AbortSignal.timeout(1000) })).json()) as { leader: string | null };
     if (status.leader === null) return false;
     const res = await fetch(`http://${cluster.address(status.leader)}/admin/leader/transfer`, { method: 'POST', signal: AbortSignal.timeout(2000) });
     return res.status === 200;
@@ -48,7 +48,7 @@ async function transferLeadership(cluster: ProcessCluster, via: string): Promise
   }
 }
 
-describe('process: a nemesis kills, stops, pauses and resumes real nodes and moves leadership; the clients\' history stays linearizable', function () {
+describe("process: a nemesis kills, stops, pauses and resumes real nodes and moves leadership; the clients' history stays linearizable", function () {
   this.timeout(180_000);
   const SEED = Number(process.env['GRAFT_NEMESIS_SEED'] ?? 1124);
   let cluster: ProcessCluster;

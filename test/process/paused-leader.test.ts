@@ -24,7 +24,6 @@ const REPETITIONS = 20;
 /** Well past the node's own deadline for a request (5 s): a read that gets no answer by then hangs. */
 const READ_TIMEOUT_MS = 10_000;
 
-
 /** What a read sent with `startRead` came back with: an HTTP answer, or null when none came in time. */
 type ReadAnswer = { status: number; body: string } | null;
 
@@ -98,7 +97,10 @@ describe('process: a leader stopped past its lease, resumed while cut off, serve
       const before = await http(c.address(old), 'GET', `/kv/${KEY}`);
       expect(before?.json, `repetition ${rep}: node ${old} reads the value before the write`).to.deep.equal({ value: previous });
       const leading = await c.status(old);
-      expect({ role: leading?.role, term: leading?.term }, `repetition ${rep}: node ${old} still leads when it is stopped`).to.deep.equal({ role: 'Leader', term: current.term });
+      expect({ role: leading?.role, term: leading?.term }, `repetition ${rep}: node ${old} still leads when it is stopped`).to.deep.equal({
+        role: 'Leader',
+        term: current.term,
+      });
       // Stop the leader, then break every connection it had: its peers restart with the same data.
       c.nodes.get(old)!.child.kill('SIGSTOP');
       await Promise.all(others.map((id) => c.nodes.get(id)!.kill('SIGKILL')));
@@ -107,8 +109,11 @@ describe('process: a leader stopped past its lease, resumed while cut off, serve
       // The two of them are a majority: they elect a leader in a higher term and acknowledge a write.
       const next = await c.agreedLeader(others);
       expect(next.term, `repetition ${rep}: the new leader's term`).to.be.above(current.term);
-      await waitUntil(`repetition ${rep}: the write of ${JSON.stringify(value)} to be acknowledged by node ${next.leader}`,
-        async () => (await http(c.address(next.leader), 'PUT', `/kv/${KEY}`, value))?.status === 200, 10_000);
+      await waitUntil(
+        `repetition ${rep}: the write of ${JSON.stringify(value)} to be acknowledged by node ${next.leader}`,
+        async () => (await http(c.address(next.leader), 'PUT', `/kv/${KEY}`, value))?.status === 200,
+        10_000,
+      );
 
       // Stop them, resume the old leader, and hand it the read while it is cut off from both.
       for (const id of others) c.nodes.get(id)!.child.kill('SIGSTOP');
@@ -120,35 +125,59 @@ describe('process: a leader stopped past its lease, resumed while cut off, serve
       expect(resumed, `repetition ${rep}: node ${old} answers /status once resumed`).to.not.equal(null);
       for (const id of others) c.nodes.get(id)!.child.kill('SIGCONT');
       const answer = await read.answer;
-      probes.push({ old, oldTerm: current.term, newLeader: next.leader, newTerm: next.term, resumedTerm: resumed!.term, resumedRole: resumed!.role, read: answer });
+      probes.push({
+        old,
+        oldTerm: current.term,
+        newLeader: next.leader,
+        newTerm: next.term,
+        resumedTerm: resumed!.term,
+        resumedRole: resumed!.role,
+        read: answer,
+      });
       if (answer?.status === 200) {
         const got = (JSON.parse(answer.body) as { value: unknown }).value;
         if (JSON.stringify(got) !== JSON.stringify(value)) {
-          stale.push(`repetition ${rep}: node ${old} (term ${current.term}, ${resumed!.role} in term ${resumed!.term} when resumed) read ${JSON.stringify(got)} after node ${next.leader} acknowledged ${JSON.stringify(value)} in term ${next.term}`);
+          stale.push(
+            `repetition ${rep}: node ${old} (term ${current.term}, ${resumed!.role} in term ${resumed!.term} when resumed) read ${JSON.stringify(got)} after node ${next.leader} acknowledged ${JSON.stringify(value)} in term ${next.term}`,
+          );
         }
       }
 
       // All three converge on one leader, and every node reads the acknowledged value, before the next round.
       current = await c.agreedLeader(IDS);
       for (const id of IDS) {
-        await waitUntil(`repetition ${rep}: node ${id} to read ${JSON.stringify(value)}`, async () => {
-          const got = await http(c.address(id), 'GET', `/kv/${KEY}`);
-          return got?.status === 200 && JSON.stringify(got.json['value']) === JSON.stringify(value);
-        }, 10_000);
+        await waitUntil(
+          `repetition ${rep}: node ${id} to read ${JSON.stringify(value)}`,
+          async () => {
+            const got = await http(c.address(id), 'GET', `/kv/${KEY}`);
+            return got?.status === 200 && JSON.stringify(got.json['value']) === JSON.stringify(value);
+          },
+          10_000,
+        );
       }
       previous = value;
     }
 
-    const summary = probes.map((p, rep) => `${rep}: ${p.old}(t${p.oldTerm}) -> ${p.newLeader}(t${p.newTerm}); resumed as ${p.resumedRole} t${p.resumedTerm}; read ${p.read === null ? 'no answer' : `${p.read.status} ${p.read.body}`}`).join('\n');
+    const summary = probes
+      .map(
+        (p, rep) =>
+          `${rep}: ${p.old}(t${p.oldTerm}) -> ${p.newLeader}(t${p.newTerm}); resumed as ${p.resumedRole} t${p.resumedTerm}; read ${p.read === null ? 'no answer' : `${p.read.status} ${p.read.body}`}`,
+      )
+      .join('\n');
     const fresh = probes.filter((p) => p.read?.status === 200).length - stale.length;
     const refused = [...new Set(probes.flatMap((p) => (p.read !== null && p.read.status !== 200 ? [p.read.status] : [])))];
-    console.log(`      ${probes.length} probes: ${stale.length} stale, ${fresh} read the new value, ${probes.length - fresh - stale.length} refused (status ${refused.join(', ') || '-'})`);
+    console.log(
+      `      ${probes.length} probes: ${stale.length} stale, ${fresh} read the new value, ${probes.length - fresh - stale.length} refused (status ${refused.join(', ') || '-'})`,
+    );
     expect(stale, `stale reads:\n${stale.join('\n')}\nall repetitions:\n${summary}`).to.deep.equal([]);
     expect(probes, 'repetitions run').to.have.lengthOf(REPETITIONS);
     // The probe ran as meant: the old leader took the read before it heard of the newer term.
     const cutOff = probes.filter((p) => p.resumedTerm < p.newTerm).length;
     expect(cutOff, `repetitions in which the old leader was still cut off when it had the read:\n${summary}`).to.be.at.least(REPETITIONS - 2);
     // No read hangs: each is answered, with the new value or an error, within the node's own deadline.
-    expect(probes.filter((p) => p.read === null), `reads with no answer:\n${summary}`).to.deep.equal([]);
+    expect(
+      probes.filter((p) => p.read === null),
+      `reads with no answer:\n${summary}`,
+    ).to.deep.equal([]);
   });
 });

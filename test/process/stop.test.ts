@@ -29,7 +29,7 @@ describe('process: graft stop shuts a node down cleanly, and a planned restart o
     expect(run.stdout.trim()).to.equal(`node ${leader} stopped`);
     expect(await cluster.nodes.get(leader)!.exited).to.equal(0);
     const handedTo = /handed leadership to (\S+) before stopping/.exec(cluster.nodes.get(leader)!.lines.join('\n'))?.[1];
-    expect(handedTo, 'the stopped leader\'s log').to.be.a('string');
+    expect(handedTo, "the stopped leader's log").to.be.a('string');
     expect(handedTo).to.not.equal(leader);
 
     expect((await http(cluster.address(other), 'PUT', '/kv/during-restart', 1))?.status).to.equal(200);

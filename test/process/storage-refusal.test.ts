@@ -33,7 +33,10 @@ describe('process: graft start refuses storage it cannot trust', function () {
 
   it('a log with a damaged record before its end, naming the file and offset, and leaving it as it was', async () => {
     const node = join(dir, 'data', '1');
-    const wal = join(node, readdirSync(node).find((n) => n.startsWith('wal-'))!);
+    const wal = join(
+      node,
+      readdirSync(node).find((n) => n.startsWith('wal-'))!,
+    );
     const bytes = readFileSync(wal);
     bytes[20]! ^= 0xff; // inside the first record's payload
     writeFileSync(wal, bytes);

@@ -14,7 +14,10 @@ export class DurabilityWatch {
   private readonly entries = new Map<number, number>();
   private hardState: HardState | null = null;
 
-  constructor(private readonly id: string, private readonly report: (violation: SafetyViolation) => void) {}
+  constructor(
+    private readonly id: string,
+    private readonly report: (violation: SafetyViolation) => void,
+  ) {}
 
   /** The data directory is lost: nothing it acknowledged can be expected any more. */
   forget(): void {
@@ -57,13 +60,23 @@ export class DurabilityWatch {
     const held = new Map(state.entries.map((e) => [e.index, e.term]));
     for (const [index, term] of this.entries) {
       if (held.get(index) !== term) {
-        this.report(new SafetyViolation('durability', `node ${this.id} acknowledged entry ${index} of term ${term} as durable, but after its restart its log holds ${held.has(index) ? `term ${held.get(index)}` : 'nothing'} there (it ends at ${state.entries.length})`));
+        this.report(
+          new SafetyViolation(
+            'durability',
+            `node ${this.id} acknowledged entry ${index} of term ${term} as durable, but after its restart its log holds ${held.has(index) ? `term ${held.get(index)}` : 'nothing'} there (it ends at ${state.entries.length})`,
+          ),
+        );
         break;
       }
     }
     const hs = this.hardState;
     if (hs !== null && (state.hardState.term < hs.term || (state.hardState.term === hs.term && hs.vote !== null && state.hardState.vote !== hs.vote))) {
-      this.report(new SafetyViolation('durability', `node ${this.id} acknowledged term ${hs.term} and vote ${String(hs.vote)} as durable, but restarted with term ${state.hardState.term} and vote ${String(state.hardState.vote)}`));
+      this.report(
+        new SafetyViolation(
+          'durability',
+          `node ${this.id} acknowledged term ${hs.term} and vote ${String(hs.vote)} as durable, but restarted with term ${state.hardState.term} and vote ${String(state.hardState.vote)}`,
+        ),
+      );
     }
     return state;
   }

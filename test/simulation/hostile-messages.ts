@@ -19,12 +19,38 @@ export function hostileMessage(rng: Rng, from: NodeId, target: Target): Message 
     case 0:
       return { type: 'RequestVote', ...base, term: rng.nextInt(2) === 0 ? 2 ** 48 - 1 : 2 ** 48, lastLogIndex: 0, lastLogTerm: 0, transfer: false };
     case 1:
-      return { type: 'AppendEntriesResponse', ...base, term: target.term, success: true, matchIndex: 10 ** 12, rejectedIndex: 0, conflictIndex: 0, conflictTerm: null, readRound: 0 };
+      return {
+        type: 'AppendEntriesResponse',
+        ...base,
+        term: target.term,
+        success: true,
+        matchIndex: 10 ** 12,
+        rejectedIndex: 0,
+        conflictIndex: 0,
+        conflictTerm: null,
+        readRound: 0,
+      };
     case 2:
-      return { type: 'AppendEntriesResponse', ...base, term: target.term, success: false, matchIndex: 0, rejectedIndex: 10 ** 12, conflictIndex: 1, conflictTerm: null, readRound: 0 };
+      return {
+        type: 'AppendEntriesResponse',
+        ...base,
+        term: target.term,
+        success: false,
+        matchIndex: 0,
+        rejectedIndex: 10 ** 12,
+        conflictIndex: 1,
+        conflictTerm: null,
+        readRound: 0,
+      };
     case 3:
       return {
-        type: 'AppendEntries', ...base, term: target.term, prevLogIndex: 0, prevLogTerm: 0, leaderCommit: 0, readRound: 0,
+        type: 'AppendEntries',
+        ...base,
+        term: target.term,
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        leaderCommit: 0,
+        readRound: 0,
         entries: [{ index: 1, term: target.term + 1, kind: 'normal', data: '{}' }],
       };
     default:

@@ -6,7 +6,9 @@ import { EFFECTIVE_ELECTION_MS, ELECTION_TIMEOUT_MS as ET, ScriptedCluster } fro
 const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
 
 /** Waits for a leader, then cuts one follower off for 10 election timeouts and lets it rejoin for 5. */
-async function isolateFollowerAndRejoin(c: ScriptedCluster): Promise<{ leader: NodeId; follower: NodeId; before: Record<NodeId, number>; isolatedTerm: number; cutAt: number }> {
+async function isolateFollowerAndRejoin(
+  c: ScriptedCluster,
+): Promise<{ leader: NodeId; follower: NodeId; before: Record<NodeId, number>; isolatedTerm: number; cutAt: number }> {
   const leader = await c.stableLeader();
   const follower = c.pick(c.ids.filter((id) => id !== leader));
   const before = c.terms();
@@ -27,10 +29,10 @@ describe('simulation: leadership scenarios on real GraftInstances (scripted faul
       await ScriptedCluster.run({ nodes: 3 }, seed, async (c) => {
         const { leader, follower, before, isolatedTerm, cutAt } = await isolateFollowerAndRejoin(c);
         expect(isolatedTerm, `node ${follower}'s term while cut off`).to.equal(before[follower]);
-        expect(c.terms(), 'every node\'s term after it rejoined').to.deep.equal(before);
+        expect(c.terms(), "every node's term after it rejoined").to.deep.equal(before);
         expect(c.leader(), 'the leader after the rejoin').to.equal(leader);
         const changes = c.roleChanges.filter((r) => r.time >= cutAt && (r.id === leader || r.role === 'Leader'));
-        expect(changes, 'the leader\'s role changes, and new leaders, since the cut').to.deep.equal([]);
+        expect(changes, "the leader's role changes, and new leaders, since the cut").to.deep.equal([]);
       });
     }
   });
@@ -76,7 +78,10 @@ describe('simulation: leadership scenarios on real GraftInstances (scripted faul
         expect(successor!.id).to.not.equal(old);
         expect(successor!.term).to.be.greaterThan(oldTerm);
         // Pre-vote and the followers' lease keep the returning node from forcing another election.
-        expect(c.roleChanges.filter((r) => r.role === 'Leader' && r.time >= healAt), 'leaders elected after the heal').to.deep.equal([]);
+        expect(
+          c.roleChanges.filter((r) => r.role === 'Leader' && r.time >= healAt),
+          'leaders elected after the heal',
+        ).to.deep.equal([]);
         expect(c.leader()).to.equal(successor!.id);
 
         const readsAtOld = c.history.filter((o) => o.node === old && o.input.kind === 'get' && o.call >= cutAt && o.call < healAt);
@@ -109,7 +114,10 @@ describe('simulation: leadership scenarios on real GraftInstances (scripted faul
         // A last read of each key after everything: the checker then holds the final state to the history.
         for (const key of ['k0', 'k1']) await c.awaitWithin(c.perform(c.pick(c.ids), { kind: 'get', key }), ET);
 
-        expect(c.history.filter((o) => o.return === Infinity), 'operations not answered (the handover should cost none)').to.deep.equal([]);
+        expect(
+          c.history.filter((o) => o.return === Infinity),
+          'operations not answered (the handover should cost none)',
+        ).to.deep.equal([]);
         const setsAfter = c.history.filter((o) => o.input.kind === 'set' && o.call >= handedOverAt);
         expect(setsAfter.length, 'writes acknowledged after the transfer').to.be.greaterThan(0);
         expect(c.linearizabilityViolation()).to.equal(null);
@@ -127,7 +135,13 @@ describe('simulation: leadership scenarios on real GraftInstances (scripted faul
         await c.advance(ET);
 
         const startedAt = c.clock.time;
-        const transfer = c.store(old).graft.transferLeadership(target).then(() => null, (error: unknown) => error);
+        const transfer = c
+          .store(old)
+          .graft.transferLeadership(target)
+          .then(
+            () => null,
+            (error: unknown) => error,
+          );
         const during = c.perform(old, { kind: 'set', key: 'k0', value: 'during' });
         // The core gives up after an election timeout; the caller hears of it within a heartbeat interval.
         const error = await c.awaitWithin(transfer, 1.5 * ET);
@@ -146,7 +160,7 @@ describe('simulation: leadership scenarios on real GraftInstances (scripted faul
         const read = await c.awaitWithin(c.perform(old, { kind: 'get', key: 'k0' }), ET);
         expect(read.output).to.deep.equal({ value: 'after' });
         // The cut-off target's term did not move either: pre-vote (§9.6) kept it from campaigning alone.
-        expect(Object.values(c.terms()), 'every node\'s term').to.deep.equal(c.ids.map(() => term));
+        expect(Object.values(c.terms()), "every node's term").to.deep.equal(c.ids.map(() => term));
       });
     }
   });

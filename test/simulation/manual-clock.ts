@@ -30,9 +30,11 @@ export class ManualClock {
     };
     const at = (ms: number, fn: () => void): Cancel => {
       let cancelled = false;
-      this.queue.schedule(this.time + ms / rate, () => whenRunning(() => {
-        if (alive && !cancelled) fn();
-      }));
+      this.queue.schedule(this.time + ms / rate, () =>
+        whenRunning(() => {
+          if (alive && !cancelled) fn();
+        }),
+      );
       return () => (cancelled = true);
     };
     return {
@@ -49,9 +51,11 @@ export class ManualClock {
         return () => (cancelled = true);
       },
       defer: (fn) => {
-        this.deferred.push(() => whenRunning(() => {
-          if (alive) fn();
-        }));
+        this.deferred.push(() =>
+          whenRunning(() => {
+            if (alive) fn();
+          }),
+        );
       },
       kill: () => (alive = false),
       pause: () => {

@@ -33,7 +33,7 @@ if (values.runtime) {
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    console.log(`${scenario.name}: ${seeds.length} seeds in ${seconds.toFixed(1)} s (${(seconds * 1000 / seeds.length).toFixed(1)} ms a seed)`);
+    console.log(`${scenario.name}: ${seeds.length} seeds in ${seconds.toFixed(1)} s (${((seconds * 1000) / seeds.length).toFixed(1)} ms a seed)`);
   }
   console.log(`${failed === 0 ? 'all clean' : `${failed} failed`}: ${seeds.length * scenarios.length} runtime runs`);
   process.exit(failed > 0 ? 1 : 0);
@@ -46,7 +46,9 @@ if (values.seed !== undefined) {
     try {
       const report = runSimulation(scenario, seed, { trace: values.trace });
       if (values.trace) console.log(report.trace.join('\n'));
-      console.log(`${scenario.name} seed ${seed}: ok (${report.events} events, ${report.acknowledged} acknowledged, ${report.unknown} unknown, max term ${report.maxTerm})`);
+      console.log(
+        `${scenario.name} seed ${seed}: ok (${report.events} events, ${report.acknowledged} acknowledged, ${report.unknown} unknown, max term ${report.maxTerm})`,
+      );
     } catch (error) {
       if (!(error instanceof SimulationFailure)) throw error;
       console.log(error.trace.join('\n'));
@@ -71,7 +73,9 @@ if (values.seed !== undefined) {
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    console.log(`${scenario.name}: ${count} seeds in ${seconds.toFixed(1)} s (${(seconds * 1000 / count).toFixed(1)} ms a seed), ${acknowledged} operations acknowledged`);
+    console.log(
+      `${scenario.name}: ${count} seeds in ${seconds.toFixed(1)} s (${((seconds * 1000) / count).toFixed(1)} ms a seed), ${acknowledged} operations acknowledged`,
+    );
   }
   console.log(`${failed === 0 ? 'all clean' : `${failed} failed`}: ${count * scenarios.length} runs`);
   if (failed > 0) process.exitCode = 1;

@@ -68,7 +68,11 @@ interface Machine {
 class WatchedKVStore extends KVStore {
   private readonly applications = new Set<unknown>();
 
-  constructor(options: KVStoreOptions, knobs: TestKnobs, private readonly appliedTwice: (description: string) => void) {
+  constructor(
+    options: KVStoreOptions,
+    knobs: TestKnobs,
+    private readonly appliedTwice: (description: string) => void,
+  ) {
     super(options, knobs);
   }
 
@@ -89,7 +93,10 @@ const CLIENT_TIMEOUT_MS = 2000;
  * Checks election safety as it happens, and at the end that the nodes converged to one state and
  * that the clients' history is linearizable. Throws SimulationFailure.
  */
-export async function runRuntimeSimulation(scenario: RuntimeScenario, seed: number): Promise<{ acknowledged: number; unknown: number; trace: readonly string[] }> {
+export async function runRuntimeSimulation(
+  scenario: RuntimeScenario,
+  seed: number,
+): Promise<{ acknowledged: number; unknown: number; trace: readonly string[] }> {
   const sim = new RuntimeSimulation(scenario, seed);
   try {
     return await sim.run();
@@ -120,7 +127,10 @@ class RuntimeSimulation {
   private violation: SafetyViolation | null = null;
   private counter = 0;
 
-  constructor(private readonly scenario: RuntimeScenario, readonly seed: number) {
+  constructor(
+    private readonly scenario: RuntimeScenario,
+    readonly seed: number,
+  ) {
     this.rng = seededRng(seed);
     this.ids = Array.from({ length: scenario.nodes }, (_, i) => String(i + 1));
     const members = this.ids.map((id) => `  ${id}: sim-${id}:1`).join('\n');
@@ -128,8 +138,10 @@ class RuntimeSimulation {
     this.config = parseClusterConfig(`electionTimeout: 100\nheartbeatInterval: 30\nreadMode: ${readMode}\nconfiguration:\n${members}\n`, `<${scenario.name}>`);
     for (const id of this.ids) {
       const files = new SimFiles({
-        after: (ms, fn) => this.clock.after(ms, () => this.whenRunning(id, fn)), latency: () => this.uniform(...scenario.faults.diskLatency),
-        alive: () => this.stores.get(id)?.alive === true, rng: this.rng,
+        after: (ms, fn) => this.clock.after(ms, () => this.whenRunning(id, fn)),
+        latency: () => this.uniform(...scenario.faults.diskLatency),
+        alive: () => this.stores.get(id)?.alive === true,
+        rng: this.rng,
       });
       this.machines.set(id, { files, watch: new DurabilityWatch(id, (v) => (this.violation ??= v)), faulted: false });
     }
@@ -150,7 +162,7 @@ class RuntimeSimulation {
     }
     // Operations invoked near the end still get their answer or their deadline (drift can stretch it).
     const grace = faultMs + livenessMs + 2 * CLIENT_TIMEOUT_MS;
-    while (this.openOps.size > 0 && await this.clock.step(grace)) {
+    while (this.openOps.size > 0 && (await this.clock.step(grace))) {
       if (this.violation !== null) throw this.violation;
     }
     await this.clock.settle();
@@ -158,7 +170,9 @@ class RuntimeSimulation {
     const bad = checkKvHistory(this.history);
     if (bad !== null) {
       for (const op of this.history.filter((o) => o.input.key === bad).sort((a, b) => a.call - b.call)) {
-        this.trace.push(`${op.call.toFixed(1)}..${op.return === Infinity ? 'unknown' : op.return.toFixed(1)} client ${op.client} ${JSON.stringify(op.input)} -> ${JSON.stringify(op.output)}`);
+        this.trace.push(
+          `${op.call.toFixed(1)}..${op.return === Infinity ? 'unknown' : op.return.toFixed(1)} client ${op.client} ${JSON.stringify(op.input)} -> ${JSON.stringify(op.output)}`,
+        );
       }
       throw new SafetyViolation('linearizability', `the history of key ${bad} is not linearizable`);
     }
@@ -187,20 +201,37 @@ class RuntimeSimulation {
     const view = this.clock.view(rate);
     const node: SimProcess = { store: undefined as unknown as KVStore, view, alive: true, receive: null, inbox: null };
     const transport = simulatedTransport(node, (to, messages) => this.deliver(id, to, messages));
-    node.store = new WatchedKVStore({
-      config: this.config, machineId: id, logger: silentLogger, transport, storage: machine.watch.wrap(new FileStorage({
-        dir: `/sim/${id}`, identity: { machineId: id, members: this.ids }, files: machine.files, claimDir: async () => async () => {},
-        segmentBytes: 16 * 1024,
-      }, this.scenario.sabotage === 'ignore-short-write' ? { sabotage: this.scenario.sabotage } : {})),
-      requestTimeoutMs: CLIENT_TIMEOUT_MS,
-      ...(this.scenario.preVote === undefined ? {} : { preVote: this.scenario.preVote }),
-      ...(this.scenario.checkQuorum === undefined ? {} : { checkQuorum: this.scenario.checkQuorum }),
-    }, {
-      clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)),
-      ...(this.scenario.sabotage === undefined || this.scenario.sabotage === 'ignore-short-write' ? {} : { sabotage: this.scenario.sabotage }),
-    }, (description) => {
-      this.violation ??= new SafetyViolation('exactly-once', `node ${id}: ${description}`);
-    });
+    node.store = new WatchedKVStore(
+      {
+        config: this.config,
+        machineId: id,
+        logger: silentLogger,
+        transport,
+        storage: machine.watch.wrap(
+          new FileStorage(
+            {
+              dir: `/sim/${id}`,
+              identity: { machineId: id, members: this.ids },
+              files: machine.files,
+              claimDir: async () => async () => {},
+              segmentBytes: 16 * 1024,
+            },
+            this.scenario.sabotage === 'ignore-short-write' ? { sabotage: this.scenario.sabotage } : {},
+          ),
+        ),
+        requestTimeoutMs: CLIENT_TIMEOUT_MS,
+        ...(this.scenario.preVote === undefined ? {} : { preVote: this.scenario.preVote }),
+        ...(this.scenario.checkQuorum === undefined ? {} : { checkQuorum: this.scenario.checkQuorum }),
+      },
+      {
+        clock: view,
+        rng: seededRng(this.rng.nextInt(2 ** 31)),
+        ...(this.scenario.sabotage === undefined || this.scenario.sabotage === 'ignore-short-write' ? {} : { sabotage: this.scenario.sabotage }),
+      },
+      (description) => {
+        this.violation ??= new SafetyViolation('exactly-once', `node ${id}: ${description}`);
+      },
+    );
     node.store.graft.on('role', (role: Role, term: number) => {
       if (role !== 'Leader') return;
       this.trace.push(`${this.clock.time.toFixed(1)} ${id} leads term ${term}`);
@@ -242,11 +273,12 @@ class RuntimeSimulation {
 
   private recurring(mean: number, fault: () => void): void {
     if (mean <= 0) return;
-    const next = (): void => this.clock.after(this.uniform(0, 2 * mean), () => {
-      if (!this.faultsOn) return;
-      fault();
-      next();
-    });
+    const next = (): void =>
+      this.clock.after(this.uniform(0, 2 * mean), () => {
+        if (!this.faultsOn) return;
+        fault();
+        next();
+      });
     next();
   }
 
@@ -315,7 +347,10 @@ class RuntimeSimulation {
    * Node's event loop (timers before I/O).
    */
   private pause(): void {
-    const leader = this.ids.find((id) => this.stores.get(id)?.alive === true && this.stores.get(id)!.store.graft.isRunning() && this.stores.get(id)!.store.graft.status().role === 'Leader');
+    const leader = this.ids.find(
+      (id) =>
+        this.stores.get(id)?.alive === true && this.stores.get(id)!.store.graft.isRunning() && this.stores.get(id)!.store.graft.status().role === 'Leader',
+    );
     const id = this.scenario.faults.pauseLeader === true ? leader : this.pickUp(() => true);
     const node = id === undefined ? undefined : this.stores.get(id)!;
     if (id === undefined || node === undefined || node.inbox !== null) return;
@@ -401,16 +436,17 @@ class RuntimeSimulation {
   private scheduleCrashes(): void {
     const { crashEvery, downtime } = this.scenario.faults;
     if (crashEvery <= 0) return;
-    const next = (): void => this.clock.after(this.uniform(0, 2 * crashEvery), () => {
-      if (!this.faultsOn) return;
-      const up = this.ids.filter((id) => this.stores.get(id)!.alive);
-      const victim = up[this.rng.nextInt(up.length)];
-      if (victim !== undefined) {
-        this.crash(victim);
-        this.clock.after(this.uniform(...downtime), () => this.restart(victim));
-      }
-      next();
-    });
+    const next = (): void =>
+      this.clock.after(this.uniform(0, 2 * crashEvery), () => {
+        if (!this.faultsOn) return;
+        const up = this.ids.filter((id) => this.stores.get(id)!.alive);
+        const victim = up[this.rng.nextInt(up.length)];
+        if (victim !== undefined) {
+          this.crash(victim);
+          this.clock.after(this.uniform(...downtime), () => this.restart(victim));
+        }
+        next();
+      });
     next();
   }
 
@@ -429,14 +465,15 @@ class RuntimeSimulation {
   private schedulePartitions(): void {
     const { partitionEvery, partitionLength } = this.scenario.faults;
     if (partitionEvery <= 0) return;
-    const next = (): void => this.clock.after(this.uniform(0, 2 * partitionEvery), () => {
-      if (!this.faultsOn) return;
-      const side = new Set(this.ids.filter(() => this.chance(0.5)));
-      const links = this.ids.flatMap((a) => this.ids.filter((b) => side.has(a) !== side.has(b)).map((b) => `${a}>${b}`));
-      for (const l of links) this.cut.add(l);
-      this.clock.after(this.uniform(...partitionLength), () => links.forEach((l) => this.cut.delete(l)));
-      next();
-    });
+    const next = (): void =>
+      this.clock.after(this.uniform(0, 2 * partitionEvery), () => {
+        if (!this.faultsOn) return;
+        const side = new Set(this.ids.filter(() => this.chance(0.5)));
+        const links = this.ids.flatMap((a) => this.ids.filter((b) => side.has(a) !== side.has(b)).map((b) => `${a}>${b}`));
+        for (const l of links) this.cut.add(l);
+        this.clock.after(this.uniform(...partitionLength), () => links.forEach((l) => this.cut.delete(l)));
+        next();
+      });
     next();
   }
 

@@ -2,7 +2,10 @@ import type { Entry, NodeId } from '../../src/core/types.ts';
 
 /** A safety property of Raft (§5.2 Figure 3) failed; the message says which, where and when. */
 export class SafetyViolation extends Error {
-  constructor(readonly property: string, detail: string) {
+  constructor(
+    readonly property: string,
+    detail: string,
+  ) {
     super(`${property} violated: ${detail}`);
     this.name = 'SafetyViolation';
   }
@@ -30,7 +33,10 @@ export class SafetyChecker {
     // The paper's guarantee: an entry committed in a term is in the log of every leader of a later term.
     for (const [index, { entryTerm, commitTerm }] of this.commitTerms) {
       if (commitTerm < term && termAt(index) !== entryTerm) {
-        throw new SafetyViolation('leader completeness', `${id}, leader of term ${term}, has term ${String(termAt(index))} at index ${index}, where the leader of term ${commitTerm} committed an entry of term ${entryTerm}`);
+        throw new SafetyViolation(
+          'leader completeness',
+          `${id}, leader of term ${term}, has term ${String(termAt(index))} at index ${index}, where the leader of term ${commitTerm} committed an entry of term ${entryTerm}`,
+        );
       }
     }
   }
@@ -65,7 +71,10 @@ export class SafetyChecker {
     if (known === undefined) {
       this.committed.set(entry.index, entry);
     } else if (known.term !== entry.term || known.data !== entry.data) {
-      throw new SafetyViolation('state machine safety', `${id} applied term ${entry.term} at index ${entry.index}, where term ${known.term} was applied before`);
+      throw new SafetyViolation(
+        'state machine safety',
+        `${id} applied term ${entry.term} at index ${entry.index}, where term ${known.term} was applied before`,
+      );
     }
   }
 }

@@ -69,12 +69,17 @@ export class ScriptedCluster {
   private nextValue = 0;
   private nextClient = 0;
 
-  private constructor(private readonly options: ClusterOptions, seed: number) {
+  private constructor(
+    private readonly options: ClusterOptions,
+    seed: number,
+  ) {
     this.rng = seededRng(seed);
     this.ids = Array.from({ length: options.nodes }, (_, i) => String(i + 1));
     const members = this.ids.map((id) => `  ${id}: sim-${id}:1`).join('\n');
     this.config = parseClusterConfig(
-      `electionTimeout: ${ELECTION_TIMEOUT_MS}\nheartbeatInterval: ${HEARTBEAT_INTERVAL_MS}\nconfiguration:\n${members}\n`, '<scripted>');
+      `electionTimeout: ${ELECTION_TIMEOUT_MS}\nheartbeatInterval: ${HEARTBEAT_INTERVAL_MS}\nconfiguration:\n${members}\n`,
+      '<scripted>',
+    );
   }
 
   /**
@@ -165,7 +170,10 @@ export class ScriptedCluster {
   /** Awaits `promise` while simulated time runs; throws when it has not settled within `ms`. */
   async awaitWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
     const box: { settled?: { ok: true; value: T } | { ok: false; error: unknown } } = {};
-    promise.then((value) => (box.settled = { ok: true, value }), (error: unknown) => (box.settled = { ok: false, error }));
+    promise.then(
+      (value) => (box.settled = { ok: true, value }),
+      (error: unknown) => (box.settled = { ok: false, error }),
+    );
     if (!(await this.waitFor(() => box.settled !== undefined, ms))) throw new Error(`a promise did not settle within ${ms} ms of simulated time`);
     const settled = box.settled!;
     if (!settled.ok) throw settled.error;
@@ -205,8 +213,13 @@ export class ScriptedCluster {
   linearizabilityViolation(): string | null {
     const bad = checkKvHistory(this.history);
     if (bad === null) return null;
-    const ops = this.history.filter((o) => o.input.key === bad).sort((a, b) => a.call - b.call).map((o) =>
-      `${o.call.toFixed(1)}..${o.return === Infinity ? '?' : o.return.toFixed(1)} c${o.client}@${o.node} ${JSON.stringify(o.input)} -> ${JSON.stringify(o.output)}`);
+    const ops = this.history
+      .filter((o) => o.input.key === bad)
+      .sort((a, b) => a.call - b.call)
+      .map(
+        (o) =>
+          `${o.call.toFixed(1)}..${o.return === Infinity ? '?' : o.return.toFixed(1)} c${o.client}@${o.node} ${JSON.stringify(o.input)} -> ${JSON.stringify(o.output)}`,
+      );
     return `key ${bad} is not linearizable:\n${ops.join('\n')}`;
   }
 
@@ -218,11 +231,19 @@ export class ScriptedCluster {
     const view = this.clock.view();
     const link = { receive: null as ReceiveHandler | null };
     const transport = simulatedTransport(link, (to, messages) => this.deliver(id, to, messages));
-    const store = new KVStore({
-      config: this.config, machineId: id, logger: silentLogger, transport, storage: new MemoryStorage(), requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      ...(this.options.preVote === undefined ? {} : { preVote: this.options.preVote }),
-      ...(this.options.checkQuorum === undefined ? {} : { checkQuorum: this.options.checkQuorum }),
-    }, { clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)) });
+    const store = new KVStore(
+      {
+        config: this.config,
+        machineId: id,
+        logger: silentLogger,
+        transport,
+        storage: new MemoryStorage(),
+        requestTimeoutMs: REQUEST_TIMEOUT_MS,
+        ...(this.options.preVote === undefined ? {} : { preVote: this.options.preVote }),
+        ...(this.options.checkQuorum === undefined ? {} : { checkQuorum: this.options.checkQuorum }),
+      },
+      { clock: view, rng: seededRng(this.rng.nextInt(2 ** 31)) },
+    );
     const node: SimNode = { store, kill: () => view.kill(), link };
     store.graft.on('role', (role, term) => this.roleChanges.push({ time: this.clock.time, id, role, term }));
     this.nodes.set(id, node);

@@ -76,7 +76,10 @@ describe('simulation: the in-memory file system', () => {
     const files = make(1, 10);
     const a = await run(files.open(A, 'a'));
     expect(await run(a.write(Buffer.from('0123456789abcdef'), 0, 16))).to.deep.equal({ bytesWritten: 10 });
-    const full = await run(a.write(Buffer.from('abcdef'), 0, 6)).then(() => null, (e: NodeJS.ErrnoException) => e);
+    const full = await run(a.write(Buffer.from('abcdef'), 0, 6)).then(
+      () => null,
+      (e: NodeJS.ErrnoException) => e,
+    );
     expect(full?.code).to.equal('ENOSPC');
     expect(full?.message).to.equal('ENOSPC: no space left on device, write');
     files.grow(6);
@@ -89,7 +92,11 @@ describe('simulation: the in-memory file system', () => {
     const a = await run(files.open(A, 'a'));
     files.failNext('datasync', 'EIO');
     files.failNext('write', 'ENOSPC');
-    const code = (p: Promise<unknown>) => run(p).then(() => 'ok', (e: NodeJS.ErrnoException) => e.code);
+    const code = (p: Promise<unknown>) =>
+      run(p).then(
+        () => 'ok',
+        (e: NodeJS.ErrnoException) => e.code,
+      );
     expect(await code(a.write(Buffer.from('x'), 0, 1))).to.equal('ENOSPC');
     expect(await code(a.write(Buffer.from('x'), 0, 1))).to.equal('ok');
     expect(await code(a.datasync())).to.equal('EIO');
@@ -103,7 +110,10 @@ describe('simulation: the in-memory file system', () => {
     await run(files.syncDirectory(DIR));
     files.wipe();
     expect(await run(files.list(DIR))).to.deep.equal([]);
-    const missing = await run(files.read(A)).then(() => null, (e: NodeJS.ErrnoException) => e.code);
+    const missing = await run(files.read(A)).then(
+      () => null,
+      (e: NodeJS.ErrnoException) => e.code,
+    );
     expect(missing).to.equal('ENOENT');
   });
 });

@@ -185,37 +185,42 @@ export class SimFiles implements WalFiles {
       if (closed) throw errnoError('EBADF', syscall);
     };
     return {
-      write: (buffer, offset, length) => this.op(() => {
-        usable('write');
-        this.injected('write', 'write');
-        const at = flags === 'a' ? f.data.length : position;
-        // Like Node on a full disk: write what fits and report the short count; throw only when nothing fits.
-        const n = Math.min(length, Math.max(0, f.data.length - at) + this.free());
-        if (n === 0 && length > 0) throw errnoError('ENOSPC', 'write');
-        const next = Buffer.alloc(Math.max(f.data.length, at + n));
-        f.data.copy(next);
-        buffer.copy(next, at, offset, offset + n);
-        f.data = next;
-        position = at + n;
-        return { bytesWritten: n };
-      }),
-      datasync: () => this.op(() => {
-        usable('fdatasync');
-        this.injected('datasync', 'fdatasync');
-        f.durable = f.data;
-      }),
-      sync: () => this.op(() => {
-        usable('fsync');
-        f.durable = f.data;
-      }),
-      size: () => this.op(() => {
-        usable('fstat');
-        return f.data.length;
-      }),
-      close: () => this.op(() => {
-        usable('close');
-        closed = true;
-      }),
+      write: (buffer, offset, length) =>
+        this.op(() => {
+          usable('write');
+          this.injected('write', 'write');
+          const at = flags === 'a' ? f.data.length : position;
+          // Like Node on a full disk: write what fits and report the short count; throw only when nothing fits.
+          const n = Math.min(length, Math.max(0, f.data.length - at) + this.free());
+          if (n === 0 && length > 0) throw errnoError('ENOSPC', 'write');
+          const next = Buffer.alloc(Math.max(f.data.length, at + n));
+          f.data.copy(next);
+          buffer.copy(next, at, offset, offset + n);
+          f.data = next;
+          position = at + n;
+          return { bytesWritten: n };
+        }),
+      datasync: () =>
+        this.op(() => {
+          usable('fdatasync');
+          this.injected('datasync', 'fdatasync');
+          f.durable = f.data;
+        }),
+      sync: () =>
+        this.op(() => {
+          usable('fsync');
+          f.durable = f.data;
+        }),
+      size: () =>
+        this.op(() => {
+          usable('fstat');
+          return f.data.length;
+        }),
+      close: () =>
+        this.op(() => {
+          usable('close');
+          closed = true;
+        }),
     };
   }
 }

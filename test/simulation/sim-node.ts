@@ -68,8 +68,13 @@ export class SimNode {
   /** Starts (or restarts) from what the disk holds. */
   boot(): void {
     this.core = new RaftCore({
-      id: this.id, voters: this.voters, electionTicks: 10, heartbeatTicks: 3, rng: seededRng(this.world.nodeSeed()),
-      hardState: this.disk.hardState, entries: this.disk.entries,
+      id: this.id,
+      voters: this.voters,
+      electionTicks: 10,
+      heartbeatTicks: 3,
+      rng: seededRng(this.world.nodeSeed()),
+      hardState: this.disk.hardState,
+      entries: this.disk.entries,
       ...(this.tuning.sabotage === undefined ? {} : { sabotage: this.tuning.sabotage }),
       ...(this.tuning.maxEntriesPerMessage === undefined ? {} : { maxEntriesPerMessage: this.tuning.maxEntriesPerMessage }),
       ...(this.tuning.preVote === undefined ? {} : { preVote: this.tuning.preVote }),

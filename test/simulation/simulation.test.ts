@@ -6,7 +6,10 @@ import { runSimulation, SimulationFailure } from './simulation.ts';
 /** Runs seeds 1 to `maxSeeds` of a runtime scenario until one fails, and returns that failure (null if none did). */
 async function firstRuntimeFailure(scenario: RuntimeScenario, maxSeeds: number): Promise<SimulationFailure | null> {
   for (let seed = 1; seed <= maxSeeds; seed++) {
-    const failure = await runRuntimeSimulation(scenario, seed).then(() => null, (error: unknown) => error);
+    const failure = await runRuntimeSimulation(scenario, seed).then(
+      () => null,
+      (error: unknown) => error,
+    );
     if (failure !== null) {
       expect(failure).to.be.instanceOf(SimulationFailure);
       return failure as SimulationFailure;
@@ -57,7 +60,7 @@ describe('simulation: the real core under seeded faults', function () {
     expect(a.trace.length).to.be.greaterThan(0);
   });
 
-  it('sabotage: with reads served without ReadIndex\'s quorum round, the linearizability checker finds a stale read', async () => {
+  it("sabotage: with reads served without ReadIndex's quorum round, the linearizability checker finds a stale read", async () => {
     const sabotaged = { ...runtimeScenarioNamed('runtime-partitions-3'), sabotage: 'read-without-quorum' as const };
     const failure = await firstRuntimeFailure(sabotaged, 30);
     expect(failure, 'seeds of 30 with a stale read found').to.not.equal(null);
@@ -108,7 +111,9 @@ describe('simulation: the real core under seeded faults', function () {
     }
     expect(failures.length, 'seeds of 10 with a violation found').to.be.greaterThan(0);
     const first = failures[0]!;
-    expect(first.message).to.match(/failed with seed \d+: (leader completeness|state machine safety|log matching|election safety|core invariant|linearizability) violated/);
+    expect(first.message).to.match(
+      /failed with seed \d+: (leader completeness|state machine safety|log matching|election safety|core invariant|linearizability) violated/,
+    );
     expect(first.message).to.contain(`npm run sim -- --scenario partitions-5 --seed ${first.seed} --trace`);
     expect(first.trace.length).to.be.greaterThan(0);
   });

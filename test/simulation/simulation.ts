@@ -61,7 +61,12 @@ export interface SimulationReport {
 
 /** A failed run: the seed replays it; the trace tail shows what led up to it. */
 export class SimulationFailure extends Error {
-  constructor(readonly scenario: string, readonly seed: number, override readonly cause: Error, readonly trace: readonly string[]) {
+  constructor(
+    readonly scenario: string,
+    readonly seed: number,
+    override readonly cause: Error,
+    readonly trace: readonly string[],
+  ) {
     super(`simulation "${scenario}" failed with seed ${seed}: ${cause.message}\n  replay: npm run sim -- --scenario ${scenario} --seed ${seed} --trace`);
     this.name = 'SimulationFailure';
   }
@@ -109,7 +114,11 @@ class Simulation implements SimWorld {
   /** A node restarted on a lost disk, until it has applied what the others held then. */
   private recovering: { node: SimNode; upTo: number } | null = null;
 
-  constructor(private readonly scenario: Scenario, readonly seed: number, private readonly keepTrace: boolean) {
+  constructor(
+    private readonly scenario: Scenario,
+    readonly seed: number,
+    private readonly keepTrace: boolean,
+  ) {
     this.rng = seededRng(seed);
     this.ids = Array.from({ length: scenario.nodes }, (_, i) => String(i + 1));
     for (const id of this.ids) this.nodes.set(id, new SimNode(id, this.ids, this, scenario));
@@ -119,7 +128,7 @@ class Simulation implements SimWorld {
     const { faults, faultMs, livenessMs } = this.scenario;
     for (const node of this.nodes.values()) {
       node.boot();
-      const rate = 1 + (this.uniform(-1, 1) * faults.drift);
+      const rate = 1 + this.uniform(-1, 1) * faults.drift;
       this.every(TICK_MS * rate, () => node.tick());
     }
     for (let c = 0; c < this.scenario.clients; c++) this.after(this.uniform(0, 50), () => this.startOp(c));
@@ -139,7 +148,8 @@ class Simulation implements SimWorld {
     const bad = checkKvHistory(this.history);
     if (bad !== null) throw new SafetyViolation('linearizability', `the history of key ${bad} is not linearizable`);
     return {
-      seed: this.seed, events: this.events,
+      seed: this.seed,
+      events: this.events,
       acknowledged: this.history.filter((o) => o.return !== Infinity).length,
       unknown: this.history.filter((o) => o.return === Infinity).length,
       maxTerm: Math.max(...[...this.nodes.values()].map((n) => n.term())),
@@ -258,11 +268,12 @@ class Simulation implements SimWorld {
     const f = this.scenario.faults;
     const recurring = (mean: number, fault: () => void): void => {
       if (mean <= 0) return;
-      const next = (): void => this.after(this.uniform(0, 2 * mean), () => {
-        if (!this.faultsOn) return;
-        fault();
-        next();
-      });
+      const next = (): void =>
+        this.after(this.uniform(0, 2 * mean), () => {
+          if (!this.faultsOn) return;
+          fault();
+          next();
+        });
       next();
     };
     recurring(f.partitionEvery, () => this.partition());
@@ -365,10 +376,12 @@ class Simulation implements SimWorld {
   private checkConverged(): void {
     const nodes = [...this.nodes.values()];
     const leaders = nodes.filter((n) => n.role() === 'Leader');
-    if (leaders.length !== 1) throw new SafetyViolation('liveness', `${leaders.length} leaders after the faults ended (roles: ${nodes.map((n) => `${n.id}=${n.role()}`).join(', ')})`);
+    if (leaders.length !== 1)
+      throw new SafetyViolation('liveness', `${leaders.length} leaders after the faults ended (roles: ${nodes.map((n) => `${n.id}=${n.role()}`).join(', ')})`);
     const commit = leaders[0]!.commitIndex();
     for (const n of nodes) {
-      if (n.appliedIndex() !== commit) throw new SafetyViolation('liveness', `node ${n.id} applied ${n.appliedIndex()} of ${commit} committed after the faults ended`);
+      if (n.appliedIndex() !== commit)
+        throw new SafetyViolation('liveness', `node ${n.id} applied ${n.appliedIndex()} of ${commit} committed after the faults ended`);
     }
     if (this.opTimers.size > 0) throw new SafetyViolation('liveness', `${this.opTimers.size} client operations still open at the end`);
   }

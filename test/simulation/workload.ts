@@ -20,7 +20,10 @@ export function chance(rng: Rng, p: number): boolean {
 export function randomKvInput(rng: Rng, keys: number, value: number, lookback = 3): KvInput {
   const key = `k${rng.nextInt(keys)}`;
   const choices: KvInput[] = [
-    { kind: 'set', key, value }, { kind: 'get', key }, { kind: 'get', key }, { kind: 'delete', key },
+    { kind: 'set', key, value },
+    { kind: 'get', key },
+    { kind: 'get', key },
+    { kind: 'delete', key },
     { kind: 'cas', key, expected: rng.nextInt(2) === 0 ? null : value - 1 - rng.nextInt(lookback), value },
   ];
   return choices[rng.nextInt(choices.length)]!;

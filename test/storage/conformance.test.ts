@@ -34,7 +34,10 @@ for (const [name, makeSubject] of Object.entries(subjects)) {
       try {
         await storage.load();
         await storage.append([entry(1, 1), entry(2, 1), entry(3, 1)]);
-        const error = await storage.append([entry(5, 1)]).then(() => null, (e: Error) => e);
+        const error = await storage.append([entry(5, 1)]).then(
+          () => null,
+          (e: Error) => e,
+        );
         expect(error?.message).to.match(/append at index 5 leaves a gap after the last stored index 3/);
       } finally {
         await storage.close();

@@ -17,7 +17,10 @@ describe('file storage: the write-ahead log', () => {
     const storage = new FileStorage({ dir, identity, segmentBytes, logger: createLogger('wal', { level: 'warn', write: (l) => warnings.push(l) }) });
     return { storage, state: await storage.load() };
   };
-  const segmentFiles = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('wal-')).sort();
+  const segmentFiles = (dir: string) =>
+    readdirSync(dir)
+      .filter((n) => n.startsWith('wal-'))
+      .sort();
 
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'graft-wal-'));
@@ -86,13 +89,21 @@ describe('file storage: the write-ahead log', () => {
       truncateSync(join(copy, file!), cut);
       warnings = [];
       const { storage: s, state } = await open(copy);
-      expect(state.entries.map((e) => e.index), `cut at ${cut}`).to.deep.equal([1, 2, 3]);
+      expect(
+        state.entries.map((e) => e.index),
+        `cut at ${cut}`,
+      ).to.deep.equal([1, 2, 3]);
       expect(warnings.join('\n')).to.match(new RegExp(`cutting a torn record off the end of the log: ${cut - lastStart} bytes at offset ${lastStart}`));
       // The torn bytes are gone, so the next append follows the last good record.
       await s.append([entry(4, 2)]);
       await s.close();
       const { storage: s2, state: after } = await open(copy);
-      expect(after.entries.map((e) => [e.index, e.term])).to.deep.equal([[1, 1], [2, 1], [3, 1], [4, 2]]);
+      expect(after.entries.map((e) => [e.index, e.term])).to.deep.equal([
+        [1, 1],
+        [2, 1],
+        [3, 1],
+        [4, 2],
+      ]);
       await s2.close();
       rmSync(copy, { recursive: true });
     }
@@ -112,11 +123,19 @@ describe('file storage: the write-ahead log', () => {
 
   it('refuses to write a number it cannot hold back (over 2^48 - 1), naming it, and takes no more writes', async () => {
     const { storage } = await open(join(root, 'n1'));
-    const error = await storage.saveHardState({ term: 2 ** 48, vote: '1', commit: 0 }).then(() => null, (e: unknown) => e);
+    const error = await storage.saveHardState({ term: 2 ** 48, vote: '1', commit: 0 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(GraftError);
     expect((error as GraftError).code).to.equal('STORAGE_FAILED');
     expect((error as Error).message).to.equal('cannot write term 281474976710656 to the log: it holds whole numbers up to 281474976710655');
-    expect(await storage.append([entry(1)]).then(() => 'written', () => 'refused')).to.equal('refused');
+    expect(
+      await storage.append([entry(1)]).then(
+        () => 'written',
+        () => 'refused',
+      ),
+    ).to.equal('refused');
     await storage.close();
   });
 
@@ -133,7 +152,10 @@ describe('file storage: the write-ahead log', () => {
       const damaged = Buffer.from(original);
       damaged[position]! ^= 0x10;
       writeFileSync(file, damaged);
-      const error = await new FileStorage({ dir, identity }).load().then(() => null, (e: unknown) => e);
+      const error = await new FileStorage({ dir, identity }).load().then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(error, `bit flipped at byte ${position}`).to.be.instanceOf(GraftError);
       expect((error as GraftError).code).to.equal('STORAGE_CORRUPT');
       const recordStart = Math.floor(position / recordSize) * recordSize;
@@ -147,21 +169,30 @@ describe('file storage: the write-ahead log', () => {
       const dir = join(root, 'n1');
       const { storage } = await open(dir);
       await storage.close();
-      const refusal = (id: typeof identity, d = dir) => new FileStorage({ dir: d, identity: id }).load().then(() => '', (e: GraftError) => `${e.code}: ${e.message}`);
+      const refusal = (id: typeof identity, d = dir) =>
+        new FileStorage({ dir: d, identity: id }).load().then(
+          () => '',
+          (e: GraftError) => `${e.code}: ${e.message}`,
+        );
       expect(await refusal({ machineId: '2', members: ['1', '2', '3'] })).to.equal(`STORAGE_INVALID: data directory ${dir}: it belongs to machine 1, not 2`);
-      expect(await refusal({ machineId: '1', members: ['1', '4'] })).to.equal(`STORAGE_INVALID: data directory ${dir}: it belongs to a cluster of members 1, 2, 3, but the configuration lists 1, 4`);
+      expect(await refusal({ machineId: '1', members: ['1', '4'] })).to.equal(
+        `STORAGE_INVALID: data directory ${dir}: it belongs to a cluster of members 1, 2, 3, but the configuration lists 1, 4`,
+      );
       const foreign = join(root, 'foreign');
       cpSync(dir, foreign, { recursive: true });
       rmSync(join(foreign, 'graft.json'));
       expect(await refusal(identity, foreign)).to.match(/holds files \(.*\) but no graft\.json; refusing to use a directory that is not Graft's/);
     });
 
-    it('is used by one process at a time; a dead owner\'s lock is taken over', async () => {
+    it("is used by one process at a time; a dead owner's lock is taken over", async () => {
       const dir = join(root, 'n1');
       const { storage } = await open(dir);
       await storage.close();
       writeFileSync(join(dir, 'LOCK'), String(process.ppid));
-      const busy = await new FileStorage({ dir, identity }).load().then(() => null, (e: GraftError) => e.message);
+      const busy = await new FileStorage({ dir, identity }).load().then(
+        () => null,
+        (e: GraftError) => e.message,
+      );
       expect(busy).to.equal(`data directory ${dir}: it is in use by process ${process.ppid}`);
       writeFileSync(join(dir, 'LOCK'), '2147483646');
       const { storage: s } = await open(dir);

@@ -34,7 +34,7 @@ describe('file storage: a vote survives a restart (§5.2, Figure 2 "persistent s
     await first.load();
     await first.saveHardState({ term: 4, vote: null, commit: 0 }); // a member that has run before
     await first.close();
-    const core = await boot(first = storage());
+    const core = await boot((first = storage()));
     core.step({ type: 'RequestVote', from: '2', to: '1', term: 5, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
     const [grant] = ofType(await persistReady(core, first), 'RequestVoteResponse');
     expect(grant).to.include({ granted: true, term: 5 });

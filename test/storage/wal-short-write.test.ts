@@ -56,7 +56,10 @@ describe('file storage: every write is written whole or fails', () => {
   let dir: string;
   let warnings: string[];
   const storage = (options: Partial<FileStorageOptions> = {}, sabotage?: WalSabotage) =>
-    new FileStorage({ dir, identity, logger: createLogger('wal', { level: 'warn', write: (l) => warnings.push(l) }), ...options }, sabotage === undefined ? {} : { sabotage });
+    new FileStorage(
+      { dir, identity, logger: createLogger('wal', { level: 'warn', write: (l) => warnings.push(l) }), ...options },
+      sabotage === undefined ? {} : { sabotage },
+    );
   /** Opens the directory again on the real, healthy file system. */
   const reopen = async () => {
     const s = storage();
@@ -64,7 +67,11 @@ describe('file storage: every write is written whole or fails', () => {
     await s.close();
     return state.entries.map((e) => e.index);
   };
-  const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as GraftError);
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e: unknown) => e as GraftError,
+    );
   const big = entry(4, 'x'.repeat(1000));
 
   beforeEach(() => {
@@ -98,7 +105,9 @@ describe('file storage: every write is written whole or fails', () => {
     const error = await failure(s.append([big]));
     expect(error).to.be.instanceOf(GraftError);
     expect(error?.code).to.equal('STORAGE_FAILED');
-    expect(error?.message).to.equal(`write to the log failed: ${join(dir, SEGMENT)}: ${half} of ${total} bytes written: ENOSPC: no space left on device, write; nothing from this batch is acknowledged, and the log takes no more writes`);
+    expect(error?.message).to.equal(
+      `write to the log failed: ${join(dir, SEGMENT)}: ${half} of ${total} bytes written: ENOSPC: no space left on device, write; nothing from this batch is acknowledged, and the log takes no more writes`,
+    );
     expect((error?.cause as NodeJS.ErrnoException).code).to.equal('ENOSPC');
     expect(await failure(s.append([entry(4)]))).to.equal(error);
     expect(await failure(s.saveHardState({ term: 1, vote: '1', commit: 3 }))).to.equal(error);
@@ -106,7 +115,9 @@ describe('file storage: every write is written whole or fails', () => {
 
     expect(await reopen()).to.deep.equal([1, 2, 3]);
     expect(warnings).to.have.length(1);
-    expect(warnings[0]).to.contain(`cutting a torn record off the end of the log: ${half} bytes at offset ${offset} of ${join(dir, SEGMENT)}, the last segment, are an incomplete record (`);
+    expect(warnings[0]).to.contain(
+      `cutting a torn record off the end of the log: ${half} bytes at offset ${offset} of ${join(dir, SEGMENT)}, the last segment, are an incomplete record (`,
+    );
     expect(warnings[0]).to.match(/left by an interrupted or failed write$/);
   });
 
@@ -148,7 +159,7 @@ describe('file storage: every write is written whole or fails', () => {
     expect(await reopen(), 'entry 4 was acknowledged').to.deep.equal([1, 2, 3]);
   });
 
-  it('on the simulation\'s in-memory disk, filling it up loses no acknowledged entry across a crash; the sabotage does', async () => {
+  it("on the simulation's in-memory disk, filling it up loses no acknowledged entry across a crash; the sabotage does", async () => {
     const lost: Record<string, number[]> = {};
     for (const sabotage of [undefined, 'ignore-short-write'] as const) {
       const clock = new ManualClock();
@@ -163,7 +174,10 @@ describe('file storage: every write is written whole or fails', () => {
       await run(s.load());
       const acknowledged: number[] = [];
       for (let i = 1; ; i++) {
-        const error = await run(s.append([entry(i)])).then(() => null, (e: GraftError) => e);
+        const error = await run(s.append([entry(i)])).then(
+          () => null,
+          (e: GraftError) => e,
+        );
         if (error !== null) {
           expect(error.message).to.contain('ENOSPC: no space left on device, write');
           break;

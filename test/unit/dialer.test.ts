@@ -33,7 +33,15 @@ describe('transport: reconnecting with backoff', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const next = (): Promise<void> => new Promise((resolve) => (arrived = resolve));
-    const dialer = new Dialer('1', '2', `ws://127.0.0.1:${(server.address() as AddressInfo).port}/raft`, 1 << 20, { initialMs: 40, maxMs: 160 }, silentLogger, () => {});
+    const dialer = new Dialer(
+      '1',
+      '2',
+      `ws://127.0.0.1:${(server.address() as AddressInfo).port}/raft`,
+      1 << 20,
+      { initialMs: 40, maxMs: 160 },
+      silentLogger,
+      () => {},
+    );
     try {
       let arrival = next();
       dialer.start();
@@ -58,7 +66,6 @@ describe('transport: reconnecting with backoff', () => {
       clock.restore();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-
   });
 });
 

@@ -13,8 +13,14 @@ const single = { electionTimeout: 50, configuration: { 1: '127.0.0.1:1' } };
 /** A one-node instance on the in-memory network, applying strings; `overrides` replace any option. */
 function lone(overrides: Partial<GraftOptions<unknown, unknown>> = {}): GraftInstance<unknown, unknown> {
   return new GraftInstance<unknown, unknown>({
-    config: single, machineId: 1, applicator: (op) => op, serializer: jsonSerializer(), logger: silentLogger,
-    storage: new MemoryStorage(), transport: new MemoryNetwork().transport('1'), ...overrides,
+    config: single,
+    machineId: 1,
+    applicator: (op) => op,
+    serializer: jsonSerializer(),
+    logger: silentLogger,
+    storage: new MemoryStorage(),
+    transport: new MemoryNetwork().transport('1'),
+    ...overrides,
   });
 }
 
@@ -43,9 +49,13 @@ describe('GraftInstance options', () => {
     expect(refusal(() => lone({ applicator: 'apply' as never }))).to.match(/applicator must be a function/);
     expect(refusal(() => lone({ machineId: 7 }))).to.match(/machine id "7" is not in the configuration/);
     expect(refusal(() => lone({ machineId: {} as never }))).to.match(/machineId must be a string or a number, got object/);
-    expect(refusal(() => lone({ config: { ...single, electionTimeout: 'fast' } as never }))).to.equal('GraftInstance options.config: electionTimeout: expected an integer number of milliseconds, got string "fast"');
+    expect(refusal(() => lone({ config: { ...single, electionTimeout: 'fast' } as never }))).to.equal(
+      'GraftInstance options.config: electionTimeout: expected an integer number of milliseconds, got string "fast"',
+    );
     expect(refusal(() => lone({ config: { ...single, peers: {} } as never }))).to.match(/GraftInstance options\.config: peers: unknown key/);
-    expect(refusal(() => lone({ config: parseClusterConfig('electionTimeout: 50\nreadMode: lease\nconfiguration:\n  1: a:1\n'), checkQuorum: false }))).to.match(/readMode "lease" needs checkQuorum/);
+    expect(
+      refusal(() => lone({ config: parseClusterConfig('electionTimeout: 50\nreadMode: lease\nconfiguration:\n  1: a:1\n'), checkQuorum: false })),
+    ).to.match(/readMode "lease" needs checkQuorum/);
   });
 
   it('says once, at start, that a node without a data directory keeps nothing across a restart', () => {
@@ -60,12 +70,20 @@ describe('GraftInstance as a Node citizen', function () {
   this.timeout(10_000);
 
   it('is an EventEmitter: events.once works, and removing its listener leaves the node working', async () => {
-    const graft = lone({ applicator: (op) => { if (op === 'boom') throw new Error('boom'); return op; } });
+    const graft = lone({
+      applicator: (op) => {
+        if (op === 'boom') throw new Error('boom');
+        return op;
+      },
+    });
     const leader = once(graft, 'leader');
     await graft.start();
     expect((await leader)[0]).to.equal('1');
     graft.on('error', () => {});
-    const failed = await graft.applyOperation('boom').then(() => null, (e: GraftError) => e.code);
+    const failed = await graft.applyOperation('boom').then(
+      () => null,
+      (e: GraftError) => e.code,
+    );
     expect(failed).to.equal('APPLY_FAILED');
     expect(await graft.applyOperation('fine')).to.equal('fine');
     expect(graft.isRunning()).to.equal(true);
@@ -79,7 +97,12 @@ describe('GraftInstance as a Node citizen', function () {
     await ready;
     expect(graft.status().leader).to.equal('1');
     await graft.stop();
-    expect(await graft.ready().then(() => null, (e: GraftError) => e.code)).to.equal('SHUTDOWN');
+    expect(
+      await graft.ready().then(
+        () => null,
+        (e: GraftError) => e.code,
+      ),
+    ).to.equal('SHUTDOWN');
   });
 
   it('refuses an operation the serializer cannot encode before it reaches the log', async () => {
@@ -88,10 +111,18 @@ describe('GraftInstance as a Node citizen', function () {
     await graft.ready();
     await graft.applyOperation('first');
     const before = graft.status().commitIndex;
-    const error = await graft.applyOperation(undefined).then(() => null, (e: GraftError) => e);
+    const error = await graft.applyOperation(undefined).then(
+      () => null,
+      (e: GraftError) => e,
+    );
     expect(error?.code).to.equal('INVALID_ARGUMENT');
     expect(error?.message).to.equal('the serializer turned the operation into undefined, not text; nothing was sent');
-    expect(await graft.applyOperation(10n).then(() => null, (e: GraftError) => e.code)).to.equal('INVALID_ARGUMENT');
+    expect(
+      await graft.applyOperation(10n).then(
+        () => null,
+        (e: GraftError) => e.code,
+      ),
+    ).to.equal('INVALID_ARGUMENT');
     expect(graft.status().commitIndex).to.equal(before);
     await graft.stop();
   });

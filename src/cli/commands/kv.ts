@@ -9,9 +9,7 @@ const keyPath = (key: string): string => `/kv/${encodeURIComponent(key)}`;
  * 128 KiB, far below what a node accepts; a file or standard input carries values up to the node's limit.
  */
 export type ValueSource =
-  | { readonly kind: 'argument'; readonly name: string; readonly text: string }
-  | { readonly kind: 'file'; readonly path: string }
-  | { readonly kind: 'stdin' };
+  { readonly kind: 'argument'; readonly name: string; readonly text: string } | { readonly kind: 'file'; readonly path: string } | { readonly kind: 'stdin' };
 
 /** `graft kv set KEY (JSON | - | --file PATH)`: prints the log index of the write. */
 export async function kvSet(cluster: string, key: string, source: ValueSource): Promise<void> {

@@ -12,7 +12,10 @@ export async function start(options: { config: string; id: string; dataDir?: str
   // A node started from the command line always keeps its state on disk.
   const dataDir = resolve(options.dataDir ?? config.dataDir ?? 'data');
   const node = await app.start({ config, id: options.id, dataDir, logger });
-  logger.info(`listening on ${formatAddress(config.members.get(options.id)!)} (peers on /raft, clients on ${app.clientPaths})`, { app: options.app, data: resolve(dataDir, options.id) });
+  logger.info(`listening on ${formatAddress(config.members.get(options.id)!)} (peers on /raft, clients on ${app.clientPaths})`, {
+    app: options.app,
+    data: resolve(dataDir, options.id),
+  });
   const shutdown = (signal: string): void => {
     logger.info(`${signal} received, stopping`);
     void node.stop();

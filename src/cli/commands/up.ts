@@ -26,13 +26,19 @@ export async function up(options: { config: string; app: AppName }): Promise<voi
     for (const stream of [child.stdout, child.stderr]) {
       if (stream !== null) createInterface({ input: stream }).on('line', (line) => process.stdout.write(prefix + line + '\n'));
     }
-    exited.push(new Promise((resolve) => child.once('exit', (code, signal) => {
-      if (!stopping) console.log(`${prefix}exited (${signal ?? `code ${code}`})`);
-      resolve();
-    })));
+    exited.push(
+      new Promise((resolve) =>
+        child.once('exit', (code, signal) => {
+          if (!stopping) console.log(`${prefix}exited (${signal ?? `code ${code}`})`);
+          resolve();
+        }),
+      ),
+    );
     console.log(`${prefix}starting on ${formatAddress(address)}`);
   }
-  console.log(`cluster of ${children.size} running; try: graft kv set greeting '"hello"' --cluster ${formatAddress([...config.members.values()][0]!)}  (Ctrl-C stops all)`);
+  console.log(
+    `cluster of ${children.size} running; try: graft kv set greeting '"hello"' --cluster ${formatAddress([...config.members.values()][0]!)}  (Ctrl-C stops all)`,
+  );
 
   const stopAll = (): void => {
     if (stopping) return;

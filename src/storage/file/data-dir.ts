@@ -4,6 +4,7 @@ import { GraftError } from '../../errors.ts';
 
 /** Who a data directory belongs to; written once, checked at every start. */
 export interface DataDirIdentity {
+  /** The machine id of the node that owns the directory. */
   readonly machineId: string;
   /** The member ids of the cluster's bootstrap configuration, sorted. */
   readonly members: readonly string[];

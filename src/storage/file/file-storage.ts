@@ -11,9 +11,11 @@ import { nodeWalFiles, type WalFiles } from './wal-files.ts';
 export interface FileStorageOptions {
   /** This node's own directory (dataDir/<id>). */
   readonly dir: string;
+  /** Whose directory it is: checked at every start, so one machine never runs on another's files. */
   readonly identity: DataDirIdentity;
   /** Segment size at which a new segment begins. Default 64 MiB. */
   readonly segmentBytes?: number;
+  /** Where warnings go (a torn record cut off at start). Default: silent. */
   readonly logger?: Logger;
   /** The file system the log is written to. Default: the real one (nodeWalFiles). */
   readonly files?: WalFiles;
@@ -40,7 +42,10 @@ export class FileStorage implements Storage {
   private lastIndex = 0;
   private closing: Promise<void> | null = null;
 
-  constructor(private readonly options: FileStorageOptions, private readonly knobs: FileStorageTestKnobs = {}) {}
+  constructor(
+    private readonly options: FileStorageOptions,
+    private readonly knobs: FileStorageTestKnobs = {},
+  ) {}
 
   async load(): Promise<PersistedState> {
     if (this.wal !== null) throw new Error('FileStorage.load() called twice');
@@ -84,7 +89,12 @@ export class FileStorage implements Storage {
   }
 
   /** How many fsyncs the log has made, and how many records they covered (group commit shows as records > syncs). */
-  stats(): { readonly syncs: number; readonly records: number } {
+  stats(): {
+    /** fsyncs made. */
+    readonly syncs: number;
+    /** Records they made durable. */
+    readonly records: number;
+  } {
     return { ...this.requireWal().stats };
   }
 

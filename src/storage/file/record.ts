@@ -107,7 +107,7 @@ export function readRecord(buf: Buffer, offset: number): ReadResult {
   const payload = buf.subarray(offset + HEADER_BYTES, end);
   if (header.readUInt32LE(8) !== crc32(payload)) {
     return end === buf.length || onlyZerosFrom(buf, end)
-      ? { status: 'torn', reason: 'the last record\'s payload checksum does not match (an incomplete write)' }
+      ? { status: 'torn', reason: "the last record's payload checksum does not match (an incomplete write)" }
       : { status: 'corrupt', reason: 'record payload checksum mismatch' };
   }
   const record = decodePayload(header.readUInt8(12), payload);

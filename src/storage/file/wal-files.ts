@@ -14,6 +14,7 @@ export interface WalFileHandle {
   sync(): Promise<void>;
   /** The file's length in bytes. */
   size(): Promise<number>;
+  /** Releases the file descriptor. */
   close(): Promise<void>;
 }
 

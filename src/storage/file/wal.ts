@@ -64,7 +64,10 @@ export class Wal {
   /** Counters for benchmarks and tests: how many fsyncs covered how many records. */
   readonly stats = { syncs: 0, records: 0 };
 
-  private constructor(private readonly options: WalOptions, state: { handle: WalFileHandle; seq: number; size: number; segments: number[]; index: SegmentIndex; hardState: HardState }) {
+  private constructor(
+    private readonly options: WalOptions,
+    state: { handle: WalFileHandle; seq: number; size: number; segments: number[]; index: SegmentIndex; hardState: HardState },
+  ) {
     this.files = options.files ?? nodeWalFiles;
     this.handle = state.handle;
     this.seq = state.seq;
@@ -99,12 +102,17 @@ export class Wal {
         if (result.status === 'end') break;
         if (result.status === 'torn' && i === segments.length - 1) {
           // All that is known is that a write did not finish, not whether anyone was told it had.
-          options.logger.warn(`cutting a torn record off the end of the log: ${buf.length - offset} bytes at offset ${offset} of ${file}, the last segment, are an incomplete record (${result.reason}), left by an interrupted or failed write`);
+          options.logger.warn(
+            `cutting a torn record off the end of the log: ${buf.length - offset} bytes at offset ${offset} of ${file}, the last segment, are an incomplete record (${result.reason}), left by an interrupted or failed write`,
+          );
           tornAt = { seq, offset };
           break;
         }
         if (result.status !== 'ok') {
-          throw new GraftError('STORAGE_CORRUPT', `${file}: offset ${offset}: ${result.reason}; refusing to start (nothing was changed). Restore this node's data directory from a backup, or remove it to rejoin empty.`);
+          throw new GraftError(
+            'STORAGE_CORRUPT',
+            `${file}: offset ${offset}: ${result.reason}; refusing to start (nothing was changed). Restore this node's data directory from a backup, or remove it to rejoin empty.`,
+          );
         }
         const record = result.record;
         let problem: string | null = null;
@@ -194,7 +202,10 @@ export class Wal {
         for (const p of batch) p.resolve();
       } catch (error) {
         // A log that failed a write cannot say what is on disk: every later write fails too.
-        this.failure = error instanceof GraftError ? error : new GraftError('STORAGE_FAILED', `write to the log in ${this.options.dir} failed: ${errnoText(error)}${NO_MORE_WRITES}`, { cause: error });
+        this.failure =
+          error instanceof GraftError
+            ? error
+            : new GraftError('STORAGE_FAILED', `write to the log in ${this.options.dir} failed: ${errnoText(error)}${NO_MORE_WRITES}`, { cause: error });
         for (const p of [...batch, ...this.queue]) p.reject(this.failure);
         this.queue = [];
       }

@@ -79,8 +79,15 @@ export class WebSocketTransport implements Transport {
     }
     for (const [peer, address] of this.options.members) {
       if (peer === this.self || !(this.self < peer)) continue;
-      const dialer = new Dialer(this.self, peer, `ws://${formatAddress(address)}${RAFT_PATH}`, this.maxFrameBytes,
-        this.options.backoff ?? DEFAULT_BACKOFF, this.logger, (socket) => this.adopt(peer, socket));
+      const dialer = new Dialer(
+        this.self,
+        peer,
+        `ws://${formatAddress(address)}${RAFT_PATH}`,
+        this.maxFrameBytes,
+        this.options.backoff ?? DEFAULT_BACKOFF,
+        this.logger,
+        (socket) => this.adopt(peer, socket),
+      );
       this.dialers.push(dialer);
       dialer.start();
     }

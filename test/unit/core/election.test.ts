@@ -6,7 +6,17 @@ import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
 
 /** A node of a 3-node cluster whose peers are played by the test; the paper's rules, no extensions. */
 function lone(hardState: HardState, entries: Entry[] = []): RaftCore {
-  return new RaftCore({ id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(7), hardState, entries, preVote: false, checkQuorum: false });
+  return new RaftCore({
+    id: '1',
+    voters: ['1', '2', '3'],
+    electionTicks: 10,
+    heartbeatTicks: 2,
+    rng: seededRng(7),
+    hardState,
+    entries,
+    preVote: false,
+    checkQuorum: false,
+  });
 }
 
 const entry = (index: number, term: number): Entry => ({ index, term, kind: 'normal', data: `e${index}` });
@@ -20,9 +30,21 @@ describe('core: leader election (§5.2)', () => {
 
   it('a follower waits at least electionTicks and less than twice that before campaigning', () => {
     for (let seed = 1; seed <= 50; seed++) {
-      const core = new RaftCore({ id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(seed), hardState: { term: 0, vote: null, commit: 0 }, entries: [], preVote: false });
+      const core = new RaftCore({
+        id: '1',
+        voters: ['1', '2', '3'],
+        electionTicks: 10,
+        heartbeatTicks: 2,
+        rng: seededRng(seed),
+        hardState: { term: 0, vote: null, commit: 0 },
+        entries: [],
+        preVote: false,
+      });
       let ticks = 0;
-      while (core.softState().role === 'Follower') { core.tick(); ticks++; }
+      while (core.softState().role === 'Follower') {
+        core.tick();
+        ticks++;
+      }
       expect(ticks).to.be.within(10, 19);
     }
   });
@@ -48,7 +70,11 @@ describe('core: leader election (§5.2)', () => {
     core.step({ type: 'RequestVote', from: '3', to: '1', term: 2, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
     core.step({ type: 'RequestVote', from: '2', to: '1', term: 2, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
     const replies = ofType(core.ready().messages, 'RequestVoteResponse');
-    expect(replies.map((r) => [r.to, r.granted])).to.deep.equal([['2', true], ['3', false], ['2', true]]);
+    expect(replies.map((r) => [r.to, r.granted])).to.deep.equal([
+      ['2', true],
+      ['3', false],
+      ['2', true],
+    ]);
     expect(core.hardState().vote).to.equal('2');
   });
 
@@ -119,7 +145,7 @@ describe('core: leader election (§5.2)', () => {
     expect(c.leaders()).to.deep.equal(['2']);
   });
 
-  it('a stale leader\'s proposals are not committed, and are replaced by the new leader\'s log', () => {
+  it("a stale leader's proposals are not committed, and are replaced by the new leader's log", () => {
     const c = new CoreCluster(['1', '2', '3']);
     c.elect('1');
     c.isolate('1');

@@ -25,7 +25,10 @@ describe('core: pre-vote (thesis §9.6)', () => {
     expect(core.softState()).to.deep.include({ role: 'PreCandidate', term: 4 });
     const rd = core.ready();
     expect(rd.hardState).to.equal(null);
-    expect(ofType(rd.messages, 'PreVote').map((m) => [m.to, m.term])).to.deep.equal([['2', 5], ['3', 5]]);
+    expect(ofType(rd.messages, 'PreVote').map((m) => [m.to, m.term])).to.deep.equal([
+      ['2', 5],
+      ['3', 5],
+    ]);
   });
 
   it('campaigns for real once a majority would vote, and gives up when a majority would not', () => {
@@ -48,7 +51,17 @@ describe('core: pre-vote (thesis §9.6)', () => {
     expect(ofType(voter.ready().messages, 'PreVoteResponse')[0]).to.include({ granted: true, term: 5 });
     expect(voter.hardState()).to.deep.include({ term: 4, vote: '3' });
 
-    voter.step({ type: 'AppendEntries', from: '3', to: '1', term: 4, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 1, term: 4, kind: 'noop', data: '' }], leaderCommit: 0, readRound: 0 });
+    voter.step({
+      type: 'AppendEntries',
+      from: '3',
+      to: '1',
+      term: 4,
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries: [{ index: 1, term: 4, kind: 'noop', data: '' }],
+      leaderCommit: 0,
+      readRound: 0,
+    });
     voter.ready();
     voter.step({ type: 'PreVote', from: '2', to: '1', term: 5, lastLogIndex: 1, lastLogTerm: 4 });
     expect(ofType(voter.ready().messages, 'PreVoteResponse')[0], 'leader heard from just now').to.include({ granted: false, term: 4 });
@@ -64,7 +77,7 @@ describe('core: pre-vote (thesis §9.6)', () => {
     const { term } = c.node('1').softState();
     c.isolate('3');
     run(c, 10 * 10);
-    expect(c.node('3').softState().term, 'the isolated node\'s term').to.equal(term);
+    expect(c.node('3').softState().term, "the isolated node's term").to.equal(term);
     c.heal();
     run(c, 30);
     expect(c.leaders()).to.deep.equal(['1']);

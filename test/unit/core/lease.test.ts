@@ -72,11 +72,22 @@ describe('core: lease reads (thesis §6.4.1)', () => {
   });
 
   it('a node that just started holds off elections for an election timeout: it may have acknowledged a leader before it went down', () => {
-    const booted = (leaseTicks: number): RaftCore => new RaftCore({
-      id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(1),
-      hardState: { term: 1, vote: null, commit: 0 }, entries: [], checkQuorum: true, leaseTicks,
-    });
-    for (const [leaseTicks, answered] of [[7, false], [0, true]] as const) {
+    const booted = (leaseTicks: number): RaftCore =>
+      new RaftCore({
+        id: '1',
+        voters: ['1', '2', '3'],
+        electionTicks: 10,
+        heartbeatTicks: 2,
+        rng: seededRng(1),
+        hardState: { term: 1, vote: null, commit: 0 },
+        entries: [],
+        checkQuorum: true,
+        leaseTicks,
+      });
+    for (const [leaseTicks, answered] of [
+      [7, false],
+      [0, true],
+    ] as const) {
       const core = booted(leaseTicks);
       core.step({ type: 'RequestVote', from: '2', to: '1', term: 2, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
       expect(ofType(core.ready().messages, 'RequestVoteResponse').length > 0, `leaseTicks ${leaseTicks}`).to.equal(answered);
@@ -88,9 +99,18 @@ describe('core: lease reads (thesis §6.4.1)', () => {
   });
 
   it('refuses to run without check-quorum, or with a lease as long as an election timeout', () => {
-    const make = (checkQuorum: boolean, leaseTicks: number) => () => new RaftCore({
-      id: '1', voters: ['1'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(1), hardState: EMPTY_HARD_STATE, entries: [], checkQuorum, leaseTicks,
-    });
+    const make = (checkQuorum: boolean, leaseTicks: number) => () =>
+      new RaftCore({
+        id: '1',
+        voters: ['1'],
+        electionTicks: 10,
+        heartbeatTicks: 2,
+        rng: seededRng(1),
+        hardState: EMPTY_HARD_STATE,
+        entries: [],
+        checkQuorum,
+        leaseTicks,
+      });
     expect(make(false, 7)).to.throw(/lease reads need checkQuorum/);
     expect(make(true, 10)).to.throw(/must be shorter than electionTicks/);
   });

@@ -52,7 +52,17 @@ describe('core: a follower that lost its data', () => {
   });
 
   it('on empty storage, votes for a candidate with an empty log only once every other voter has shown an empty log', () => {
-    const core = new RaftCore({ id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(1), hardState: EMPTY_HARD_STATE, entries: [], preVote: false, checkQuorum: false });
+    const core = new RaftCore({
+      id: '1',
+      voters: ['1', '2', '3'],
+      electionTicks: 10,
+      heartbeatTicks: 2,
+      rng: seededRng(1),
+      hardState: EMPTY_HARD_STATE,
+      entries: [],
+      preVote: false,
+      checkQuorum: false,
+    });
     const ask = (from: string, term: number): boolean | undefined => {
       core.step({ type: 'RequestVote', from, to: '1', term, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
       return ofType(core.ready().messages, 'RequestVoteResponse')[0]?.granted;
@@ -148,13 +158,35 @@ describe('core: a follower that lost its data', () => {
 });
 
 describe('core: implausible claims from a peer are ignored and reported, never thrown', () => {
-  it('a match index beyond the leader\'s log', () => {
+  it("a match index beyond the leader's log", () => {
     const c = new CoreCluster(['1', '2', '3']);
     c.elect('1');
     const leader = c.node('1');
     const last = leader.lastIndex();
-    leader.step({ type: 'AppendEntriesResponse', from: '2', to: '1', term: 1, success: true, matchIndex: 10 ** 12, rejectedIndex: 0, conflictIndex: 0, conflictTerm: null, readRound: 0 });
-    leader.step({ type: 'AppendEntriesResponse', from: '3', to: '1', term: 1, success: false, matchIndex: 0, rejectedIndex: 10 ** 12, conflictIndex: 1, conflictTerm: null, readRound: 0 });
+    leader.step({
+      type: 'AppendEntriesResponse',
+      from: '2',
+      to: '1',
+      term: 1,
+      success: true,
+      matchIndex: 10 ** 12,
+      rejectedIndex: 0,
+      conflictIndex: 0,
+      conflictTerm: null,
+      readRound: 0,
+    });
+    leader.step({
+      type: 'AppendEntriesResponse',
+      from: '3',
+      to: '1',
+      term: 1,
+      success: false,
+      matchIndex: 0,
+      rejectedIndex: 10 ** 12,
+      conflictIndex: 1,
+      conflictTerm: null,
+      readRound: 0,
+    });
     const rd = leader.ready();
     expect(rd.warnings).to.deep.equal([
       `ignored a AppendEntriesResponse from 2: it claims to match up to index 1000000000000, beyond this leader's last index ${last}`,
@@ -173,13 +205,19 @@ describe('core: implausible claims from a peer are ignored and reported, never t
     const follower = c.node('2');
     const base = { type: 'AppendEntries', from: '1', to: '2', term: 3, prevLogIndex: 0, prevLogTerm: 0, leaderCommit: 0, readRound: 0 } as const;
     follower.step({ ...base, entries: [{ index: 1, term: 4, kind: 'normal', data: 'x' }] });
-    follower.step({ ...base, entries: [{ index: 1, term: 3, kind: 'normal', data: 'x' }, { index: 2, term: 2, kind: 'normal', data: 'y' }] });
+    follower.step({
+      ...base,
+      entries: [
+        { index: 1, term: 3, kind: 'normal', data: 'x' },
+        { index: 2, term: 2, kind: 'normal', data: 'y' },
+      ],
+    });
     follower.step({ ...base, prevLogIndex: 1, prevLogTerm: 5, entries: [] });
     const rd = follower.ready();
     expect(rd.warnings).to.have.length(3);
     expect(rd.warnings[0]).to.equal('ignored a AppendEntries from 1: entry 1 has term 4, outside 0..3');
     expect(rd.warnings[1]).to.equal('ignored a AppendEntries from 1: entry 2 has term 2, outside 3..3');
-    expect(rd.warnings[2]).to.equal('ignored a AppendEntries from 1: the entry before its entries has term 5, later than the message\'s term 3');
+    expect(rd.warnings[2]).to.equal("ignored a AppendEntries from 1: the entry before its entries has term 5, later than the message's term 3");
     expect(follower.lastIndex()).to.equal(0);
     expect(follower.softState().term).to.equal(0);
     expect(ofType(rd.messages, 'AppendEntriesResponse')).to.deep.equal([]);

@@ -41,7 +41,7 @@ describe('core: ReadIndex, linearizable reads without the log (thesis §6.4)', (
     expect(c.reads.get('1')).to.deep.equal([{ context: 1, index: 1 }]);
   });
 
-  it('a follower\'s read goes to the leader and comes back with the leader\'s commit index', () => {
+  it("a follower's read goes to the leader and comes back with the leader's commit index", () => {
     const c = new CoreCluster(['1', '2', '3']);
     c.elect('1');
     c.node('1').propose(['a', 'b']);

@@ -8,7 +8,17 @@ import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
 const entry = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, kind: 'normal', data });
 
 function follower(hardState: HardState, entries: Entry[]): RaftCore {
-  return new RaftCore({ id: '2', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(3), hardState, entries, preVote: false, checkQuorum: false });
+  return new RaftCore({
+    id: '2',
+    voters: ['1', '2', '3'],
+    electionTicks: 10,
+    heartbeatTicks: 2,
+    rng: seededRng(3),
+    hardState,
+    entries,
+    preVote: false,
+    checkQuorum: false,
+  });
 }
 
 function append(fields: Partial<AppendEntries>): AppendEntries {
@@ -31,7 +41,7 @@ describe('core: log replication (§5.3)', () => {
     expect(reply).to.deep.include({ success: false, conflictIndex: 2, conflictTerm: 2 });
   });
 
-  it('deletes a conflicting suffix and appends the leader\'s entries (§5.3 rule 3)', () => {
+  it("deletes a conflicting suffix and appends the leader's entries (§5.3 rule 3)", () => {
     const core = follower({ term: 3, vote: null, commit: 1 }, [entry(1, 1), entry(2, 2, 'old'), entry(3, 2, 'old')]);
     core.step(append({ prevLogIndex: 1, prevLogTerm: 1, entries: [entry(2, 3, 'new')] }));
     const rd = core.ready();
@@ -80,7 +90,8 @@ describe('core: log replication (§5.3)', () => {
     c.cut.add('1->2').add('1->3');
     c.node('1').propose(Array.from({ length: 10 }, (_, i) => `op${i}`));
     c.heal();
-    c.node('1').tick(); c.node('1').tick(); // heartbeat: the followers were missing the new entries
+    c.node('1').tick();
+    c.node('1').tick(); // heartbeat: the followers were missing the new entries
     c.flush();
     const appends = ofType(c.queue, 'AppendEntries');
     expect(appends.length).to.be.greaterThan(0);
@@ -89,7 +100,7 @@ describe('core: log replication (§5.3)', () => {
     for (const id of c.ids) expect(c.appliedData(id)).to.have.length(10);
   });
 
-  it('the leader\'s own entries count towards commit only once durable', () => {
+  it("the leader's own entries count towards commit only once durable", () => {
     const c = new CoreCluster(['1']);
     c.elect('1');
     const core = c.node('1');
@@ -129,14 +140,18 @@ describe('core: the commit rule of §5.4.2 (Figure 8)', () => {
   it('a leader does not commit an entry of an earlier term by counting replicas', () => {
     // S1 leads term 2 and holds entry (2, term 2) which reached S2; S5 (term 3) could still overwrite it.
     const c = new CoreCluster(['1', '2', '3', '4', '5']);
-    const d = (id: string, hs: HardState, entries: Entry[]) => { c.disks.set(id, { hardState: hs, entries }); c.start(id, Number(id)); };
+    const d = (id: string, hs: HardState, entries: Entry[]) => {
+      c.disks.set(id, { hardState: hs, entries });
+      c.start(id, Number(id));
+    };
     d('1', { term: 4, vote: '1', commit: 1 }, [entry(1, 1), entry(2, 2)]);
     d('2', { term: 4, vote: '1', commit: 1 }, [entry(1, 1), entry(2, 2)]);
     d('3', { term: 4, vote: '1', commit: 1 }, [entry(1, 1)]);
     d('4', { term: 4, vote: null, commit: 1 }, [entry(1, 1)]);
     d('5', { term: 4, vote: null, commit: 1 }, [entry(1, 1), entry(2, 3)]);
     // S1 becomes leader of term 5 with votes of 1, 2, 3; S4 and S5 are cut off from everyone for now.
-    c.isolate('4'); c.isolate('5');
+    c.isolate('4');
+    c.isolate('5');
     c.elect('1');
     const core = c.node('1');
     expect(core.softState().role).to.equal('Leader');
@@ -166,7 +181,18 @@ describe('core: the commit rule of §5.4.2 (Figure 8)', () => {
     c2.flush(); // appends of the no-op are queued but never delivered
     // Acknowledgements of entry 2 alone (as from an earlier round) from S2 and S3:
     for (const from of ['2', '3']) {
-      leader.step({ type: 'AppendEntriesResponse', from, to: '1', term: leader.softState().term, success: true, matchIndex: 2, rejectedIndex: 1, conflictIndex: 0, conflictTerm: null, readRound: 0 });
+      leader.step({
+        type: 'AppendEntriesResponse',
+        from,
+        to: '1',
+        term: leader.softState().term,
+        success: true,
+        matchIndex: 2,
+        rejectedIndex: 1,
+        conflictIndex: 0,
+        conflictTerm: null,
+        readRound: 0,
+      });
     }
     expect(leader.commitIndex()).to.equal(1);
   });

@@ -4,7 +4,7 @@ import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
 const extensions = { preVote: true, checkQuorum: true } as const;
 
 describe('core: leadership transfer (thesis §3.10)', () => {
-  it('hands leadership to an up-to-date follower at once, past its peers\' leases, in the next term', () => {
+  it("hands leadership to an up-to-date follower at once, past its peers' leases, in the next term", () => {
     const c = new CoreCluster(['1', '2', '3'], extensions);
     c.elect('1');
     c.node('1').propose(['x']);

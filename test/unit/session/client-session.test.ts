@@ -47,7 +47,7 @@ async function openAt(fake: FakeRoute, session: ClientSession): Promise<ClientSe
   return session;
 }
 
-describe('session: this instance\'s client session', () => {
+describe("session: this instance's client session", () => {
   it('opens a session in the log first, then sends operations numbered within it', async () => {
     const fake = new FakeRoute();
     const session = fake.session();
@@ -87,7 +87,7 @@ describe('session: this instance\'s client session', () => {
     expect(fake.described()).to.have.length(4);
   });
 
-  it('a copy replaced by another leader\'s entry is sent again', async () => {
+  it("a copy replaced by another leader's entry is sent again", async () => {
     const { fake, session } = await opened();
     session.run('a');
     fake.sent[1]!.answer({ index: 9, term: 1 });
@@ -124,7 +124,12 @@ describe('session: this instance\'s client session', () => {
     const { fake, session } = await opened();
     const a = session.run('a');
     session.settled(5, a.seq, { kind: 'expired' }, null);
-    expect(await a.outcome.then(() => null, (e: GraftError) => e.code)).to.equal('SESSION_EXPIRED');
+    expect(
+      await a.outcome.then(
+        () => null,
+        (e: GraftError) => e.code,
+      ),
+    ).to.equal('SESSION_EXPIRED');
     session.run('b');
     expect(fake.described().at(-1)).to.equal('open-session');
   });

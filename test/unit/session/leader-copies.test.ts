@@ -16,7 +16,7 @@ function leader(): { copies: LeaderCopies; table: SessionTable; log: string[]; s
 }
 
 describe('session: the leader drops copies before they reach the log', () => {
-  it('answers a copy of an operation appended in this term with the first copy\'s position', async () => {
+  it("answers a copy of an operation appended in this term with the first copy's position", async () => {
     const { copies, log } = leader();
     const op = encodeOperation(1, 1, 1, '"a"');
     const [first] = await copies.propose([op]);
@@ -48,7 +48,10 @@ describe('session: the leader drops copies before they reach the log', () => {
     const { copies, log } = leader();
     await copies.propose([encodeOpenSession(), encodeOpenSession(), '"plain"', '"plain"']);
     expect(log).to.have.length(4);
-    const refused = await copies.propose(['\u0001op:x:1:1:{}']).then(() => null, (e: GraftError) => `${e.code}: ${e.message}`);
+    const refused = await copies.propose(['\u0001op:x:1:1:{}']).then(
+      () => null,
+      (e: GraftError) => `${e.code}: ${e.message}`,
+    );
     expect(refused).to.match(/^PROTOCOL: refused an operation: malformed session/);
   });
 });

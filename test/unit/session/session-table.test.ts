@@ -22,7 +22,7 @@ describe('session: the replicated session table (thesis §6.3)', () => {
     for (const seq of [3, 1, 2]) expect(table.verdict(1, seq, 1)).to.deep.equal({ kind: 'duplicate', outcome: done(seq) });
   });
 
-  it('drops outcomes below the client\'s lowest outstanding number; a late copy of those is stale, never applied', () => {
+  it("drops outcomes below the client's lowest outstanding number; a late copy of those is stale, never applied", () => {
     const table = new SessionTable(10);
     table.open(1);
     table.verdict(1, 1, 1);

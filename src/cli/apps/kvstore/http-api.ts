@@ -6,7 +6,10 @@ import type { KVStore } from './kv-store.ts';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -116,8 +119,16 @@ function replyError(res: ServerResponse, error: unknown): void {
     return;
   }
   if (error instanceof GraftError) {
-    const status = error.code === 'TIMEOUT_OUTCOME_UNKNOWN' ? 504 : error.code === 'APPLY_FAILED' ? 500
-      : error.code === 'INVALID_ARGUMENT' ? 400 : error.code === 'TRANSFER_ABORTED' ? 409 : 503;
+    const status =
+      error.code === 'TIMEOUT_OUTCOME_UNKNOWN'
+        ? 504
+        : error.code === 'APPLY_FAILED'
+          ? 500
+          : error.code === 'INVALID_ARGUMENT'
+            ? 400
+            : error.code === 'TRANSFER_ABORTED'
+              ? 409
+              : 503;
     reply(res, status, { error: error.message, code: error.code, ...(error.leader === null ? {} : { leader: error.leader }) });
     return;
   }

@@ -16,11 +16,14 @@ export class KVStore {
 
   /** `knobs`: for Graft's simulations only (see TestKnobs). */
   constructor(options: KVStoreOptions, knobs: TestKnobs = {}) {
-    this.graft = new GraftInstance<KVOperation, KVResult>({
-      ...options,
-      applicator: (op, position) => this.apply(op, position.index),
-      serializer: superjsonSerializer<KVOperation>(),
-    }, knobs);
+    this.graft = new GraftInstance<KVOperation, KVResult>(
+      {
+        ...options,
+        applicator: (op, position) => this.apply(op, position.index),
+        serializer: superjsonSerializer<KVOperation>(),
+      },
+      knobs,
+    );
   }
 
   /** Sets `key`; resolves with the log index the write was applied at. */

@@ -19,23 +19,32 @@ export interface KvNode {
  * Starts one kvstore node: an HTTP server on the member's own address that serves the client API
  * and carries the peers' WebSocket connections on `/raft`, one port for everything.
  */
-export async function startKvNode(options: { config: ClusterConfig; id: string; dataDir?: string; logger?: Logger; requestTimeoutMs?: number }): Promise<KvNode> {
+export async function startKvNode(options: {
+  config: ClusterConfig;
+  id: string;
+  dataDir?: string;
+  logger?: Logger;
+  requestTimeoutMs?: number;
+}): Promise<KvNode> {
   const { config, id } = options;
   const address = config.members.get(id);
   if (address === undefined) throw new Error(`machine id ${id} is not in the configuration`);
   const server = createServer();
   const store = new KVStore({
-    config, machineId: id, server,
+    config,
+    machineId: id,
+    server,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
   });
   let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> => (stopping ??= (async () => {
-    await store.graft.stop();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  })());
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await store.graft.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    })());
   // The server closes last, however the stop began; a node that stopped on its own closes it too.
   let failure: Error | null = null;
   store.graft.once('stopped', (error) => {
@@ -43,7 +52,10 @@ export async function startKvNode(options: { config: ClusterConfig; id: string; 
     void stop();
   });
   const stopped = new Promise<Error | null>((resolve) => server.once('close', () => resolve(failure)));
-  server.on('request', createHttpHandler(store, () => void stop()));
+  server.on(
+    'request',
+    createHttpHandler(store, () => void stop()),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(address.port, address.host, () => {
