@@ -166,6 +166,30 @@ export function scenarioNamed(name: string): Scenario {
   return found;
 }
 
+/** Reads served from the leader lease (thesis §6.4.1) while leaders are cut off, crash and come back. */
+const leaseReads: RuntimeScenario = {
+  // Reads served from the leader lease (thesis §6.4.1) while leaders are cut off, crash and come
+  // back; clock rates drift apart, but within the 10% the lease allows for.
+  name: 'runtime-lease-3',
+  nodes: 3,
+  faultMs: 4000,
+  livenessMs: 2000,
+  clients: 6,
+  keys: 1,
+  readMode: 'lease',
+  faults: {
+    loss: 0.02,
+    duplicate: 0.02,
+    delay: [0.5, 6],
+    partitionEvery: 300,
+    partitionLength: [100, 700],
+    crashEvery: 700,
+    downtime: [5, 300],
+    drift: 0.05,
+    diskLatency: [0.2, 2],
+  },
+};
+
 /** Scenarios of the runtime simulation: real GraftInstances on simulated time, network and disks. */
 export const RUNTIME_SCENARIOS: readonly RuntimeScenario[] = [
   {
@@ -227,28 +251,7 @@ export const RUNTIME_SCENARIOS: readonly RuntimeScenario[] = [
       diskLatency: [0.2, 5],
     },
   },
-  {
-    // Reads served from the leader lease (thesis §6.4.1) while leaders are cut off, crash and come
-    // back; clock rates drift apart, but within the 10% the lease allows for.
-    name: 'runtime-lease-3',
-    nodes: 3,
-    faultMs: 4000,
-    livenessMs: 2000,
-    clients: 6,
-    keys: 1,
-    readMode: 'lease',
-    faults: {
-      loss: 0.02,
-      duplicate: 0.02,
-      delay: [0.5, 6],
-      partitionEvery: 300,
-      partitionLength: [100, 700],
-      crashEvery: 700,
-      downtime: [5, 300],
-      drift: 0.05,
-      diskLatency: [0.2, 2],
-    },
-  },
+  leaseReads,
   {
     // Long partitions with pre-vote and check-quorum off: a cut-off leader keeps believing it leads,
     // so only ReadIndex's quorum round keeps its reads from going stale.
@@ -273,29 +276,11 @@ export const RUNTIME_SCENARIOS: readonly RuntimeScenario[] = [
     },
   },
   {
-    // The leader stops for longer than its lease (a long GC, a suspended VM) while partitions come
-    // and go: on resume it must not serve a lease read before a fresh round confirms it leads.
+    // The same, but the leader stops for longer than its lease (a long GC, a suspended VM) while
+    // partitions come and go: on resume it must not serve a lease read before a fresh round confirms it.
+    ...leaseReads,
     name: 'runtime-lease-pauses-3',
-    nodes: 3,
-    faultMs: 4000,
-    livenessMs: 2000,
-    clients: 6,
-    keys: 1,
-    readMode: 'lease',
-    faults: {
-      loss: 0.02,
-      duplicate: 0.02,
-      delay: [0.5, 6],
-      partitionEvery: 250,
-      partitionLength: [100, 700],
-      crashEvery: 0,
-      downtime: [0, 0],
-      drift: 0.05,
-      diskLatency: [0.2, 2],
-      pauseEvery: 250,
-      pauseLength: [90, 400],
-      pauseLeader: true,
-    },
+    faults: { ...leaseReads.faults, partitionEvery: 250, crashEvery: 0, downtime: [0, 0], pauseEvery: 250, pauseLength: [90, 400], pauseLeader: true },
   },
   {
     // What the real world does beyond crashes: disks that fill up or fail a write or a sync (the node
