@@ -1,73 +1,22 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Server } from 'node:http';
-import { join } from 'node:path';
-import type { LogPosition, Sabotage } from './core/raft.ts';
+import { formatAddress, type ClusterConfig } from './config.ts';
 import { seededRng } from './core/rng.ts';
-import type { Entry, NodeId, Rng, Role } from './core/types.ts';
-import { clusterConfigFromObject, formatAddress, isClusterConfig, validateMachineId, type ClusterConfig, type ClusterConfigObject } from './config.ts';
+import type { NodeId, Role } from './core/types.ts';
 import { GraftError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { AppliedWatch } from './runtime/applied-watch.ts';
-import { realClock, type Cancel, type Clock } from './runtime/clock.ts';
+import { defaultStorage, validateOptions, type GraftOptions, type TestKnobs } from './options.ts';
+import { Applier } from './runtime/applier.ts';
+import { realClock, type Clock } from './runtime/clock.ts';
 import type { GraftEvents } from './runtime/events.ts';
-import { Forwarder } from './runtime/forwarding.ts';
 import { RaftNode } from './runtime/node.ts';
-import type { Serializer } from './serializer.ts';
+import { Proposer } from './runtime/proposer.ts';
 import { ClientSession } from './session/client-session.ts';
-import { LeaderCopies } from './session/leader-copies.ts';
-import { SessionApplier } from './session/session-applier.ts';
-import { SESSION_CAPACITY, SessionTable, type Outcome } from './session/session-table.ts';
-import { FileStorage } from './storage/file/file-storage.ts';
-import { MemoryStorage } from './storage/memory.ts';
+import { SESSION_CAPACITY, SessionTable } from './session/session-table.ts';
 import type { Storage } from './storage/storage.ts';
-import type { Transport } from './transport/transport.ts';
 import { WebSocketTransport } from './transport/ws/ws-transport.ts';
 
-/** How to build a GraftInstance. Only `config`, `machineId`, `applicator` and `serializer` are required. */
-export interface GraftOptions<Op, Result> {
-  /** The cluster: members, timeouts. From `loadClusterConfig(file)`, or a plain object as cluster.yaml would hold it. */
-  readonly config: ClusterConfig | ClusterConfigObject;
-  /** This node's id; must be a member of `config` (`1` and `'1'` name the same machine). */
-  readonly machineId: string | number;
-  /** Applies one committed operation to the state machine; called once per entry, in log order, on every node. Must be deterministic. */
-  readonly applicator: (op: Op, position: LogPosition) => Result;
-  /** Turns operations into text for the log and the wire, and back. */
-  readonly serializer: Serializer<Op>;
-  /**
-   * Where the log and hard state live. Default: files under `<dataDir>/<machineId>` when a data
-   * directory is given (here or in the config), else memory (lost when the process ends).
-   */
-  readonly storage?: Storage;
-  /** The cluster's data directory; overrides `config.dataDir`. */
-  readonly dataDir?: string;
-  /** How messages reach peers. Default: WebSockets on this member's address. */
-  readonly transport?: Transport;
-  /** An HTTP server of yours to share: peers connect to its `/raft` path; you listen on it. */
-  readonly server?: Server;
-  /** How long `applyOperation` waits before rejecting with TIMEOUT_OUTCOME_UNKNOWN. Default 5000 ms. */
-  readonly requestTimeoutMs?: number;
-  /** Where log lines go. Default: stderr, level from GRAFT_LOG_LEVEL (see `createLogger`). */
-  readonly logger?: Logger;
-  /** Pre-vote before elections, so a node coming back from a partition does not disrupt the leader (thesis §9.6). Default true. */
-  readonly preVote?: boolean;
-  /** A leader that loses touch with a quorum steps down within an election timeout (thesis §6.2). Default true. */
-  readonly checkQuorum?: boolean;
-}
-
-/**
- * What Graft's own tests set beside the options: time and chance, so a simulation replays from its
- * seed, and a deliberate bug, so a test can show its checks catch it. Not exported from the package's
- * entry: production code never needs it.
- */
-export interface TestKnobs {
-  /** Timers; a manual clock in simulations. */
-  readonly clock?: Clock;
-  /** Randomness for election timeouts; a seeded one makes runs repeatable. */
-  readonly rng?: Rng;
-  /** Breaks one protocol rule on purpose. */
-  readonly sabotage?: Sabotage | 'apply-duplicates';
-}
+export type { GraftOptions, TestKnobs } from './options.ts';
 
 /** A snapshot of one node's view of the cluster. */
 export interface GraftStatus {
@@ -92,13 +41,6 @@ export interface GraftStatus {
   }[];
 }
 
-/** An entry on its way to the leader's log. */
-interface Request {
-  readonly data: string;
-  readonly resolve: (position: LogPosition) => void;
-  readonly reject: (error: Error) => void;
-}
-
 /**
  * Makes a state machine replicated: hand it an applicator and a serializer, call `applyOperation`.
  * The operation is appended to the replicated log (through the leader, wherever it is called), and
@@ -116,18 +58,12 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   private readonly requestTimeoutMs: number;
   private readonly storage: Storage;
   private readonly node: RaftNode;
-  /** The replicated record of every client session; identical on every node. */
-  private readonly sessions = new SessionTable(SESSION_CAPACITY);
-  /** This instance's own session, through which all its operations go. */
+  /** This instance's own session, through which all its operations go (thesis §6.3). */
   private readonly session: ClientSession;
-  /** While leading: drops copies of operations already appended or applied. */
-  private readonly leaderCopies: LeaderCopies;
-  private readonly applier: SessionApplier;
-  private readonly appliedWatch = new AppliedWatch();
-  private readonly forwarder: Forwarder;
-  /** Requests waiting for a leader to be known. */
-  private parked: Request[] = [];
-  private cancelRetry: Cancel | null = null;
+  /** Gets this instance's entries into the leader's log. */
+  private readonly proposer: Proposer;
+  /** Applies committed entries to the state machine. */
+  private readonly applier: Applier<Op, Result>;
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   /** The last role and leader reported, so events fire only on change. */
   private lastRole: Role = 'Follower';
@@ -169,36 +105,35 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       ...(options.checkQuorum === undefined ? {} : { checkQuorum: options.checkQuorum }),
       leaseReads: config.readMode === 'lease',
       ...(knobs.sabotage === undefined || knobs.sabotage === 'apply-duplicates' ? {} : { sabotage: knobs.sabotage }),
-      onApply: (entries) => this.apply(entries),
+      onApply: (entries) => this.applier.apply(entries),
       onSoftState: (s) => this.leadershipChanged(s.role, s.term, s.leader),
-      onForwardMessage: (m) => this.forwarder.handle(m),
+      onForwardMessage: (m) => this.proposer.handle(m),
       onFatal: (error) => this.fatal(error),
     });
-    // A forwarded request unanswered for two election timeouts is sent again (sessions make that safe).
-    const forwardTimeoutMs = Math.min(this.requestTimeoutMs, 2 * config.electionTimeout);
-    this.leaderCopies = new LeaderCopies(
-      this.sessions,
-      (ops) => this.node.propose(ops),
-      () => this.node.softState().term,
-    );
-    this.forwarder = new Forwarder(
-      rng.nextInt(2 ** 31) * 2 ** 20 + 1,
-      this.id,
-      this.clock,
-      forwardTimeoutMs,
-      (to, m) => this.node.sendToPeer(to, m),
-      (ops) => this.leaderCopies.propose(ops),
-    );
+    // The replicated record of every client session; identical on every node.
+    const sessions = new SessionTable(SESSION_CAPACITY);
+    this.proposer = new Proposer({
+      id: this.id,
+      node: this.node,
+      clock: this.clock,
+      sessions,
+      retryMs: config.heartbeatInterval,
+      // A forwarded request unanswered for two election timeouts is sent again (sessions make that safe).
+      forwardTimeoutMs: Math.min(this.requestTimeoutMs, 2 * config.electionTimeout),
+      forwardIdBase: rng.nextInt(2 ** 31) * 2 ** 20 + 1,
+    });
     this.session = new ClientSession(
-      (data) => new Promise((resolve, reject) => this.submit({ data, resolve, reject })),
+      (data) => this.proposer.submit(data),
       (index) => (index <= this.node.appliedIndex() ? this.node.termAt(index) : undefined),
     );
-    this.applier = new SessionApplier({
-      sessions: this.sessions,
+    this.applier = new Applier({
+      applicator: options.applicator,
+      serializer: options.serializer,
+      sessions,
       session: this.session,
-      leaderCopies: this.leaderCopies,
-      run: (op, entry) => this.runApplicator(op, entry),
+      leaderCopies: this.proposer.leaderCopies,
       report: (error) => this.reportError(error),
+      onApplied: (index) => this.emit('applied', index),
       applyCopies: knobs.sabotage === 'apply-duplicates',
     });
   }
@@ -322,7 +257,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         if (settled) return;
         this.node
           .read()
-          .then((index) => this.appliedWatch.until(index, this.node.appliedIndex()))
+          .then((index) => this.applier.until(index, this.node.appliedIndex()))
           .then(
             () => finish(resolve),
             (error: unknown) => {
@@ -424,7 +359,6 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       );
     }
     this.state = 'stopped';
-    this.cancelRetry?.();
     await this.node.stop();
     const error =
       this.failure === null
@@ -433,70 +367,6 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.rejectEverything(error);
     await this.storage.close().catch((closeError: Error) => this.logger.warn(`closing storage failed: ${closeError.message}`));
     this.emit('stopped', this.failure);
-  }
-
-  /** Sends an entry to where it can be appended: this node's log if it leads, else the leader's. */
-  private submit(request: Request): void {
-    if (this.state !== 'running') {
-      request.reject(new GraftError('SHUTDOWN', `node ${this.id} stopped`));
-      return;
-    }
-    const { leader } = this.node.softState();
-    if (leader === null) {
-      this.park(request);
-      return;
-    }
-    const position: Promise<LogPosition | undefined> =
-      leader === this.id ? this.leaderCopies.propose([request.data]).then((positions) => positions[0]) : this.forwarder.forward(leader, request.data);
-    position.then(
-      (p) => {
-        if (p === undefined) request.reject(new GraftError('PROTOCOL', 'no position for a proposal'));
-        else request.resolve(p);
-      },
-      (error: unknown) => {
-        // NOT_LEADER and UNREACHABLE mean the entry was not appended anywhere: try the next leader.
-        if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'UNREACHABLE')) this.park(request);
-        else request.reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  }
-
-  /** Holds a request until a leader is known; retried on every leader change and each heartbeat interval. */
-  private park(request: Request): void {
-    this.parked.push(request);
-    this.cancelRetry ??= this.clock.every(this.config.heartbeatInterval, () => this.retryParked());
-  }
-
-  private retryParked(): void {
-    if (this.node.softState().leader === null) return;
-    const parked = this.parked;
-    this.parked = [];
-    this.cancelRetry?.();
-    this.cancelRetry = null;
-    for (const request of parked) this.submit(request);
-  }
-
-  private apply(entries: readonly Entry[]): void {
-    for (const entry of entries) {
-      if (entry.kind === 'normal') this.applier.apply(entry);
-      this.session.entryApplied(entry.index, entry.term);
-    }
-    const last = entries[entries.length - 1];
-    if (last !== undefined) {
-      this.appliedWatch.applied(last.index);
-      this.emit('applied', last.index);
-    }
-  }
-
-  private runApplicator(op: string, entry: Entry): Outcome {
-    try {
-      return { ok: true, value: this.options.applicator(this.options.serializer.fromString(op), { index: entry.index, term: entry.term }) };
-    } catch (thrown) {
-      const cause = thrown instanceof Error ? thrown : new Error(String(thrown));
-      const error = new GraftError('APPLY_FAILED', `the applicator threw at index ${entry.index}: ${cause.message}`, { cause });
-      this.reportError(error);
-      return { ok: false, error };
-    }
   }
 
   private leadershipChanged(role: Role, term: number, leader: NodeId | null): void {
@@ -509,7 +379,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       this.lastLeader = leader;
       this.emit('leader', leader, term);
       if (leader !== null) {
-        this.retryParked();
+        this.proposer.leaderKnown();
         this.session.leaderChanged();
       }
     }
@@ -535,49 +405,8 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   }
 
   private rejectEverything(error: GraftError): void {
-    const parked = this.parked;
-    this.parked = [];
-    for (const request of parked) request.reject(error);
-    this.forwarder.rejectAll(error);
+    this.proposer.close(error);
     this.session.rejectAll(error);
-    this.appliedWatch.rejectAll(error);
+    this.applier.rejectAll(error);
   }
-}
-
-/**
- * Checks what the compiler cannot (callers in JavaScript, or options built at run time) and returns
- * the validated configuration. Every mistake is a GraftError naming the option.
- */
-function validateOptions<Op, Result>(options: GraftOptions<Op, Result>): ClusterConfig {
-  const invalid = (message: string): never => {
-    throw new GraftError('CONFIG_INVALID', `GraftInstance options: ${message}`);
-  };
-  if (typeof options !== 'object' || options === null) invalid('expected an object');
-  if (typeof options.config !== 'object' || options.config === null) invalid('config is required: loadClusterConfig(file), or an object as cluster.yaml holds');
-  const config = isClusterConfig(options.config) ? options.config : clusterConfigFromObject(options.config, 'GraftInstance options.config');
-  if (typeof options.machineId !== 'string' && typeof options.machineId !== 'number')
-    invalid(`machineId must be a string or a number, got ${typeof options.machineId}`);
-  validateMachineId(config, String(options.machineId));
-  if (typeof options.applicator !== 'function') invalid('applicator must be a function (op, position) => result');
-  const serializer = options.serializer as Partial<Serializer<Op>> | undefined;
-  if (typeof serializer?.toString !== 'function' || typeof serializer.fromString !== 'function' || serializer.toString === Object.prototype.toString) {
-    invalid('serializer is required: superjsonSerializer(), jsonSerializer(), or an object with toString(op) and fromString(text)');
-  }
-  if (config.readMode === 'lease' && options.checkQuorum === false) {
-    throw new GraftError('CONFIG_INVALID', 'readMode "lease" needs checkQuorum: without it, voters do not hold off elections while the leader is alive');
-  }
-  return config;
-}
-
-/** Files under `<dataDir>/<id>` when there is a data directory, memory otherwise. */
-function defaultStorage(config: ClusterConfig, id: NodeId, dataDir: string | null, logger: Logger): Storage {
-  if (dataDir === null) {
-    logger.warn('no data directory: this node keeps its log in memory, and nothing survives a restart (set dataDir to keep it)');
-    return new MemoryStorage();
-  }
-  return new FileStorage({
-    dir: join(dataDir, id),
-    identity: { machineId: id, members: [...config.members.keys()].sort() },
-    logger: logger.child('storage'),
-  });
 }

@@ -1,0 +1,96 @@
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { clusterConfigFromObject, isClusterConfig, validateMachineId, type ClusterConfig, type ClusterConfigObject } from './config.ts';
+import type { LogPosition, Sabotage } from './core/raft.ts';
+import type { NodeId, Rng } from './core/types.ts';
+import { GraftError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { Clock } from './runtime/clock.ts';
+import type { Serializer } from './serializer.ts';
+import { FileStorage } from './storage/file/file-storage.ts';
+import { MemoryStorage } from './storage/memory.ts';
+import type { Storage } from './storage/storage.ts';
+import type { Transport } from './transport/transport.ts';
+
+/** How to build a GraftInstance. Only `config`, `machineId`, `applicator` and `serializer` are required. */
+export interface GraftOptions<Op, Result> {
+  /** The cluster: members, timeouts. From `loadClusterConfig(file)`, or a plain object as cluster.yaml would hold it. */
+  readonly config: ClusterConfig | ClusterConfigObject;
+  /** This node's id; must be a member of `config` (`1` and `'1'` name the same machine). */
+  readonly machineId: string | number;
+  /** Applies one committed operation to the state machine; called once per entry, in log order, on every node. Must be deterministic. */
+  readonly applicator: (op: Op, position: LogPosition) => Result;
+  /** Turns operations into text for the log and the wire, and back. */
+  readonly serializer: Serializer<Op>;
+  /**
+   * Where the log and hard state live. Default: files under `<dataDir>/<machineId>` when a data
+   * directory is given (here or in the config), else memory (lost when the process ends).
+   */
+  readonly storage?: Storage;
+  /** The cluster's data directory; overrides `config.dataDir`. */
+  readonly dataDir?: string;
+  /** How messages reach peers. Default: WebSockets on this member's address. */
+  readonly transport?: Transport;
+  /** An HTTP server of yours to share: peers connect to its `/raft` path; you listen on it. */
+  readonly server?: Server;
+  /** How long `applyOperation` waits before rejecting with TIMEOUT_OUTCOME_UNKNOWN. Default 5000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** Where log lines go. Default: stderr, level from GRAFT_LOG_LEVEL (see `createLogger`). */
+  readonly logger?: Logger;
+  /** Pre-vote before elections, so a node coming back from a partition does not disrupt the leader (thesis §9.6). Default true. */
+  readonly preVote?: boolean;
+  /** A leader that loses touch with a quorum steps down within an election timeout (thesis §6.2). Default true. */
+  readonly checkQuorum?: boolean;
+}
+
+/**
+ * What Graft's own tests set beside the options: time and chance, so a simulation replays from its
+ * seed, and a deliberate bug, so a test can show its checks catch it. Not exported from the package's
+ * entry: production code never needs it.
+ */
+export interface TestKnobs {
+  /** Timers; a manual clock in simulations. */
+  readonly clock?: Clock;
+  /** Randomness for election timeouts; a seeded one makes runs repeatable. */
+  readonly rng?: Rng;
+  /** Breaks one protocol rule on purpose. */
+  readonly sabotage?: Sabotage | 'apply-duplicates';
+}
+
+/**
+ * Checks what the compiler cannot (callers in JavaScript, or options built at run time) and returns
+ * the validated configuration. Every mistake is a GraftError naming the option.
+ */
+export function validateOptions<Op, Result>(options: GraftOptions<Op, Result>): ClusterConfig {
+  const invalid = (message: string): never => {
+    throw new GraftError('CONFIG_INVALID', `GraftInstance options: ${message}`);
+  };
+  if (typeof options !== 'object' || options === null) invalid('expected an object');
+  if (typeof options.config !== 'object' || options.config === null) invalid('config is required: loadClusterConfig(file), or an object as cluster.yaml holds');
+  const config = isClusterConfig(options.config) ? options.config : clusterConfigFromObject(options.config, 'GraftInstance options.config');
+  if (typeof options.machineId !== 'string' && typeof options.machineId !== 'number')
+    invalid(`machineId must be a string or a number, got ${typeof options.machineId}`);
+  validateMachineId(config, String(options.machineId));
+  if (typeof options.applicator !== 'function') invalid('applicator must be a function (op, position) => result');
+  const serializer = options.serializer as Partial<Serializer<Op>> | undefined;
+  if (typeof serializer?.toString !== 'function' || typeof serializer.fromString !== 'function' || serializer.toString === Object.prototype.toString) {
+    invalid('serializer is required: superjsonSerializer(), jsonSerializer(), or an object with toString(op) and fromString(text)');
+  }
+  if (config.readMode === 'lease' && options.checkQuorum === false) {
+    throw new GraftError('CONFIG_INVALID', 'readMode "lease" needs checkQuorum: without it, voters do not hold off elections while the leader is alive');
+  }
+  return config;
+}
+
+/** Files under `<dataDir>/<id>` when there is a data directory, memory otherwise. */
+export function defaultStorage(config: ClusterConfig, id: NodeId, dataDir: string | null, logger: Logger): Storage {
+  if (dataDir === null) {
+    logger.warn('no data directory: this node keeps its log in memory, and nothing survives a restart (set dataDir to keep it)');
+    return new MemoryStorage();
+  }
+  return new FileStorage({
+    dir: join(dataDir, id),
+    identity: { machineId: id, members: [...config.members.keys()].sort() },
+    logger: logger.child('storage'),
+  });
+}

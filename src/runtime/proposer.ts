@@ -1,0 +1,133 @@
+import type { LogPosition } from '../core/raft.ts';
+import type { NodeId } from '../core/types.ts';
+import { GraftError } from '../errors.ts';
+import { LeaderCopies } from '../session/leader-copies.ts';
+import type { SessionTable } from '../session/session-table.ts';
+import type { ForwardRequest, ForwardResponse } from '../transport/peer-messages.ts';
+import type { Cancel, Clock } from './clock.ts';
+import { Forwarder } from './forwarding.ts';
+import type { RaftNode } from './node.ts';
+
+/** What a Proposer works with. */
+export interface ProposerParts {
+  readonly id: NodeId;
+  readonly node: RaftNode;
+  readonly clock: Clock;
+  /** The replicated session table, which tells the leader which copies it may drop. */
+  readonly sessions: SessionTable;
+  /** How often requests waiting for a leader are tried again, ms (a heartbeat interval). */
+  readonly retryMs: number;
+  /** How long a forwarded request waits for the leader's answer before it is sent again, ms. */
+  readonly forwardTimeoutMs: number;
+  /** The first id of this node's forwarded requests: distinct per process, so a restart reuses none. */
+  readonly forwardIdBase: number;
+}
+
+interface Request {
+  readonly data: string;
+  readonly resolve: (position: LogPosition) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Gets entries into the leader's log, wherever this node stands: appends them itself when it leads
+ * (dropping copies the leader already has, thesis §6.3), forwards them to the leader it knows, and
+ * holds them while no leader is known. Resolves with where each entry landed.
+ */
+export class Proposer {
+  /** While this node leads: drops copies of operations already appended or applied. */
+  readonly leaderCopies: LeaderCopies;
+  private readonly forwarder: Forwarder;
+  /** Requests waiting for a leader to be known. */
+  private parked: Request[] = [];
+  private cancelRetry: Cancel | null = null;
+  private closed: GraftError | null = null;
+
+  constructor(private readonly parts: ProposerParts) {
+    const { node } = parts;
+    this.leaderCopies = new LeaderCopies(
+      parts.sessions,
+      (ops) => node.propose(ops),
+      () => node.softState().term,
+    );
+    this.forwarder = new Forwarder(
+      parts.forwardIdBase,
+      parts.id,
+      parts.clock,
+      parts.forwardTimeoutMs,
+      (to, m) => node.sendToPeer(to, m),
+      (ops) => this.leaderCopies.propose(ops),
+    );
+  }
+
+  /** Appends `data` to the leader's log; resolves with its position there. */
+  submit(data: string): Promise<LogPosition> {
+    return new Promise((resolve, reject) => this.send({ data, resolve, reject }));
+  }
+
+  /** A forwarding message from a peer. */
+  handle(message: ForwardRequest | ForwardResponse): void {
+    this.forwarder.handle(message);
+  }
+
+  /** A leader became known: what waited for one goes now. */
+  leaderKnown(): void {
+    this.retryParked();
+  }
+
+  /** Fails everything in flight with `error`, and every later submission; cancels the retry timer. */
+  close(error: GraftError): void {
+    this.closed = error;
+    this.cancelRetry?.();
+    this.cancelRetry = null;
+    const parked = this.parked;
+    this.parked = [];
+    for (const request of parked) request.reject(error);
+    this.forwarder.rejectAll(error);
+  }
+
+  /** Sends an entry to where it can be appended: this node's log if it leads, else the leader's. */
+  private send(request: Request): void {
+    if (this.closed !== null) {
+      request.reject(this.closed);
+      return;
+    }
+    const { leader } = this.parts.node.softState();
+    if (leader === null) {
+      this.park(request);
+      return;
+    }
+    const position: Promise<LogPosition | undefined> =
+      leader === this.parts.id ? this.leaderCopies.propose([request.data]).then((positions) => positions[0]) : this.forwarder.forward(leader, request.data);
+    position.then(
+      (p) => {
+        if (p === undefined) request.reject(new GraftError('PROTOCOL', 'no position for a proposal'));
+        else request.resolve(p);
+      },
+      (error: unknown) => {
+        // NOT_LEADER and UNREACHABLE mean the entry was not appended anywhere: try the next leader.
+        if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'UNREACHABLE')) this.park(request);
+        else request.reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  }
+
+  /** Holds a request until a leader is known; tried again on every leader change and each retry interval. */
+  private park(request: Request): void {
+    if (this.closed !== null) {
+      request.reject(this.closed);
+      return;
+    }
+    this.parked.push(request);
+    this.cancelRetry ??= this.parts.clock.every(this.parts.retryMs, () => this.retryParked());
+  }
+
+  private retryParked(): void {
+    if (this.parts.node.softState().leader === null) return;
+    const parked = this.parked;
+    this.parked = [];
+    this.cancelRetry?.();
+    this.cancelRetry = null;
+    for (const request of parked) this.send(request);
+  }
+}
