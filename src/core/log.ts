@@ -1,24 +1,63 @@
 import type { Entry } from './types.ts';
 
+/** Where the log starts: the last index and term a snapshot covers (0 and 0 when there is none). */
+export interface LogStart {
+  readonly index: number;
+  readonly term: number;
+}
+
 /**
  * The core's in-memory view of the log, with the marks that say how far it is durable, committed
- * and applied. The log starts after `prevIndex` (0 today; a snapshot will move it).
- * Invariants: applied <= committed; committed <= lastIndex(); stable <= lastIndex().
+ * and applied. The log starts after `prevIndex`, the last index a snapshot covers (§7), and that
+ * start moves forward as snapshots compact it.
+ * Invariants: prevIndex <= applied <= committed <= lastIndex(); prevIndex <= stable <= lastIndex().
  */
 export class RaftLog {
   private entries: Entry[];
-  /** The index and term just before the first entry held (the snapshot's, once there are snapshots). */
-  private readonly prevIndex = 0;
-  private readonly prevTerm = 0;
+  /** The index and term just before the first entry held: the snapshot's. */
+  private prevIndex: number;
+  private prevTerm: number;
   /** Entries up to here are on stable storage. */
   stable: number;
   committed: number;
-  applied = 0;
+  applied: number;
 
-  constructor(persisted: readonly Entry[], committed: number) {
+  constructor(persisted: readonly Entry[], committed: number, start: LogStart = { index: 0, term: 0 }) {
+    this.prevIndex = start.index;
+    this.prevTerm = start.term;
     this.entries = [...persisted];
     this.stable = this.lastIndex();
-    this.committed = Math.min(committed, this.lastIndex());
+    this.committed = Math.max(start.index, Math.min(committed, this.lastIndex()));
+    this.applied = start.index;
+  }
+
+  /** The last index and term the snapshot covers. */
+  start(): LogStart {
+    return { index: this.prevIndex, term: this.prevTerm };
+  }
+
+  /**
+   * Forgets the entries up to `index`, which a snapshot now covers (§7). Only applied entries may go:
+   * the snapshot holds the state they produced.
+   */
+  compactTo(index: number): void {
+    if (index <= this.prevIndex) return;
+    if (index > this.applied) throw new Error(`log invariant broken: compacting to ${index}, past the applied index ${this.applied}`);
+    this.prevTerm = this.term(index)!;
+    this.entries = this.entries.slice(index - this.prevIndex);
+    this.prevIndex = index;
+  }
+
+  /**
+   * Replaces the whole log with the start of a snapshot sent by the leader (§7): nothing held here
+   * follows it. Committed and durable up to its index; applied once the runtime has installed it.
+   */
+  restore(start: LogStart): void {
+    this.entries = [];
+    this.prevIndex = start.index;
+    this.prevTerm = start.term;
+    this.committed = start.index;
+    this.stable = start.index;
   }
 
   firstIndex(): number {
@@ -135,5 +174,10 @@ export class RaftLog {
 
   appliedTo(index: number): void {
     if (index > this.applied) this.applied = index;
+  }
+
+  /** A snapshot's state is in the state machine: everything up to its index is applied. */
+  snapshotApplied(index: number): void {
+    this.applied = Math.max(this.applied, index);
   }
 }

@@ -1,4 +1,4 @@
-import type { Entry, NodeId } from './types.ts';
+import type { Entry, NodeId, SnapshotMeta } from './types.ts';
 
 /** Ask for a vote (§5.2). `lastLogIndex`/`lastLogTerm` let the voter apply the up-to-date check (§5.4.1). */
 export interface RequestVote {
@@ -108,9 +108,33 @@ export interface TimeoutNow {
   readonly term: number;
 }
 
-/** Every message the core sends or receives. Room is left for InstallSnapshot. */
+/**
+ * A leader sends its snapshot to a follower that needs entries it has compacted away (§7). The core
+ * names the snapshot; the runtime carries its state. Answered with an AppendEntriesResponse.
+ */
+export interface InstallSnapshot {
+  readonly type: 'InstallSnapshot';
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly term: number;
+  /** Which snapshot: its last index and term, and its voters. */
+  readonly snapshot: SnapshotMeta;
+  /** As in AppendEntries: echoed in the answer, so that it confirms reads too. */
+  readonly readRound: number;
+}
+
+/** Every message the core sends or receives. */
 export type Message =
-  RequestVote | RequestVoteResponse | PreVote | PreVoteResponse | AppendEntries | AppendEntriesResponse | ReadIndex | ReadIndexResponse | TimeoutNow;
+  | RequestVote
+  | RequestVoteResponse
+  | PreVote
+  | PreVoteResponse
+  | AppendEntries
+  | AppendEntriesResponse
+  | ReadIndex
+  | ReadIndexResponse
+  | TimeoutNow
+  | InstallSnapshot;
 
 /** The kind of a message: its `type` field. */
 export type MessageType = Message['type'];

@@ -4,12 +4,17 @@
  * `probe`: the leader does not know where the logs match; it sends one append at a time and waits
  * for the answer (or the next heartbeat) before the next. `replicate`: the logs are known to match up
  * to `match`; the leader streams appends optimistically, at most `maxInflight` unacknowledged.
+ * `snapshot`: the follower needs entries the leader has compacted away; a snapshot is on its way and
+ * nothing else is sent until it is acknowledged, or given up on (§7).
  * Invariant: match < next.
  */
 export class Progress {
   match = 0;
   next: number;
-  state: 'probe' | 'replicate' = 'probe';
+  state: 'probe' | 'replicate' | 'snapshot' = 'probe';
+  /** In snapshot state: the index of the snapshot sent, and heartbeats since, to send it again if lost. */
+  pendingSnapshot = 0;
+  snapshotHeartbeats = 0;
   /** Whether the follower answered since the leader's last quorum check (thesis §6.2). */
   recentActive = false;
   /** In probe state: an append is out and unanswered. */
@@ -26,7 +31,17 @@ export class Progress {
 
   /** Whether the leader should hold further appends until an answer or a heartbeat arrives. */
   isPaused(): boolean {
+    if (this.state === 'snapshot') return true;
     return this.state === 'probe' ? this.probeSent : this.inflight.length >= this.maxInflight;
+  }
+
+  /** A snapshot up to `index` was sent: replication waits for its acknowledgement. */
+  becomeSnapshot(index: number): void {
+    this.state = 'snapshot';
+    this.pendingSnapshot = index;
+    this.snapshotHeartbeats = 0;
+    this.probeSent = false;
+    this.inflight.length = 0;
   }
 
   /** Records that an append ending at `lastIndex` was sent. */

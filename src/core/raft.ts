@@ -3,6 +3,7 @@ import { Membership } from './membership.ts';
 import type {
   AppendEntries,
   AppendEntriesResponse,
+  InstallSnapshot,
   Message,
   PreVote,
   PreVoteResponse,
@@ -14,7 +15,7 @@ import { Progress } from './progress.ts';
 import { ReadRounds, type ConfirmedReads, type ReadRequest } from './read-rounds.ts';
 import { RejoinGuard } from './rejoin.ts';
 import type { Ready, ReadState } from './ready.ts';
-import type { Entry, HardState, NodeId, Rng, Role, SoftState } from './types.ts';
+import type { Entry, HardState, NodeId, Rng, Role, SnapshotMeta, SoftState } from './types.ts';
 
 /** How a core is tuned. Times are in ticks: the runtime decides how long a tick is. */
 export interface RaftOptions {
@@ -28,6 +29,8 @@ export interface RaftOptions {
   /** What storage held at start. */
   readonly hardState: HardState;
   readonly entries: readonly Entry[];
+  /** The snapshot storage held at start, if any: `entries` follow it, and its voters are the membership. */
+  readonly snapshot?: SnapshotMeta;
   /** Caps on one AppendEntries: entry count and total data length. */
   readonly maxEntriesPerMessage?: number;
   readonly maxBytesPerMessage?: number;
@@ -68,7 +71,9 @@ export type Sabotage =
   /** Keep a leader lease forever once a quorum acknowledged, however long ago (against thesis §6.4.1). */
   | 'lease-never-expires'
   /** Take no notice of a pause: the lease is measured in ticks alone, as if no time passed while none came. */
-  | 'lease-ignores-pauses';
+  | 'lease-ignores-pauses'
+  /** Install a leader's snapshot even when it is older than what this node has committed (against §7). */
+  | 'install-stale-snapshot';
 
 /** Where a proposal landed in the log. It is applied only if it is still there when committed. */
 export interface LogPosition {
@@ -127,14 +132,19 @@ export class RaftCore {
   private lastSoftState: SoftState;
   /** Set while this node, started on empty storage, may be a member that lost its data. */
   private rejoin: RejoinGuard | null;
+  /** The newest snapshot: the one this node took or installed last, and sends to followers that need it (§7). */
+  private snapshot: SnapshotMeta | null;
+  /** A snapshot from the leader for the runtime to install, in the next batch. */
+  private snapshotToInstall: SnapshotMeta | null = null;
   private warnings: string[] = [];
 
   constructor(options: RaftOptions) {
     this.id = options.id;
     this.term = options.hardState.term;
     this.vote = options.hardState.vote;
-    this.log = new RaftLog(options.entries, options.hardState.commit);
-    this.membership = new Membership(options.voters);
+    this.log = new RaftLog(options.entries, options.hardState.commit, options.snapshot ?? { index: 0, term: 0 });
+    this.membership = new Membership(options.snapshot?.voters ?? options.voters);
+    this.snapshot = options.snapshot ?? null;
     this.electionTicks = options.electionTicks;
     this.heartbeatTicks = options.heartbeatTicks;
     this.rng = options.rng;
@@ -159,7 +169,7 @@ export class RaftCore {
     }
     // Nothing on disk: this may be a member that lost its data. The mark is kept in the hard state
     // until a leader has caught it up, so a crash before then does not lift it (see RejoinGuard).
-    const blank = options.hardState.term === 0 && options.hardState.vote === null && options.entries.length === 0;
+    const blank = options.hardState.term === 0 && options.hardState.vote === null && options.entries.length === 0 && options.snapshot === undefined;
     this.rejoin = blank || options.hardState.rejoining === true ? new RejoinGuard() : null;
     // What storage holds, so that the first batch writes anything that differs (the rejoin mark).
     this.lastHardState = options.hardState;
@@ -317,7 +327,7 @@ export class RaftCore {
     }
     if (message.term > this.term) {
       // §5.1: a higher term makes any node a follower of that term. Only an append names the leader.
-      this.becomeFollower(message.term, message.type === 'AppendEntries' ? message.from : null);
+      this.becomeFollower(message.term, message.type === 'AppendEntries' || message.type === 'InstallSnapshot' ? message.from : null);
     } else if (message.term < this.term) {
       this.answerStale(message);
       return;
@@ -348,7 +358,36 @@ export class RaftCore {
       case 'ReadIndexResponse':
         if (this.readsAtLeader.delete(message.context)) this.readStates.push({ context: message.context, index: message.index });
         return;
+      case 'InstallSnapshot':
+        if (this.role !== 'Follower' || this.leader !== message.from) this.becomeFollower(this.term, message.from);
+        this.handleInstallSnapshot(message);
+        return;
     }
+  }
+
+  /**
+   * The state machine holds a snapshot of everything up to `index` (at most the applied index): the
+   * log forgets the entries it covers (§7). Returns the snapshot's metadata, or null when the log
+   * already starts at or after `index`.
+   */
+  compact(index: number): SnapshotMeta | null {
+    const start = this.log.start();
+    if (index <= start.index) return null;
+    const term = this.log.term(index);
+    if (term === undefined) throw new Error(`cannot compact to ${index}: the log holds ${this.log.firstIndex()} to ${this.log.lastIndex()}`);
+    this.log.compactTo(index);
+    this.snapshot = { index, term, voters: this.membership.allVoters() };
+    return this.snapshot;
+  }
+
+  /** The newest snapshot this node took or installed, or null. */
+  latestSnapshot(): SnapshotMeta | null {
+    return this.snapshot;
+  }
+
+  /** The first index the log holds (entries before it are in the snapshot). */
+  firstIndex(): number {
+    return this.log.firstIndex();
   }
 
   // ---- output -----------------------------------------------------------------------------
@@ -358,6 +397,7 @@ export class RaftCore {
       this.outbox.length > 0 ||
       this.readStates.length > 0 ||
       this.warnings.length > 0 ||
+      this.snapshotToInstall !== null ||
       this.log.hasUnstable() ||
       this.log.hasNextToApply() ||
       !sameHardState(this.hardState(), this.lastHardState) ||
@@ -372,6 +412,7 @@ export class RaftCore {
     const ready: Ready = {
       softState: sameSoftState(softState, this.lastSoftState) ? null : softState,
       hardState: sameHardState(hardState, this.lastHardState) ? null : hardState,
+      snapshot: this.snapshotToInstall,
       entries: this.log.unstableEntries(),
       messages: this.outbox,
       committedEntries: this.log.nextToApply(this.maxApplyPerReady),
@@ -381,6 +422,7 @@ export class RaftCore {
     this.outbox = [];
     this.readStates = [];
     this.warnings = [];
+    this.snapshotToInstall = null;
     this.lastHardState = hardState;
     this.lastSoftState = softState;
     return ready;
@@ -388,6 +430,7 @@ export class RaftCore {
 
   /** Records that a batch from `ready` was persisted, sent and applied. */
   advance(ready: Ready): void {
+    if (ready.snapshot !== null) this.log.snapshotApplied(ready.snapshot.index);
     const lastEntry = ready.entries[ready.entries.length - 1];
     if (lastEntry !== undefined) this.log.stableTo(lastEntry.index, lastEntry.term);
     const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
@@ -493,7 +536,7 @@ export class RaftCore {
   private answerStale(message: Message): void {
     if (message.type === 'RequestVote') {
       this.send<RequestVoteResponse>({ type: 'RequestVoteResponse', from: this.id, to: message.from, term: this.term, granted: false });
-    } else if (message.type === 'AppendEntries') {
+    } else if (message.type === 'AppendEntries' || message.type === 'InstallSnapshot') {
       this.send<AppendEntriesResponse>({
         type: 'AppendEntriesResponse',
         from: this.id,
@@ -501,7 +544,7 @@ export class RaftCore {
         term: this.term,
         success: false,
         matchIndex: 0,
-        rejectedIndex: message.prevLogIndex,
+        rejectedIndex: message.type === 'AppendEntries' ? message.prevLogIndex : 0,
         conflictIndex: 0,
         conflictTerm: null,
         readRound: 0,
@@ -554,14 +597,14 @@ export class RaftCore {
    * While rejoining, on every append from the leader of this term: the leader won the term, so its
    * vote in this term, whatever it was before the data was lost, can be taken as the leader's.
    */
-  private heardLeaderWhileRejoining(leader: NodeId): void {
-    this.rejoin!.heardLeader(this.term);
+  private heardLeaderWhileRejoining(leader: NodeId, leaderCommit: number): void {
+    this.rejoin!.heardLeader(this.term, leaderCommit);
     if (this.vote === null) this.vote = leader;
   }
 
-  /** Back to the ordinary rules once this node's log matches the leader's up to an entry of its term. */
+  /** Back to the ordinary rules once this node's log matches the leader's far enough (RejoinGuard.caughtUp). */
   private maybeEndRejoin(matched: number): void {
-    if (this.rejoin?.caughtUp(this.log.term(matched) ?? 0) === true) this.rejoin = null;
+    if (this.rejoin?.caughtUp(matched, this.log.term(matched) ?? 0) === true) this.rejoin = null;
   }
 
   /** Whether this node holds back from elections because it may have lost its data (see RejoinGuard). */
@@ -583,6 +626,8 @@ export class RaftCore {
         if (e.term < previous || e.term > m.term) return `entry ${e.index} has term ${e.term}, outside ${previous}..${m.term}`;
         previous = e.term;
       }
+    } else if (m.type === 'InstallSnapshot') {
+      if (m.snapshot.term > m.term) return `its snapshot has term ${m.snapshot.term}, later than the message's term ${m.term}`;
     } else if (m.type === 'AppendEntriesResponse' && m.term === this.term && this.role === 'Leader') {
       const last = this.log.lastIndex();
       if (m.success && m.matchIndex > last) return `it claims to match up to index ${m.matchIndex}, beyond this leader's last index ${last}`;
@@ -624,7 +669,7 @@ export class RaftCore {
   /** §5.3, the AppendEntries receiver rules. */
   private handleAppendEntries(m: AppendEntries): void {
     this.electionElapsed = 0;
-    if (this.rejoin !== null) this.heardLeaderWhileRejoining(m.from);
+    if (this.rejoin !== null) this.heardLeaderWhileRejoining(m.from, m.leaderCommit);
     const reply = (fields: Pick<AppendEntriesResponse, 'success' | 'matchIndex' | 'conflictIndex' | 'conflictTerm'>): void =>
       this.send<AppendEntriesResponse>({
         type: 'AppendEntriesResponse',
@@ -663,12 +708,59 @@ export class RaftCore {
     reply({ success: true, matchIndex: match, conflictIndex: 0, conflictTerm: null });
   }
 
+  /**
+   * §7: a snapshot replaces whatever of the log it covers, unless this node has already committed
+   * past it (an old or repeated snapshot) or holds its last entry (then it only learns what is committed).
+   */
+  private handleInstallSnapshot(m: InstallSnapshot): void {
+    this.electionElapsed = 0;
+    // A snapshot holds only committed state: its index is one the leader has committed.
+    if (this.rejoin !== null) this.heardLeaderWhileRejoining(m.from, m.snapshot.index);
+    const { index, term } = m.snapshot;
+    const reply = (matchIndex: number): void =>
+      this.send<AppendEntriesResponse>({
+        type: 'AppendEntriesResponse',
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        success: true,
+        matchIndex,
+        rejectedIndex: 0,
+        conflictIndex: 0,
+        conflictTerm: null,
+        readRound: m.readRound,
+      });
+    if (index <= this.log.committed && this.sabotage !== 'install-stale-snapshot') {
+      reply(this.log.committed);
+      return;
+    }
+    if (index <= this.log.lastIndex() && this.log.term(index) === term && index > this.log.committed) {
+      this.log.commitTo(index);
+    } else {
+      this.log.restore({ index, term });
+      this.membership = new Membership(m.snapshot.voters);
+      this.snapshot = m.snapshot;
+      this.snapshotToInstall = m.snapshot;
+    }
+    if (this.rejoin !== null) this.maybeEndRejoin(index);
+    reply(index);
+  }
+
   private handleAppendResponse(m: AppendEntriesResponse): void {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
     // Any answer in this term says the follower still takes this node as leader: it confirms reads.
     this.answerConfirmed(this.readRounds.acknowledge(m.from, m.readRound, this.membership));
+    if (pr.state === 'snapshot') {
+      // Only the snapshot's acknowledgement (or an answer past it) resumes replication; the rest is old.
+      if (!m.success || m.matchIndex < pr.pendingSnapshot) return;
+      pr.maybeUpdate(m.matchIndex);
+      pr.becomeReplicate();
+      if (this.maybeCommit()) this.broadcastCommit();
+      this.sendAppend(m.from, false);
+      return;
+    }
     if (m.success) {
       const wasProbing = pr.state === 'probe';
       if (pr.maybeUpdate(m.matchIndex) || wasProbing) {
@@ -807,6 +899,15 @@ export class RaftCore {
       if (pr.state === 'probe') {
         pr.probeSent = false;
         this.sendAppend(peer, true);
+      } else if (pr.state === 'snapshot') {
+        if (++pr.snapshotHeartbeats * this.heartbeatTicks >= this.electionTicks) {
+          // No acknowledgement within an election timeout: the snapshot was probably lost. Start over.
+          pr.becomeProbe(pr.match + 1);
+          this.sendAppend(peer, true);
+        } else {
+          // A heartbeat where the log starts, so the follower's election timer does not run out meanwhile.
+          this.sendEntries(peer, this.log.start().index, []);
+        }
       } else {
         // An empty append where the follower should be: it acknowledges, or rejects if appends were lost.
         this.sendEntries(peer, pr.next - 1, []);
@@ -821,6 +922,10 @@ export class RaftCore {
   private sendAppend(peer: NodeId, allowEmpty: boolean): void {
     const pr = this.progress.get(peer);
     if (pr === undefined || pr.isPaused()) return;
+    if (pr.next <= this.log.start().index) {
+      this.sendSnapshot(peer, pr);
+      return;
+    }
     const entries = this.entriesFrom(pr.next);
     if (entries.length === 0 && !allowEmpty) return;
     this.sendEntries(peer, pr.next - 1, entries);
@@ -828,9 +933,22 @@ export class RaftCore {
     pr.sentAppend(last?.index ?? pr.next - 1, last !== undefined);
   }
 
+  /** The follower needs entries compacted away: it gets the snapshot, and nothing else until it answers (§7). */
+  private sendSnapshot(peer: NodeId, pr: Progress): void {
+    const snapshot = this.snapshot;
+    if (snapshot === null) throw new Error(`log invariant broken: the log starts after ${this.log.start().index} but there is no snapshot`);
+    this.send<InstallSnapshot>({ type: 'InstallSnapshot', from: this.id, to: peer, term: this.term, snapshot, readRound: this.readRounds.current });
+    pr.becomeSnapshot(snapshot.index);
+  }
+
   private sendEntries(peer: NodeId, prevLogIndex: number, entries: readonly Entry[]): void {
     const prevLogTerm = this.log.term(prevLogIndex);
-    if (prevLogTerm === undefined) throw new Error(`no term for index ${prevLogIndex}: the log was compacted past it`);
+    if (prevLogTerm === undefined) {
+      // Compacted past it (a read round or heartbeat for a follower this far behind): send the snapshot.
+      const pr = this.progress.get(peer);
+      if (pr !== undefined && pr.state !== 'snapshot') this.sendSnapshot(peer, pr);
+      return;
+    }
     this.send<AppendEntries>({
       type: 'AppendEntries',
       from: this.id,

@@ -1,5 +1,5 @@
 import type { Message } from './messages.ts';
-import type { Entry, HardState, SoftState } from './types.ts';
+import type { Entry, HardState, SnapshotMeta, SoftState } from './types.ts';
 
 /**
  * Everything the core wants done, as one batch. The runtime must, in this order:
@@ -14,6 +14,11 @@ export interface Ready {
   readonly softState: SoftState | null;
   /** Present when term, vote or commit changed since the last batch. */
   readonly hardState: HardState | null;
+  /**
+   * A snapshot from the leader to install before anything else in the batch (§7): its state replaces
+   * the state machine's, and the log restarts after it, empty. Persist it with the hard state.
+   */
+  readonly snapshot: SnapshotMeta | null;
   readonly entries: readonly Entry[];
   readonly messages: readonly Message[];
   readonly committedEntries: readonly Entry[];

@@ -18,8 +18,9 @@ import type { NodeId } from './types.ts';
  * - When it hears from a leader, it holds that leader as its vote for the leader's term: the leader
  *   won the term, so that is consistent with any vote it cast, and closes the term to others.
  * - It returns to the ordinary rules once its log matches the leader's up to an entry of the
- *   leader's term: the leader's log holds every entry committed before its term (§5.4), so its own
- *   does too.
+ *   leader's term, and up to every index the leader announced as committed: the leader's log holds
+ *   every entry committed before its term (§5.4), so its own does too, and it holds the entries the
+ *   leader committed since, perhaps with this node's acknowledgements from before the loss.
  */
 export class RejoinGuard {
   /** The term of the first leader heard from; null until then. */
@@ -28,6 +29,8 @@ export class RejoinGuard {
   private readonly emptyVoters = new Set<NodeId>();
   /** Whether any candidate showed a non-empty log: the cluster exists. */
   private sawLog = false;
+  /** The highest commit index a leader announced. */
+  private leaderCommit = 0;
 
   /** A candidate (or pre-candidate) showed its log. */
   noteCandidate(from: NodeId, lastLogIndex: number): void {
@@ -45,13 +48,18 @@ export class RejoinGuard {
     return this.leaderTerm === null && !this.sawLog && voters.every((v) => v === self || this.emptyVoters.has(v));
   }
 
-  /** Heard from the leader of `term`. */
-  heardLeader(term: number): void {
+  /** Heard from the leader of `term`, which has committed up to `leaderCommit`. */
+  heardLeader(term: number, leaderCommit: number): void {
     this.leaderTerm ??= term;
+    this.leaderCommit = Math.max(this.leaderCommit, leaderCommit);
   }
 
-  /** Whether its log, matching the leader's up to an entry of `matchedTerm`, now holds all that was committed before. */
-  caughtUp(matchedTerm: number): boolean {
-    return this.leaderTerm !== null && matchedTerm >= this.leaderTerm;
+  /**
+   * Whether its log, matching the leader's up to `matched`, an entry of `matchedTerm`, now holds all
+   * that was committed before the leader's term, and all the leader had committed when it heard from it
+   * (entries this node may have acknowledged before its loss).
+   */
+  caughtUp(matched: number, matchedTerm: number): boolean {
+    return this.leaderTerm !== null && matchedTerm >= this.leaderTerm && matched >= this.leaderCommit;
   }
 }

@@ -36,6 +36,19 @@ export interface HardState {
 
 export const EMPTY_HARD_STATE: HardState = { term: 0, vote: null, commit: 0 };
 
+/**
+ * What a snapshot covers (§7): the state machine after applying every entry up to `index`, whose term
+ * is `term`, and the voters in force then. The state itself is the runtime's business, not the core's.
+ */
+export interface SnapshotMeta {
+  /** The last index it covers. */
+  readonly index: number;
+  /** The term of the entry at `index`. */
+  readonly term: number;
+  /** The voters at `index`. */
+  readonly voters: readonly NodeId[];
+}
+
 /** A node's role. `PreCandidate` is reserved for pre-vote (thesis §9.6). */
 export type Role = 'Follower' | 'PreCandidate' | 'Candidate' | 'Leader';
 

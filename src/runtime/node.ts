@@ -260,6 +260,8 @@ export class RaftNode {
         this.takeReads(core);
         if (!core.hasReady()) break;
         const ready = core.ready();
+        // Only a peer's InstallSnapshot makes one, and the transport carries none yet (snapshots are to come).
+        if (ready.snapshot !== null) throw new Error(`told to install snapshot ${ready.snapshot.index}, which this runtime cannot do yet`);
         if (ready.softState !== null) this.options.onSoftState(ready.softState);
         for (const warning of ready.warnings) this.options.logger.warn(warning);
         await this.persist(ready);

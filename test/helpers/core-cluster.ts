@@ -83,9 +83,10 @@ export class CoreCluster {
       while (core.hasReady()) {
         const rd = core.ready();
         const disk = this.disks.get(id)!;
+        if (rd.snapshot) disk.entries = []; // the log restarts after the snapshot (its state is not modelled here)
         if (rd.hardState) disk.hardState = rd.hardState;
         const first = rd.entries[0];
-        if (first) disk.entries = [...disk.entries.slice(0, first.index - 1), ...rd.entries];
+        if (first) disk.entries = [...disk.entries.filter((e) => e.index < first.index), ...rd.entries];
         this.queue.push(...rd.messages);
         this.applied.get(id)!.push(...rd.committedEntries);
         if (rd.readStates.length > 0) this.reads.set(id, [...(this.reads.get(id) ?? []), ...rd.readStates]);

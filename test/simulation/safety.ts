@@ -26,13 +26,14 @@ export class SafetyChecker {
   private readonly commitTerms = new Map<number, { entryTerm: number; commitTerm: number }>();
 
   /** Election safety: at most one leader per term (§5.2). Leader completeness (§5.4), checked as it wins. */
-  becameLeader(id: NodeId, term: number, termAt: (index: number) => number | undefined): void {
+  becameLeader(id: NodeId, term: number, termAt: (index: number) => number | undefined, firstIndex = 1): void {
     const other = this.leaderOfTerm.get(term);
     if (other !== undefined && other !== id) throw new SafetyViolation('election safety', `both ${other} and ${id} led term ${term}`);
     this.leaderOfTerm.set(term, id);
     // The paper's guarantee: an entry committed in a term is in the log of every leader of a later term.
     for (const [index, { entryTerm, commitTerm }] of this.commitTerms) {
-      if (commitTerm < term && termAt(index) !== entryTerm) {
+      // Below the first index the log holds, the snapshot stands for the entries: it holds committed state only.
+      if (commitTerm < term && index >= firstIndex && termAt(index) !== entryTerm) {
         throw new SafetyViolation(
           'leader completeness',
           `${id}, leader of term ${term}, has term ${String(termAt(index))} at index ${index}, where the leader of term ${commitTerm} committed an entry of term ${entryTerm}`,

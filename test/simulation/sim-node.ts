@@ -2,7 +2,7 @@ import type { Message } from '../../src/core/messages.ts';
 import { RaftCore, type LogPosition, type Sabotage } from '../../src/core/raft.ts';
 import type { Ready } from '../../src/core/ready.ts';
 import { seededRng } from '../../src/core/rng.ts';
-import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId } from '../../src/core/types.ts';
+import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type SnapshotMeta } from '../../src/core/types.ts';
 import type { KvInput, KvOutput } from '../linearizability/checker.ts';
 import { SafetyChecker, SafetyViolation } from './safety.ts';
 
@@ -37,7 +37,9 @@ export interface ClientCommand {
 export class SimNode {
   private core: RaftCore | null = null;
   /** What survives a crash. */
-  private disk: { hardState: HardState; entries: Entry[] } = { hardState: EMPTY_HARD_STATE, entries: [] };
+  private disk: SimDisk = emptyDisk();
+  /** The state of the last snapshot a leader sent this node, until the core says to install it. */
+  private readonly incoming = new Map<number, string>();
   private store = new Map<string, unknown>();
   private lastApplied = 0;
   /** Bumped at each crash, so a write that was in flight then never completes. */
@@ -54,6 +56,8 @@ export class SimNode {
       readonly maxEntriesPerMessage?: number | undefined;
       readonly preVote?: boolean | undefined;
       readonly checkQuorum?: boolean | undefined;
+      /** Take a snapshot (and compact the log) every this many applied entries (§7); absent: never. */
+      readonly snapshotEvery?: number | undefined;
     } = {},
   ) {}
 
@@ -75,14 +79,16 @@ export class SimNode {
       rng: seededRng(this.world.nodeSeed()),
       hardState: this.disk.hardState,
       entries: this.disk.entries,
+      ...(this.disk.snapshot === null ? {} : { snapshot: this.disk.snapshot.meta }),
       ...(this.tuning.sabotage === undefined ? {} : { sabotage: this.tuning.sabotage }),
       ...(this.tuning.maxEntriesPerMessage === undefined ? {} : { maxEntriesPerMessage: this.tuning.maxEntriesPerMessage }),
       ...(this.tuning.preVote === undefined ? {} : { preVote: this.tuning.preVote }),
       ...(this.tuning.checkQuorum === undefined ? {} : { checkQuorum: this.tuning.checkQuorum }),
     });
-    this.store = new Map();
-    this.lastApplied = 0;
-    this.world.trace(`${this.id} boots: term ${this.disk.hardState.term}, ${this.disk.entries.length} entries on disk`);
+    const snapshot = this.disk.snapshot;
+    this.store = snapshot === null ? new Map() : restoreStore(snapshot.data);
+    this.lastApplied = snapshot?.meta.index ?? 0;
+    this.world.trace(`${this.id} boots: term ${this.disk.hardState.term}, snapshot at ${this.lastApplied}, ${this.disk.entries.length} entries on disk`);
     this.process();
   }
 
@@ -98,20 +104,20 @@ export class SimNode {
   /** The data directory is lost: the node stops at once, and its disk holds nothing any more. */
   loseDisk(): void {
     this.crash();
-    this.disk = { hardState: EMPTY_HARD_STATE, entries: [] };
+    this.disk = emptyDisk();
     this.world.trace(`${this.id} loses its data directory`);
   }
 
   /** Whether it holds back from elections, or will when it starts: it may have lost its data (RejoinGuard). */
   holdsBack(): boolean {
     if (this.core !== null) return this.core.isRejoining();
-    const { hardState, entries } = this.disk;
-    return hardState.rejoining === true || (hardState.term === 0 && entries.length === 0);
+    const { hardState, entries, snapshot } = this.disk;
+    return hardState.rejoining === true || (hardState.term === 0 && entries.length === 0 && snapshot === null);
   }
 
   /** The last index on this node's disk. */
   durableLastIndex(): number {
-    return this.disk.entries.length;
+    return this.disk.entries.at(-1)?.index ?? this.disk.snapshot?.meta.index ?? 0;
   }
 
   pause(): void {
@@ -133,6 +139,9 @@ export class SimNode {
 
   receive(message: Message): void {
     if (this.core === null) return;
+    if (message.type === 'InstallSnapshot' && this.pausedInbox === null) {
+      this.incoming.set(message.snapshot.index, (message as Message & { data: string }).data);
+    }
     if (this.pausedInbox !== null) {
       this.pausedInbox.push(message);
       return;
@@ -194,10 +203,11 @@ export class SimNode {
 
   /** The write is durable: send, apply, advance, and take the next batch. */
   private finish(core: RaftCore, ready: Ready): void {
+    if (ready.snapshot !== null) this.install(ready.snapshot);
     if (ready.hardState !== null) this.disk.hardState = ready.hardState;
     const first = ready.entries[0];
-    if (first !== undefined) this.disk.entries = [...this.disk.entries.slice(0, first.index - 1), ...ready.entries];
-    this.world.send(ready.messages);
+    if (first !== undefined) this.disk.entries = [...this.disk.entries.filter((e) => e.index < first.index), ...ready.entries];
+    this.world.send(ready.messages.map((m) => (m.type === 'InstallSnapshot' ? this.withState(m) : m)));
     for (const entry of ready.committedEntries) {
       this.world.checker.applied(this.id, entry, this.lastApplied);
       this.lastApplied = entry.index;
@@ -206,8 +216,50 @@ export class SimNode {
     const commit = core.commitIndex();
     core.advance(ready);
     this.noteLeaderCommit(core, commit);
+    this.maybeSnapshot(core);
     this.writing = false;
     this.process();
+  }
+
+  /** Every `snapshotEvery` applied entries: the state machine's state goes to disk, and the log is compacted. */
+  private maybeSnapshot(core: RaftCore): void {
+    const every = this.tuning.snapshotEvery;
+    if (every === undefined || this.lastApplied - (this.disk.snapshot?.meta.index ?? 0) < every) return;
+    const meta = core.compact(this.lastApplied);
+    if (meta === null) return;
+    this.disk.snapshot = { meta, data: JSON.stringify([...this.store]) };
+    this.disk.entries = this.disk.entries.filter((e) => e.index > meta.index);
+  }
+
+  /** A leader's snapshot replaces the state machine and the log (§7). It never goes back in time. */
+  private install(meta: SnapshotMeta): void {
+    const data = this.incoming.get(meta.index);
+    if (data === undefined) throw new SafetyViolation('snapshot transfer', `${this.id} was told to install snapshot ${meta.index} but holds no state for it`);
+    if (meta.index < this.lastApplied) {
+      throw new SafetyViolation(
+        'state machine safety',
+        `${this.id} installed a snapshot of index ${meta.index} over the state it had applied up to ${this.lastApplied}`,
+      );
+    }
+    this.disk.snapshot = { meta, data };
+    this.disk.entries = [];
+    this.store = restoreStore(data);
+    this.lastApplied = meta.index;
+    for (const index of [...this.incoming.keys()]) if (index <= meta.index) this.incoming.delete(index);
+    this.world.trace(`${this.id} installs the snapshot at ${meta.index}`);
+  }
+
+  /**
+   * An InstallSnapshot carries the state of this node's newest snapshot, as a runtime sends what its
+   * snapshot store holds: a newer one than the core named when it wrote the message (it may have
+   * compacted since) covers more, and the follower's answer says which it installed.
+   */
+  private withState(m: Message & { type: 'InstallSnapshot' }): Message {
+    const snapshot = this.disk.snapshot;
+    if (snapshot === null || snapshot.meta.index < m.snapshot.index) {
+      throw new SafetyViolation('snapshot transfer', `${this.id} sends snapshot ${m.snapshot.index} but holds ${snapshot?.meta.index ?? 'none'}`);
+    }
+    return { ...m, snapshot: snapshot.meta, data: snapshot.data } as Message;
   }
 
   private apply(input: KvInput): KvOutput {
@@ -246,7 +298,7 @@ export class SimNode {
     const now = core.softState();
     if (now.role === 'Leader' && !wasLeader) {
       this.world.trace(`${this.id} leads term ${now.term}`);
-      this.world.checker.becameLeader(this.id, now.term, (i) => core.termAt(i));
+      this.world.checker.becameLeader(this.id, now.term, (i) => core.termAt(i), core.firstIndex());
     }
     this.noteLeaderCommit(core, commit);
   }
@@ -256,4 +308,19 @@ export class SimNode {
     const { role, term } = core.softState();
     if (role === 'Leader' && core.commitIndex() > before) this.world.checker.leaderCommitted(term, before, core.commitIndex(), (i) => core.termAt(i));
   }
+}
+
+/** What survives a crash: the hard state, the newest snapshot (its metadata and state), and the log after it. */
+interface SimDisk {
+  hardState: HardState;
+  snapshot: { meta: SnapshotMeta; data: string } | null;
+  entries: Entry[];
+}
+
+function emptyDisk(): SimDisk {
+  return { hardState: EMPTY_HARD_STATE, snapshot: null, entries: [] };
+}
+
+function restoreStore(data: string): Map<string, unknown> {
+  return new Map(JSON.parse(data) as [string, unknown][]);
 }

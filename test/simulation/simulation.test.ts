@@ -98,6 +98,21 @@ describe('simulation: the real core under seeded faults', function () {
     expect(failure!.message).to.match(/exactly-once violated: node \d: .* applied a second time/);
   });
 
+  it('sabotage: with a snapshot installed though it is older than what the follower committed, the simulator finds the regression', () => {
+    const sabotaged = { ...scenarioNamed('snapshots-3'), sabotage: 'install-stale-snapshot' as const };
+    let failure: SimulationFailure | null = null;
+    for (let seed = 1; seed <= 10 && failure === null; seed++) {
+      try {
+        runSimulation(sabotaged, seed);
+      } catch (error) {
+        expect(error).to.be.instanceOf(SimulationFailure);
+        failure = error as SimulationFailure;
+      }
+    }
+    expect(failure, 'seeds of 10 with a violation found').to.not.equal(null);
+    expect(failure!.message).to.match(/state machine safety violated: \d installed a snapshot of index \d+ over the state it had applied up to \d+/);
+  });
+
   it('sabotage: with votes granted without the §5.4.1 log check, the simulator finds a violation and names its seed', () => {
     const sabotaged = { ...scenarioNamed('partitions-5'), sabotage: 'vote-without-log-check' as const };
     const failures: SimulationFailure[] = [];

@@ -46,6 +46,8 @@ export interface Scenario {
   readonly checkQuorum?: boolean;
   /** Mean time between leadership transfers the current leader is asked for (0 or absent: none). */
   readonly transferEvery?: number;
+  /** Each node takes a snapshot and compacts its log every this many applied entries (absent: never). */
+  readonly snapshotEvery?: number;
   readonly sabotage?: Sabotage;
 }
 

@@ -106,6 +106,26 @@ describe('core: a follower that lost its data', () => {
     }
   });
 
+  it('holds back until its log reaches every index the leader announced as committed, not only an entry of its term', () => {
+    const core = new RaftCore({
+      id: '3',
+      voters: ['1', '2', '3'],
+      electionTicks: 10,
+      heartbeatTicks: 2,
+      rng: seededRng(1),
+      hardState: EMPTY_HARD_STATE,
+      entries: [],
+      preVote: false,
+      checkQuorum: false,
+    });
+    const entry = (index: number) => ({ index, term: 2, kind: 'normal' as const, data: `e${index}` });
+    const base = { type: 'AppendEntries', from: '1', to: '3', term: 2, readRound: 0 } as const;
+    core.step({ ...base, prevLogIndex: 0, prevLogTerm: 0, entries: [1, 2, 3].map(entry), leaderCommit: 5 });
+    expect(core.isRejoining(), 'entries 4 and 5 are committed, perhaps with its own lost acknowledgements').to.equal(true);
+    core.step({ ...base, prevLogIndex: 3, prevLogTerm: 2, entries: [4, 5].map(entry), leaderCommit: 5 });
+    expect(core.isRejoining()).to.equal(false);
+  });
+
   it('keeps holding back across a crash until a leader has caught it up: the mark is on its disk', () => {
     const c = xCommittedThenLeaderCutOff();
     loseData(c, '3');
