@@ -140,6 +140,25 @@ export class CoreCluster {
   }
 }
 
+/**
+ * One core of the 3-node cluster 1, 2, 3, whose peers the test plays: the paper's rules (no pre-vote,
+ * no check-quorum), empty storage, and `options` on top.
+ */
+export function loneCore(options: Partial<RaftOptions> = {}): RaftCore {
+  return new RaftCore({
+    id: '1',
+    voters: ['1', '2', '3'],
+    electionTicks: 10,
+    heartbeatTicks: 2,
+    rng: seededRng(1),
+    hardState: EMPTY_HARD_STATE,
+    entries: [],
+    preVote: false,
+    checkQuorum: false,
+    ...options,
+  });
+}
+
 /** Takes the messages of the given type out of a list, typed. */
 export function ofType<T extends Message['type']>(messages: readonly Message[], type: T): Extract<Message, { type: T }>[] {
   return messages.filter((m): m is Extract<Message, { type: T }> => m.type === type);

@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import { RaftCore } from '../../../src/core/raft.ts';
-import { seededRng } from '../../../src/core/rng.ts';
 import { EMPTY_HARD_STATE } from '../../../src/core/types.ts';
-import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, loneCore, ofType } from '../../helpers/core-cluster.ts';
 
 /** Wipes `id`'s disk and restarts it on a new data directory, as after losing its own. */
 function loseData(c: CoreCluster, id: string): void {
@@ -52,17 +50,7 @@ describe('core: a follower that lost its data', () => {
   });
 
   it('on empty storage, votes for a candidate with an empty log only once every other voter has shown an empty log', () => {
-    const core = new RaftCore({
-      id: '1',
-      voters: ['1', '2', '3'],
-      electionTicks: 10,
-      heartbeatTicks: 2,
-      rng: seededRng(1),
-      hardState: EMPTY_HARD_STATE,
-      entries: [],
-      preVote: false,
-      checkQuorum: false,
-    });
+    const core = loneCore();
     const ask = (from: string, term: number): boolean | undefined => {
       core.step({ type: 'RequestVote', from, to: '1', term, lastLogIndex: 0, lastLogTerm: 0, transfer: false });
       return ofType(core.ready().messages, 'RequestVoteResponse')[0]?.granted;
@@ -107,17 +95,7 @@ describe('core: a follower that lost its data', () => {
   });
 
   it('holds back until its log reaches every index the leader announced as committed, not only an entry of its term', () => {
-    const core = new RaftCore({
-      id: '3',
-      voters: ['1', '2', '3'],
-      electionTicks: 10,
-      heartbeatTicks: 2,
-      rng: seededRng(1),
-      hardState: EMPTY_HARD_STATE,
-      entries: [],
-      preVote: false,
-      checkQuorum: false,
-    });
+    const core = loneCore({ id: '3' });
     const entry = (index: number) => ({ index, term: 2, kind: 'normal' as const, data: `e${index}` });
     const base = { type: 'AppendEntries', from: '1', to: '3', term: 2, readRound: 0 } as const;
     core.step({ ...base, prevLogIndex: 0, prevLogTerm: 0, entries: [1, 2, 3].map(entry), leaderCommit: 5 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
 import type { Message } from '../../../src/core/messages.ts';
-import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, loneCore, ofType } from '../../helpers/core-cluster.ts';
 
 /** Three nodes that committed `count` operations under leader 1, each applied everywhere. */
 function withHistory(count: number): CoreCluster {
@@ -89,14 +89,8 @@ describe('core: snapshots and a log that starts after them (§7)', () => {
   });
 
   it('with sabotage install-stale-snapshot, an old snapshot rolls the follower back: the rule the sabotage breaks', () => {
-    const follower = new RaftCore({
+    const follower = loneCore({
       id: '2',
-      voters: ['1', '2', '3'],
-      electionTicks: 10,
-      heartbeatTicks: 2,
-      rng: seededRng(1),
-      preVote: false,
-      checkQuorum: false,
       hardState: { term: 1, vote: '1', commit: 4 },
       entries: [1, 2, 3, 4].map((index) => ({ index, term: 1, kind: 'normal' as const, data: '' })),
       sabotage: 'install-stale-snapshot',
