@@ -31,11 +31,12 @@ export type {
   ReadIndex,
   ReadIndexResponse,
   TimeoutNow,
+  InstallSnapshot,
 } from './core/messages.ts';
 export { encodeFrame, decodeFrame, FrameError, FRAME_VERSION } from './transport/codec.ts';
 export { WebSocketTransport, type WebSocketTransportOptions } from './transport/ws/ws-transport.ts';
 export type { BackoffOptions } from './transport/ws/backoff.ts';
-export type { Entry, EntryKind, HardState, NodeId, Role } from './core/types.ts';
+export type { Entry, EntryKind, HardState, NodeId, Role, SnapshotMeta } from './core/types.ts';
 export type { LogPosition } from './core/raft.ts';
 export type { GraftEvents } from './runtime/events.ts';
 export type { Clock, Cancel } from './runtime/clock.ts';
