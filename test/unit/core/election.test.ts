@@ -2,21 +2,11 @@ import { expect } from 'chai';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
 import type { Entry, HardState } from '../../../src/core/types.ts';
-import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, loneCore, ofType } from '../../helpers/core-cluster.ts';
 
 /** A node of a 3-node cluster whose peers are played by the test; the paper's rules, no extensions. */
 function lone(hardState: HardState, entries: Entry[] = []): RaftCore {
-  return new RaftCore({
-    id: '1',
-    voters: ['1', '2', '3'],
-    electionTicks: 10,
-    heartbeatTicks: 2,
-    rng: seededRng(7),
-    hardState,
-    entries,
-    preVote: false,
-    checkQuorum: false,
-  });
+  return loneCore({ rng: seededRng(7), hardState, entries });
 }
 
 const entry = (index: number, term: number): Entry => ({ index, term, kind: 'normal', data: `e${index}` });

@@ -3,22 +3,12 @@ import type { AppendEntries } from '../../../src/core/messages.ts';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
 import type { Entry, HardState } from '../../../src/core/types.ts';
-import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, loneCore, ofType } from '../../helpers/core-cluster.ts';
 
 const entry = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, kind: 'normal', data });
 
 function follower(hardState: HardState, entries: Entry[]): RaftCore {
-  return new RaftCore({
-    id: '2',
-    voters: ['1', '2', '3'],
-    electionTicks: 10,
-    heartbeatTicks: 2,
-    rng: seededRng(3),
-    hardState,
-    entries,
-    preVote: false,
-    checkQuorum: false,
-  });
+  return loneCore({ id: '2', rng: seededRng(3), hardState, entries });
 }
 
 function append(fields: Partial<AppendEntries>): AppendEntries {
