@@ -193,14 +193,19 @@ export class RaftNode {
 
   /** A tick throws only if the core's own state is broken: nothing from a peer reaches it unchecked, so that is a local fault. */
   private tick(): void {
-    if (this.stopped || this.core === null) return;
+    if (this.stopped || this.core === null || !this.catchUpOrFail(this.core)) return;
+    this.schedule();
+  }
+
+  /** Brings the core's time up to date; false when that failed, which is a local fault: the node stops. */
+  private catchUpOrFail(core: RaftCore): boolean {
     try {
-      this.catchUpTime(this.core);
+      this.catchUpTime(core);
+      return true;
     } catch (error) {
       this.fail(error);
-      return;
+      return false;
     }
-    this.schedule();
   }
 
   /**
@@ -226,12 +231,12 @@ export class RaftNode {
    */
   private receive(message: PeerMessage): void {
     if (this.stopped || this.core === null) return;
+    const forwarding = message.type === 'Forward' || message.type === 'ForwardResponse';
+    // The core decides on the message at the present time (a lease read above all); catching up is not the message's doing.
+    if (!forwarding && !this.catchUpOrFail(this.core)) return;
     try {
-      if (message.type === 'Forward' || message.type === 'ForwardResponse') this.options.onForwardMessage(message);
-      else {
-        this.catchUpTime(this.core);
-        this.core.step(message);
-      }
+      if (forwarding) this.options.onForwardMessage(message);
+      else this.core.step(message);
     } catch (error) {
       this.options.logger.error(`dropped a ${message.type} from ${message.from} that could not be handled: ${(error as Error).message}`, {
         peer: message.from,

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ProcessCluster, waitUntil } from '../helpers/processes.ts';
+import { mountTmpfs, tmpfsUnavailable, unmount } from '../helpers/tmpfs.ts';
 import { http } from '../helpers/wal-audit.ts';
 
 /**
@@ -43,23 +43,6 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Why a tmpfs cannot be mounted here, or null when it can (tried for real on a scratch directory). */
-function tmpfsUnavailable(): string | null {
-  if (process.platform !== 'linux') return `this is ${process.platform}, not Linux`;
-  if (process.getuid?.() !== 0) return `not running as root (uid ${process.getuid?.()})`;
-  const probe = mkdtempSync(join(tmpdir(), 'graft-tmpfs-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'pipe' });
-    execFileSync('umount', [probe], { stdio: 'pipe' });
-    return null;
-  } catch (error) {
-    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
-    return `mount -t tmpfs failed: ${stderr !== undefined && stderr !== '' ? stderr : (error as Error).message}`;
-  } finally {
-    rmSync(probe, { recursive: true, force: true });
-  }
-}
-
 describe('process: a follower whose disk fills up stops for real, and is caught up after a restart', function () {
   this.timeout(60_000);
   const VICTIM = '3';
@@ -76,7 +59,7 @@ describe('process: a follower whose disk fills up stops for real, and is caught 
       prepare: (id, dataDir) => {
         if (id !== VICTIM) return;
         mkdirSync(dataDir, { recursive: true });
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', dataDir], { stdio: 'pipe' });
+        mountTmpfs(dataDir, '512k');
         mountPoint = dataDir;
       },
     });
@@ -85,14 +68,7 @@ describe('process: a follower whose disk fills up stops for real, and is caught 
   after(async () => {
     // Processes first: a file open on the tmpfs keeps it busy.
     await cluster?.killAll();
-    if (mountPoint !== null) {
-      try {
-        execFileSync('umount', [mountPoint], { stdio: 'pipe' });
-      } catch (error) {
-        console.log(`      could not unmount ${mountPoint}: ${(error as Error).message}; detaching it lazily`);
-        execFileSync('umount', ['-l', mountPoint], { stdio: 'pipe' });
-      }
-    }
+    if (mountPoint !== null) unmount(mountPoint);
     if (cluster !== undefined) await cluster.stop();
     // If create failed after the mount, its temp dir is known only through the mount point.
     else if (mountPoint !== null) rmSync(join(mountPoint, '..', '..'), { recursive: true, force: true });

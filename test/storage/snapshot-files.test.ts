@@ -8,6 +8,7 @@ import type { SnapshotMeta } from '../../src/core/types.ts';
 import { GraftError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
 import { SnapshotFiles } from '../../src/storage/file/snapshot-files.ts';
+import { mountTmpfs, tmpfsUnavailable, unmount } from '../helpers/tmpfs.ts';
 
 const meta = (index: number, term = 1): SnapshotMeta => ({ index, term, voters: ['1', '2', '3'] });
 
@@ -165,6 +166,30 @@ describe('snapshot files (Raft §7, thesis §5.1)', () => {
     // the store still works afterwards
     await snaps.save(meta(30), state(2, 10));
     expect((await snaps.newest())!.meta.index).to.equal(30);
+  });
+
+  it('on a disk that fills up mid-save, rejects with STORAGE_FAILED, leaves no file behind, and the previous newest still reads', async function () {
+    const why = tmpfsUnavailable();
+    if (why !== null) {
+      console.log(`      SKIPPED: this test fills a small tmpfs, and none can be mounted here: ${why}`);
+      this.skip();
+    }
+    mountTmpfs(dir, '1m');
+    try {
+      const snaps = store();
+      await snaps.save(meta(10), state(20, 10_000, 1));
+      const error = await rejection(snaps.save(meta(20), state(300, 10_000, 2))); // 3 MB onto what is left of 1 MiB
+      expect(error.code).to.equal('STORAGE_FAILED');
+      expect(error.message)
+        .to.include(join(dir, `snap-${'20'.padStart(16, '0')}-1.snap`))
+        .and.match(/ENOSPC|no progress/);
+      expect(readdirSync(dir)).to.deep.equal([`snap-${'10'.padStart(16, '0')}-1.snap`]);
+      const found = await store().newest();
+      expect(found!.meta.index).to.equal(10);
+      expect((await collect(found!.read())).equals(await collect(state(20, 10_000, 1)))).to.equal(true);
+    } finally {
+      unmount(dir);
+    }
   });
 
   it('a save into a missing directory rejects with STORAGE_FAILED naming the file', async () => {
