@@ -27,6 +27,8 @@ export interface ClusterConfig {
    * Cluster-wide: voters hold off elections after a restart only in lease mode, which the lease needs.
    */
   readonly readMode: ReadMode;
+  /** When nodes snapshot their state machine and compact their log; the defaults where the file says nothing. */
+  readonly snapshot: SnapshotPolicy;
   /** The file it came from, or '<inline>'. */
   readonly source: string;
 }
@@ -35,10 +37,22 @@ export interface ClusterConfig {
 export type ReadMode = 'read-index' | 'lease';
 const READ_MODES: readonly ReadMode[] = ['read-index', 'lease'];
 
+/** When a node takes a snapshot of its state machine and compacts its log (Raft §7). */
+export interface SnapshotPolicy {
+  /** Take a snapshot once this many entries were applied since the last one. Default 10000. */
+  readonly entries: number;
+  /** Or once the applied entries since the last one hold this many bytes of data. Default 67108864 (64 MiB). */
+  readonly bytes: number;
+  /** How many snapshot files each node keeps (the newest, and older ones to fall back on if it is damaged). Default 2. */
+  readonly keep: number;
+}
+export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = { entries: 10_000, bytes: 64 * 1024 * 1024, keep: 2 };
+const SNAPSHOT_KEYS = ['entries', 'bytes', 'keep'] as const;
+
 /** The port of an address written as a bare host name. */
 export const DEFAULT_PORT = 7070;
 
-const KEYS = ['electionTimeout', 'heartbeatInterval', 'configuration', 'dataDir', 'readMode'] as const;
+const KEYS = ['electionTimeout', 'heartbeatInterval', 'configuration', 'dataDir', 'readMode', 'snapshot'] as const;
 const ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 /** Reads and validates a cluster file. Every mistake is a CONFIG_INVALID GraftError naming the file, the key and what was expected. */
@@ -125,7 +139,8 @@ function parseConfigText(text: string, source: string, baseDir: string): Cluster
     if (!(READ_MODES as readonly unknown[]).includes(value)) fail('readMode', `expected ${READ_MODES.join(' or ')}, got ${describe(value)}`);
     readMode = value as ReadMode;
   }
-  return { electionTimeout, heartbeatInterval, members, dataDir, readMode, source };
+  const snapshot = snapshotPolicy(top.get('snapshot'), fail);
+  return { electionTimeout, heartbeatInterval, members, dataDir, readMode, snapshot, source };
 }
 
 /**
@@ -144,6 +159,8 @@ export interface ClusterConfigObject {
   readonly dataDir?: string;
   /** How reads are confirmed. Default `read-index`. */
   readonly readMode?: ReadMode;
+  /** When nodes snapshot and compact their log; each key optional, see `SnapshotPolicy` for the defaults. */
+  readonly snapshot?: { readonly entries?: number; readonly bytes?: number; readonly keep?: number };
 }
 
 /** Validates a configuration given as a plain object, with the same rules and messages as a file. */
@@ -201,6 +218,22 @@ function integer(top: Map<string, unknown>, key: string, min: number, fail: (k: 
   if (typeof value !== 'number' || !Number.isInteger(value)) fail(key, `expected an integer number of milliseconds, got ${describe(value)}`);
   if ((value as number) < min) fail(key, `${String(value)} is too small; expected at least ${min} ms`);
   return value as number;
+}
+
+function snapshotPolicy(node: unknown, fail: (k: string, m: string) => never): SnapshotPolicy {
+  if (node === undefined) return DEFAULT_SNAPSHOT_POLICY;
+  if (!isMap(node)) fail('snapshot', `expected a mapping with the keys ${SNAPSHOT_KEYS.join(', ')}, got ${describe(toJs(node))}`);
+  const values = new Map<string, number>();
+  for (const pair of (node as { items: Pair[] }).items) {
+    const name = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const key = `snapshot.${name}`;
+    if (!(SNAPSHOT_KEYS as readonly string[]).includes(name)) fail(key, `unknown key; the keys are ${SNAPSHOT_KEYS.join(', ')}`);
+    if (values.has(name)) fail(key, 'appears twice');
+    const value = isScalar(pair.value) ? pair.value.value : toJs(pair.value);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) fail(key, `expected a whole number of at least 1, got ${describe(value)}`);
+    values.set(name, value as number);
+  }
+  return { ...DEFAULT_SNAPSHOT_POLICY, ...Object.fromEntries(values) };
 }
 
 function toJs(node: unknown): unknown {

@@ -13,6 +13,8 @@ export type GraftErrorCode =
   | 'STORAGE_INVALID'
   | 'OVERLOADED'
   | 'APPLY_FAILED'
+  /** A snapshot was asked for, or must be restored, but the application gave no snapshot and restore hooks. */
+  | 'SNAPSHOT_UNSUPPORTED'
   | 'SESSION_EXPIRED'
   | 'PROTOCOL'
   | 'TRANSFER_ABORTED'

@@ -32,6 +32,10 @@ export interface GraftStatus {
   readonly commitIndex: number;
   /** The highest log index applied to the state machine here. Invariant: appliedIndex <= commitIndex. */
   readonly appliedIndex: number;
+  /** The first index this node's log holds; entries before it are in its snapshot. */
+  readonly firstIndex: number;
+  /** The index the newest snapshot here covers; 0 when there is none. */
+  readonly snapshotIndex: number;
   /** Every member of the configuration. */
   readonly members: readonly {
     /** The member's machine id. */
@@ -104,6 +108,13 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       ...(options.preVote === undefined ? {} : { preVote: options.preVote }),
       ...(options.checkQuorum === undefined ? {} : { checkQuorum: options.checkQuorum }),
       leaseReads: config.readMode === 'lease',
+      // The applier is made below; the node calls it only once started.
+      stateMachine: {
+        canSnapshot: () => this.applier.canSnapshot(),
+        capture: () => this.applier.capture(),
+        restore: (data, index) => this.applier.restore(data, index),
+      },
+      snapshotPolicy: config.snapshot,
       ...(knobs.sabotage === undefined || knobs.sabotage === 'apply-duplicates' ? {} : { sabotage: knobs.sabotage }),
       onApply: (entries) => this.applier.apply(entries),
       onSoftState: (s) => this.leadershipChanged(s.role, s.term, s.leader),
@@ -124,11 +135,12 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     });
     this.session = new ClientSession(
       (data) => this.proposer.submit(data),
-      (index) => (index <= this.node.appliedIndex() ? this.node.termAt(index) : undefined),
+      (index) => this.applier.termAt(index),
     );
     this.applier = new Applier({
       applicator: options.applicator,
       serializer: options.serializer,
+      hooks: options.snapshot !== undefined && options.restore !== undefined ? { snapshot: options.snapshot, restore: options.restore } : null,
       sessions,
       session: this.session,
       leaderCopies: this.proposer.leaderCopies,
@@ -257,7 +269,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         if (settled) return;
         this.node
           .read()
-          .then((index) => this.applier.until(index, this.node.appliedIndex()))
+          .then((index) => this.applier.until(index))
           .then(
             () => finish(resolve),
             (error: unknown) => {
@@ -284,9 +296,23 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       term: soft.term,
       leader: stopped ? null : soft.leader,
       commitIndex: this.node.commitIndex(),
-      appliedIndex: this.node.appliedIndex(),
+      appliedIndex: this.applier.appliedIndex(),
+      ...this.node.logBounds(),
       members: [...this.config.members].map(([id, address]) => ({ id, address: formatAddress(address) })),
     };
+  }
+
+  /**
+   * Takes a snapshot of this node's state machine now, at its applied index, and compacts the log
+   * before it (Raft §7). Resolves with the index and term it covers once it is durable. Rejects
+   * SNAPSHOT_UNSUPPORTED without the `snapshot` and `restore` hooks.
+   */
+  async snapshot(): Promise<{ readonly index: number; readonly term: number }> {
+    if (this.state !== 'running') {
+      throw new GraftError(this.state === 'stopped' ? 'SHUTDOWN' : 'NOT_STARTED', `snapshot on an instance that is ${this.state}`);
+    }
+    const { index, term } = await this.node.snapshot();
+    return { index, term };
   }
 
   /**

@@ -8,8 +8,10 @@ export {
   type ClusterConfigObject,
   type PeerAddress,
   type ReadMode,
+  type SnapshotPolicy,
 } from './config.ts';
 export { superjsonSerializer, jsonSerializer, type Serializer } from './serializer.ts';
+export { recordsToSnapshot, snapshotToRecords } from './snapshot-records.ts';
 export { GraftError, type GraftErrorCode } from './errors.ts';
 export { createLogger, silentLogger, type Logger, type LoggerOptions, type LogLevel } from './logger.ts';
 export type { Storage, PersistedState } from './storage/storage.ts';

@@ -23,6 +23,19 @@ export interface GraftOptions<Op, Result> {
   /** Turns operations into text for the log and the wire, and back. */
   readonly serializer: Serializer<Op>;
   /**
+   * Captures the state machine for a snapshot (Raft §7), so the log can be compacted. Called between
+   * two applicator calls: capture the state before returning (copy it, or freeze it), then stream its
+   * bytes from the returned iterable while applying goes on. Give `restore` with it. Without the two,
+   * no snapshot is ever taken and the log grows without bound.
+   */
+  readonly snapshot?: () => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /**
+   * Replaces the whole state machine with a snapshot's state, the bytes `snapshot` streamed: at start
+   * (the newest snapshot on disk) and when the leader sends one to a follower that fell behind.
+   * The applicator is not called while it runs.
+   */
+  readonly restore?: (data: AsyncIterable<Uint8Array>) => Promise<void> | void;
+  /**
    * Where the log and hard state live. Default: files under `<dataDir>/<machineId>` when a data
    * directory is given (here or in the config), else memory (lost when the process ends).
    */
@@ -76,6 +89,10 @@ export function validateOptions<Op, Result>(options: GraftOptions<Op, Result>): 
   if (typeof serializer?.toString !== 'function' || typeof serializer.fromString !== 'function' || serializer.toString === Object.prototype.toString) {
     invalid('serializer is required: superjsonSerializer(), jsonSerializer(), or an object with toString(op) and fromString(text)');
   }
+  if ((options.snapshot === undefined) !== (options.restore === undefined)) invalid('snapshot and restore go together: give both hooks, or neither');
+  for (const hook of ['snapshot', 'restore'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') invalid(`${hook} must be a function`);
+  }
   if (config.readMode === 'lease' && options.checkQuorum === false) {
     throw new GraftError('CONFIG_INVALID', 'readMode "lease" needs checkQuorum: without it, voters do not hold off elections while the leader is alive');
   }
@@ -91,6 +108,7 @@ export function defaultStorage(config: ClusterConfig, id: NodeId, dataDir: strin
   return new FileStorage({
     dir: join(dataDir, id),
     identity: { machineId: id, members: [...config.members.keys()].sort() },
+    keepSnapshots: config.snapshot.keep,
     logger: logger.child('storage'),
   });
 }

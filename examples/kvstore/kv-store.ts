@@ -1,4 +1,4 @@
-import { GraftInstance, superjsonSerializer, type GraftOptions } from 'graft-raft';
+import { GraftInstance, recordsToSnapshot, snapshotToRecords, superjsonSerializer, type GraftOptions } from 'graft-raft';
 
 /** The operations of the store. Values are any value superjson can carry (Map, Date, BigInt too). */
 export type KVOperation = { readonly kind: 'set'; readonly key: string; readonly value: unknown } | { readonly kind: 'delete'; readonly key: string };
@@ -15,12 +15,18 @@ export class KVStore {
   private readonly data = new Map<string, unknown>();
   readonly graft: GraftInstance<KVOperation, KVResult>;
 
-  /** Takes GraftInstance's options, less the two the store supplies itself. */
-  constructor(options: Omit<GraftOptions<KVOperation, KVResult>, 'applicator' | 'serializer'>) {
+  /** Takes GraftInstance's options, less the four the store supplies itself. */
+  constructor(options: Omit<GraftOptions<KVOperation, KVResult>, 'applicator' | 'serializer' | 'snapshot' | 'restore'>) {
     this.graft = new GraftInstance<KVOperation, KVResult>({
       ...options,
       applicator: (op) => this.apply(op),
       serializer: superjsonSerializer<KVOperation>(),
+      // Snapshots let Graft compact the log: copy the pairs now, between two applies; they are encoded as the snapshot is written.
+      snapshot: () => recordsToSnapshot([...this.data]),
+      restore: async (data) => {
+        this.data.clear();
+        for await (const [key, value] of snapshotToRecords<[string, unknown]>(data)) this.data.set(key, value);
+      },
     });
   }
 

@@ -367,16 +367,17 @@ export class RaftCore {
 
   /**
    * The state machine holds a snapshot of everything up to `index` (at most the applied index): the
-   * log forgets the entries it covers (§7). Returns the snapshot's metadata, or null when the log
-   * already starts at or after `index`.
+   * log forgets the entries it covers (§7), except the last `keep` of them, so that a follower a
+   * little behind still catches up from the log rather than by a whole snapshot. Returns the
+   * snapshot's metadata, or null when a snapshot at or past `index` is held already.
    */
-  compact(index: number): SnapshotMeta | null {
-    const start = this.log.start();
-    if (index <= start.index) return null;
+  compact(index: number, keep = 0): SnapshotMeta | null {
+    if (index <= (this.snapshot?.index ?? 0) || index <= this.log.start().index) return null;
     const term = this.log.term(index);
     if (term === undefined) throw new Error(`cannot compact to ${index}: the log holds ${this.log.firstIndex()} to ${this.log.lastIndex()}`);
-    this.log.compactTo(index);
+    if (index > this.log.applied) throw new Error(`cannot compact to ${index}: past the applied index ${this.log.applied}`);
     this.snapshot = { index, term, voters: this.membership.allVoters() };
+    this.log.compactTo(Math.max(this.log.start().index, index - keep));
     return this.snapshot;
   }
 

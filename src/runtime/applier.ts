@@ -1,17 +1,22 @@
+import superjson from 'superjson';
 import type { Entry } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Serializer } from '../serializer.ts';
 import type { ClientSession } from '../session/client-session.ts';
 import type { LeaderCopies } from '../session/leader-copies.ts';
 import { SessionApplier } from '../session/session-applier.ts';
-import type { Outcome, SessionTable } from '../session/session-table.ts';
+import type { Outcome, SessionTable, SessionTableState } from '../session/session-table.ts';
+import { AppliedTerms } from './applied-terms.ts';
 import { AppliedWatch } from './applied-watch.ts';
+import { readSnapshotBytes, snapshotBytes } from './state-snapshot.ts';
 import type { LogPosition } from '../core/raft.ts';
 
 /** What an Applier works with. */
 export interface ApplierParts<Op, Result> {
   readonly applicator: (op: Op, position: LogPosition) => Result;
   readonly serializer: Serializer<Op>;
+  /** The application's hooks (GraftOptions.snapshot and .restore); without them no snapshot is taken. */
+  readonly hooks: StateMachineHooks | null;
   /** The replicated session table (thesis §6.3). */
   readonly sessions: SessionTable;
   /** This instance's own session, told of every verdict so that it can answer its callers. */
@@ -25,6 +30,18 @@ export interface ApplierParts<Op, Result> {
   readonly applyCopies?: boolean;
 }
 
+/** How the application's state goes into a snapshot and comes back from one (see GraftOptions). */
+export interface StateMachineHooks {
+  readonly snapshot: () => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  readonly restore: (data: AsyncIterable<Uint8Array>) => Promise<void> | void;
+}
+
+/** Graft's own part of every snapshot: what exactly-once needs beside the application's state. */
+interface GraftState {
+  readonly sessions: SessionTableState;
+  readonly terms: ReturnType<AppliedTerms['export']>;
+}
+
 /**
  * Applies committed entries to the user's state machine, in log order, each operation once: through
  * the session table, which answers copies with the outcome of the first (thesis §6.3). Also wakes the
@@ -33,6 +50,7 @@ export interface ApplierParts<Op, Result> {
 export class Applier<Op, Result> {
   private readonly sessionApplier: SessionApplier;
   private readonly watch = new AppliedWatch();
+  private readonly terms = new AppliedTerms();
 
   constructor(private readonly parts: ApplierParts<Op, Result>) {
     this.sessionApplier = new SessionApplier({
@@ -49,6 +67,7 @@ export class Applier<Op, Result> {
   apply(entries: readonly Entry[]): void {
     for (const entry of entries) {
       if (entry.kind === 'normal') this.sessionApplier.apply(entry);
+      this.terms.record(entry.index, entry.term);
       this.parts.session.entryApplied(entry.index, entry.term);
     }
     const last = entries[entries.length - 1];
@@ -58,9 +77,54 @@ export class Applier<Op, Result> {
     }
   }
 
-  /** Resolves once `index` is applied; at once if `current`, the applied index now, already reaches it. */
-  until(index: number, current: number): Promise<void> {
-    return this.watch.until(index, current);
+  /** The term of the entry applied at `index`, also after the log was compacted; undefined when not applied (or too old). */
+  termAt(index: number): number | undefined {
+    return this.terms.termAt(index);
+  }
+
+  /** The last index applied to the state machine (the state restored from a snapshot included). */
+  appliedIndex(): number {
+    return this.terms.appliedIndex();
+  }
+
+  /** Whether snapshots can be taken: the application gave both hooks. */
+  canSnapshot(): boolean {
+    return this.parts.hooks !== null;
+  }
+
+  /**
+   * The state as applied now, as a snapshot's bytes. Graft's part is captured here and now, and the
+   * application's hook is called here and now, so applying may go on while the bytes stream.
+   */
+  capture(): AsyncIterable<Uint8Array> {
+    const hooks = this.parts.hooks;
+    if (hooks === null) throw new GraftError('SNAPSHOT_UNSUPPORTED', 'no snapshot hook: give GraftOptions.snapshot and .restore to take snapshots');
+    const state: GraftState = { sessions: this.parts.sessions.export().map(portableSession), terms: this.terms.export() };
+    return snapshotBytes(superjson.stringify(state), hooks.snapshot());
+  }
+
+  /** Replaces the state with a snapshot's, covering everything up to `index`. */
+  async restore(data: AsyncIterable<Uint8Array>, index: number): Promise<void> {
+    const hooks = this.parts.hooks;
+    if (hooks === null) {
+      throw new GraftError(
+        'SNAPSHOT_UNSUPPORTED',
+        `this node has a snapshot (index ${index}) to restore but no restore hook: give GraftOptions.snapshot and .restore`,
+      );
+    }
+    const { graftState, app } = await readSnapshotBytes(data);
+    const state = superjson.parse<GraftState>(graftState);
+    await hooks.restore(app);
+    this.parts.sessions.import(state.sessions.map(revivedSession));
+    this.terms.import(state.terms);
+    this.parts.session.snapshotRestored();
+    this.watch.applied(index);
+    this.parts.onApplied(index);
+  }
+
+  /** Resolves once `index` is applied. */
+  until(index: number): Promise<void> {
+    return this.watch.until(index, this.appliedIndex());
   }
 
   /** Fails every caller waiting for an index. */
@@ -79,4 +143,16 @@ export class Applier<Op, Result> {
       return { ok: false, error };
     }
   }
+}
+
+/** Error outcomes as plain data (a GraftError's class and code do not survive serialization otherwise). */
+function portableSession(session: SessionTableState[number]): SessionTableState[number] {
+  return { ...session, outcomes: session.outcomes.map(([seq, o]) => [seq, o.ok ? o : { ok: false, error: { message: o.error.message } as Error }] as const) };
+}
+
+function revivedSession(session: SessionTableState[number]): SessionTableState[number] {
+  return {
+    ...session,
+    outcomes: session.outcomes.map(([seq, o]) => [seq, o.ok ? o : { ok: false, error: new GraftError('APPLY_FAILED', o.error.message) }] as const),
+  };
 }

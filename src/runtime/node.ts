@@ -1,7 +1,8 @@
+import type { SnapshotPolicy } from '../config.ts';
 import type { Message } from '../core/messages.ts';
 import { RaftCore, type LogPosition, type Sabotage } from '../core/raft.ts';
 import type { Ready } from '../core/ready.ts';
-import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type Rng, type SoftState } from '../core/types.ts';
+import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type Rng, type SnapshotMeta, type SoftState } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -9,6 +10,9 @@ import type { ForwardRequest, ForwardResponse, PeerMessage } from '../transport/
 import type { Transport } from '../transport/transport.ts';
 import type { Cancel, Clock } from './clock.ts';
 import { ReplayProgress } from './replay-progress.ts';
+import { SnapshotReceiver } from './snapshot-receiver.ts';
+import { SnapshotSender } from './snapshot-sender.ts';
+import { Snapshotter, type SnapshotStateMachine } from './snapshotter.ts';
 import { leaseTicks, planTicks } from './ticks.ts';
 
 /**
@@ -22,6 +26,15 @@ const APPLY_CHUNK = 1024;
  * then voids its lease (RaftCore.paused). Timers routinely fire a tick late; three in one go do not.
  */
 const PAUSE_TICKS = 3;
+
+/**
+ * Entries the log keeps behind a snapshot, at most, so that a follower a little behind catches up
+ * from the log rather than by a whole snapshot (etcd and hashicorp/raft keep such a tail too).
+ */
+const MAX_TAIL_ENTRIES = 1000;
+
+/** A snapshot transfer that makes no progress for this many election timeouts is dropped (it starts over later). */
+const STALL_ELECTION_TIMEOUTS = 20;
 
 /** What the runtime needs to drive one core. */
 export interface RaftNodeOptions {
@@ -39,6 +52,10 @@ export interface RaftNodeOptions {
   /** Serve reads from the leader lease (thesis §6.4.1) instead of a heartbeat round each. */
   readonly leaseReads?: boolean;
   readonly sabotage?: Sabotage;
+  /** The state machine's side of snapshots: capture and restore. */
+  readonly stateMachine: SnapshotStateMachine;
+  /** When to take snapshots. */
+  readonly snapshotPolicy: SnapshotPolicy;
   /** Committed entries, in log order, each exactly once per process lifetime. */
   readonly onApply: (entries: readonly Entry[]) => void;
   readonly onSoftState: (state: SoftState) => void;
@@ -84,14 +101,47 @@ export class RaftNode {
   /** The tick length in ms, and the clock time up to which the core has been ticked. */
   private tickMs = 1;
   private tickedUntil = 0;
+  private readonly snapshotter: Snapshotter;
+  private readonly snapshotSender: SnapshotSender;
+  private readonly snapshotReceiver: SnapshotReceiver;
+  /** A snapshot made durable: the log before it is compacted at the start of the next loop turn. */
+  private savedSnapshot: SnapshotMeta | null = null;
 
-  constructor(private readonly options: RaftNodeOptions) {}
+  constructor(private readonly options: RaftNodeOptions) {
+    const { storage, clock, logger } = options;
+    const stallMs = STALL_ELECTION_TIMEOUTS * options.electionTimeoutMs;
+    this.snapshotter = new Snapshotter({
+      policy: options.snapshotPolicy,
+      stateMachine: options.stateMachine,
+      storage,
+      logger,
+      clock,
+      voters: () => this.requireCore().voters(),
+      onSaved: (meta) => {
+        this.savedSnapshot = meta;
+        this.schedule();
+      },
+    });
+    this.snapshotSender = new SnapshotSender({ storage, clock, logger, stallMs, send: (to, chunk) => this.sendToPeer(to, chunk) });
+    this.snapshotReceiver = new SnapshotReceiver({
+      self: options.id,
+      storage,
+      clock,
+      logger,
+      stallMs,
+      send: (to, ack) => this.sendToPeer(to, ack),
+      term: () => this.core?.softState().term ?? 0,
+      committed: () => this.commitIndex(),
+      deliver: (message) => this.stepCore(message),
+    });
+  }
 
   /** Loads storage, builds the core and begins ticking and accepting messages. */
   async start(): Promise<void> {
     const { storage, transport, clock, id } = this.options;
     const persisted = await storage.load();
     this.durable = persisted.hardState;
+    if (persisted.snapshot !== null) await this.restore(persisted.snapshot);
     const plan = planTicks(this.options.electionTimeoutMs, this.options.heartbeatIntervalMs);
     this.core = new RaftCore({
       id,
@@ -101,6 +151,7 @@ export class RaftNode {
       heartbeatTicks: plan.heartbeatTicks,
       hardState: persisted.hardState,
       entries: persisted.entries,
+      ...(persisted.snapshot === null ? {} : { snapshot: persisted.snapshot }),
       maxApplyPerReady: APPLY_CHUNK,
       ...(this.options.preVote === undefined ? {} : { preVote: this.options.preVote }),
       ...(this.options.checkQuorum === undefined ? {} : { checkQuorum: this.options.checkQuorum }),
@@ -111,6 +162,7 @@ export class RaftNode {
       term: persisted.hardState.term,
       vote: persisted.hardState.vote,
       commit: persisted.hardState.commit,
+      snapshotIndex: persisted.snapshot?.index ?? 0,
       lastIndex: this.core.lastIndex(),
     });
     this.replay = new ReplayProgress(this.core.commitIndex(), clock, this.options.logger);
@@ -164,21 +216,26 @@ export class RaftNode {
     return this.requireCore().softState();
   }
 
-  /** The term of the entry at `index`, or undefined when the log does not hold it. */
-  termAt(index: number): number | undefined {
-    return this.core?.termAt(index);
-  }
-
   commitIndex(): number {
     return this.core?.commitIndex() ?? 0;
   }
 
-  appliedIndex(): number {
-    return this.core?.appliedIndex() ?? 0;
-  }
-
   voters(): NodeId[] {
     return this.requireCore().voters();
+  }
+
+  /** The first index the log holds, and the index of the newest snapshot (0 when there is none). */
+  logBounds(): { readonly firstIndex: number; readonly snapshotIndex: number } {
+    return { firstIndex: this.core?.firstIndex() ?? 1, snapshotIndex: this.snapshotter.newest()?.index ?? 0 };
+  }
+
+  /** Takes a snapshot at the applied index now (see Snapshotter.takeNow); rejects SNAPSHOT_UNSUPPORTED without hooks. */
+  snapshot(): Promise<SnapshotMeta> {
+    if (this.stopped) return Promise.reject(new GraftError('SHUTDOWN', 'the node is stopping'));
+    if (!this.options.stateMachine.canSnapshot()) {
+      return Promise.reject(new GraftError('SNAPSHOT_UNSUPPORTED', 'no snapshot hooks: give GraftOptions.snapshot and .restore to take snapshots'));
+    }
+    return this.snapshotter.takeNow();
   }
 
   /** Stops ticking, lets an in-flight write finish, closes the transport. Idempotent. */
@@ -187,6 +244,7 @@ export class RaftNode {
     this.stopped = true;
     this.cancelTicker();
     this.rejectProposals(new GraftError('SHUTDOWN', 'the node is stopping'));
+    this.stopTransfers('the node is stopping');
     await this.idle;
     await this.options.transport.stop();
   }
@@ -231,17 +289,33 @@ export class RaftNode {
    */
   private receive(message: PeerMessage): void {
     if (this.stopped || this.core === null) return;
-    const forwarding = message.type === 'Forward' || message.type === 'ForwardResponse';
-    // The core decides on the message at the present time (a lease read above all); catching up is not the message's doing.
-    if (!forwarding && !this.catchUpOrFail(this.core)) return;
     try {
-      if (forwarding) this.options.onForwardMessage(message);
-      else this.core.step(message);
+      switch (message.type) {
+        case 'Forward':
+        case 'ForwardResponse':
+          this.options.onForwardMessage(message);
+          break;
+        case 'SnapshotChunk':
+          this.snapshotReceiver.chunk(message);
+          break;
+        case 'SnapshotChunkAck':
+          this.snapshotSender.acknowledged(message);
+          break;
+        default:
+          this.stepCore(message);
+      }
     } catch (error) {
       this.options.logger.error(`dropped a ${message.type} from ${message.from} that could not be handled: ${(error as Error).message}`, {
         peer: message.from,
       });
     }
+    this.schedule();
+  }
+
+  /** Steps the core with a message, at the present time (a lease read above all); catching up is not the message's doing. */
+  private stepCore(message: Message): void {
+    if (this.stopped || this.core === null || !this.catchUpOrFail(this.core)) return;
+    this.core.step(message);
     this.schedule();
   }
 
@@ -263,18 +337,22 @@ export class RaftNode {
       while (!this.stopped) {
         this.takeProposals(core);
         this.takeReads(core);
+        this.compactLog(core);
         if (!core.hasReady()) break;
         const ready = core.ready();
-        // Only a peer's InstallSnapshot makes one, and the transport carries none yet (snapshots are to come).
-        if (ready.snapshot !== null) throw new Error(`told to install snapshot ${ready.snapshot.index}, which this runtime cannot do yet`);
-        if (ready.softState !== null) this.options.onSoftState(ready.softState);
+        if (ready.softState !== null) {
+          if (ready.softState.role !== 'Leader') this.snapshotSender.stopAll('this node no longer leads');
+          this.options.onSoftState(ready.softState);
+        }
         for (const warning of ready.warnings) this.options.logger.warn(warning);
+        if (ready.snapshot !== null) await this.install(ready.snapshot);
         await this.persist(ready);
         this.sendMessages(ready.messages);
         const applied = ready.committedEntries;
         if (applied.length > 0) {
           this.options.onApply(applied);
           this.replay?.applied(applied[applied.length - 1]!.index);
+          this.snapshotter.entriesApplied(applied);
         }
         for (const state of ready.readStates) this.answerReads(state.context, state.index);
         core.advance(ready);
@@ -339,6 +417,51 @@ export class RaftNode {
     }
   }
 
+  /** Replaces the state machine's state with the stored snapshot `meta` (at start, or after installing the leader's). */
+  private async restore(meta: SnapshotMeta): Promise<void> {
+    const stored = await this.options.storage.latestSnapshot();
+    if (stored === null || stored.meta.index !== meta.index || stored.meta.term !== meta.term) {
+      throw new GraftError(
+        'STORAGE_CORRUPT',
+        `snapshot ${meta.index} (term ${meta.term}) is to be restored, but storage's newest is ${stored === null ? 'none' : `${stored.meta.index} (term ${stored.meta.term})`}`,
+      );
+    }
+    const started = this.options.clock.now();
+    await this.options.stateMachine.restore(stored.read(), meta.index);
+    this.snapshotter.restored(meta);
+    this.options.logger.info(`state restored from snapshot ${meta.index} (term ${meta.term}) in ${Math.round(this.options.clock.now() - started)} ms`);
+  }
+
+  /**
+   * The core took the leader's snapshot (§7): its log restarts after it. The snapshot is durable
+   * already (SnapshotReceiver saved it before the core saw it); the log is emptied, then the state
+   * machine restored, before anything of this batch is persisted or applied.
+   */
+  private async install(meta: SnapshotMeta): Promise<void> {
+    await this.options.storage.restartLogAfter(meta);
+    await this.restore(meta);
+    this.replay?.applied(meta.index);
+  }
+
+  /** After a snapshot is durable, the core and storage forget the log it covers, but for a short tail. */
+  private compactLog(core: RaftCore): void {
+    const meta = this.savedSnapshot;
+    if (meta === null) return;
+    this.savedSnapshot = null;
+    const tail = Math.min(MAX_TAIL_ENTRIES, Math.floor(this.options.snapshotPolicy.entries / 2));
+    if (core.compact(meta.index, tail) === null) return;
+    const through = core.firstIndex() - 1;
+    this.options.storage.compactPrefix(through).catch((error: unknown) => {
+      // Only disk space is at stake: the entries are covered by the snapshot either way.
+      this.options.logger.warn(`could not delete log segments up to entry ${through}: ${(error as Error).message}`);
+    });
+  }
+
+  private stopTransfers(reason: string): void {
+    this.snapshotSender.stopAll(reason);
+    this.snapshotReceiver.stop();
+  }
+
   /**
    * Makes the hard state and new entries durable before anything that depends on them is sent.
    * A change of the commit index alone need not be synced: a restarted node relearns it (etcd's
@@ -359,6 +482,11 @@ export class RaftNode {
   private sendMessages(messages: readonly Message[]): void {
     const byPeer = new Map<NodeId, Message[]>();
     for (const m of messages) {
+      if (m.type === 'InstallSnapshot') {
+        // The core names the snapshot; its bytes go in chunks, by the sender.
+        this.snapshotSender.send(m);
+        continue;
+      }
       const batch = byPeer.get(m.to);
       if (batch === undefined) byPeer.set(m.to, [m]);
       else batch.push(m);
@@ -373,6 +501,7 @@ export class RaftNode {
     this.stopped = true;
     this.cancelTicker();
     this.rejectProposals(new GraftError('SHUTDOWN', `the node stopped: ${cause.message}`, { cause }));
+    this.stopTransfers(`the node stopped: ${cause.message}`);
     void this.options.transport.stop();
     this.options.onFatal(cause);
   }

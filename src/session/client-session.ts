@@ -115,6 +115,23 @@ export class ClientSession {
     for (const [seq, p] of this.pending) if (p.position !== null) this.send(seq);
   }
 
+  /**
+   * The state was replaced by a snapshot: entries this session waited to see applied may lie inside
+   * it, never passing `entryApplied`. An opening inside it is judged by the restored terms; operations
+   * are sent again, and the restored table answers a copy applied before with its outcome.
+   */
+  snapshotRestored(): void {
+    if (this.id === null) {
+      const mine = this.openings.find((p) => this.appliedTerm(p.index) === p.term);
+      if (mine !== undefined) return this.opened(mine.index);
+      const waiting = this.openings.length;
+      this.openings = this.openings.filter((p) => this.appliedTerm(p.index) === undefined);
+      if (waiting > 0 && this.openings.length === 0) this.reopen();
+      return;
+    }
+    for (const [seq, p] of this.pending) if (p.position !== null && this.appliedTerm(p.position.index) !== undefined) this.send(seq);
+  }
+
   rejectAll(error: Error): void {
     this.stopped = true;
     for (const p of this.pending.values()) p.reject(error);

@@ -18,6 +18,13 @@ export type Verdict =
   /** The session is unknown (expired, or never opened): skip it; its client must open a new one. */
   | { readonly kind: 'expired' };
 
+/** A session table as a snapshot holds it: sessions in least-recently-used order, with their outcomes. */
+export type SessionTableState = readonly {
+  readonly session: number;
+  readonly floor: number;
+  readonly outcomes: readonly (readonly [number, Outcome])[];
+}[];
+
 interface SessionState {
   /** Every number below this is settled: applied and answered, or abandoned. */
   floor: number;
@@ -84,5 +91,16 @@ export class SessionTable {
   /** Stores what operation `seq` of `session` produced, for its retries. */
   record(session: number, seq: number, outcome: Outcome): void {
     this.sessions.get(session)?.outcomes.set(seq, outcome);
+  }
+
+  /** Every session, for a snapshot; the outcomes are shared, not copied, so serialize the result at once. */
+  export(): SessionTableState {
+    return [...this.sessions].map(([session, state]) => ({ session, floor: state.floor, outcomes: [...state.outcomes] }));
+  }
+
+  /** Replaces every session with those of a snapshot. */
+  import(state: SessionTableState): void {
+    this.sessions.clear();
+    for (const { session, floor, outcomes } of state) this.sessions.set(session, { floor, outcomes: new Map(outcomes) });
   }
 }

@@ -1,4 +1,6 @@
-import { EMPTY_HARD_STATE, type Entry, type HardState } from '../core/types.ts';
+import { EMPTY_HARD_STATE, type Entry, type HardState, type SnapshotMeta } from '../core/types.ts';
+import { logAfterSnapshot } from './log-after-snapshot.ts';
+import { MemorySnapshotStore, type StoredSnapshot } from './snapshot-store.ts';
 import type { PersistedState, Storage } from './storage.ts';
 
 /**
@@ -9,29 +11,50 @@ import type { PersistedState, Storage } from './storage.ts';
 export class MemoryStorage implements Storage {
   private hardState: HardState = EMPTY_HARD_STATE;
   private entries: Entry[] = [];
+  /** The index after which `entries` begin. */
+  private start = 0;
+  private readonly snapshots = new MemorySnapshotStore();
 
   async load(): Promise<PersistedState> {
-    return { hardState: this.hardState, entries: [...this.entries] };
+    const snapshot = (await this.snapshots.newest())?.meta ?? null;
+    const { entries, replaced } = logAfterSnapshot(this.entries, snapshot, 'memory storage');
+    if (replaced) await this.restartLogAfter(snapshot!);
+    return { hardState: this.hardState, snapshot, entries: [...entries] };
   }
 
   async append(entries: readonly Entry[]): Promise<void> {
     const first = entries[0];
     if (first === undefined) return;
-    const lastStored = this.entries[this.entries.length - 1]?.index ?? 0;
+    const lastStored = this.start + this.entries.length;
     if (first.index > lastStored + 1) {
       throw new Error(`append at index ${first.index} leaves a gap after the last stored index ${lastStored}`);
     }
-    const held = this.entries[0]?.index ?? first.index;
-    this.entries.length = Math.max(0, first.index - held);
+    this.entries.length = Math.max(0, first.index - this.start - 1);
     this.entries.push(...entries);
   }
 
   async compactPrefix(throughIndex: number): Promise<void> {
-    this.entries = this.entries.filter((e) => e.index > throughIndex);
+    const drop = Math.min(this.entries.length, throughIndex - this.start);
+    if (drop <= 0) return;
+    this.entries = this.entries.slice(drop);
+    this.start += drop;
   }
 
   async saveHardState(hardState: HardState): Promise<void> {
     this.hardState = hardState;
+  }
+
+  saveSnapshot(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
+    return this.snapshots.save(meta, data);
+  }
+
+  latestSnapshot(): Promise<StoredSnapshot | null> {
+    return this.snapshots.newest();
+  }
+
+  async restartLogAfter(snapshot: SnapshotMeta): Promise<void> {
+    this.entries = [];
+    this.start = snapshot.index;
   }
 
   async close(): Promise<void> {}

@@ -1,5 +1,6 @@
-import { deepStrictEqual, ok } from 'node:assert/strict';
-import type { Entry, HardState } from '../core/types.ts';
+import { deepStrictEqual, ok, rejects } from 'node:assert/strict';
+import type { Entry, HardState, SnapshotMeta } from '../core/types.ts';
+import type { StoredSnapshot } from '../storage/snapshot-store.ts';
 import type { PersistedState, Storage } from '../storage/storage.ts';
 
 /**
@@ -34,6 +35,21 @@ interface Session {
 }
 
 const entry = (index: number, term: number): Entry => ({ index, term, kind: 'normal', data: `op${index}` });
+const snapshotMeta = (index: number, term: number): SnapshotMeta => ({ index, term, voters: ['1', '2', '3'] });
+/** A state of `chunks` chunks of 1000 bytes, each byte derived from `seed`, so two states differ. */
+async function* state(seed: number, chunks = 3): AsyncGenerator<Uint8Array> {
+  for (let c = 0; c < chunks; c++) yield Uint8Array.from({ length: 1000 }, (_, i) => (seed * 31 + c * 7 + i) % 251);
+}
+async function bytesOf(data: AsyncIterable<Uint8Array>): Promise<number[]> {
+  const all: number[] = [];
+  for await (const chunk of data) all.push(...chunk);
+  return all;
+}
+async function sameState(snapshot: StoredSnapshot | null, meta: SnapshotMeta, seed: number): Promise<void> {
+  ok(snapshot !== null, `expected snapshot ${meta.index}, found none`);
+  deepStrictEqual(snapshot.meta, meta);
+  deepStrictEqual(await bytesOf(snapshot.read()), await bytesOf(state(seed)), `the state of snapshot ${meta.index} differs from what was saved`);
+}
 const range = (from: number, to: number, term: number): Entry[] => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, term));
 
 /** The cases, each a rule of the `Storage` contract that the runtime relies on. */
@@ -41,7 +57,8 @@ const cases: readonly { readonly name: string; readonly body: (session: Session)
   {
     name: 'starts empty',
     body: async (s) => {
-      deepStrictEqual(await s.restart(), { hardState: { term: 0, vote: null, commit: 0 }, entries: [] });
+      deepStrictEqual(await s.restart(), { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] });
+      deepStrictEqual(await s.storage.latestSnapshot(), null);
     },
   },
   {
@@ -88,6 +105,75 @@ const cases: readonly { readonly name: string; readonly body: (session: Session)
       const first = entries[0]?.index;
       ok(first !== undefined && first <= 61, `the log must keep entry 61 on, but starts at ${first}`);
       deepStrictEqual(entries, range(first, 100, 1));
+    },
+  },
+  {
+    name: 'keeps a snapshot and the log after it across a restart; the newest snapshot wins',
+    body: async (s) => {
+      await s.storage.append(range(1, 100, 2));
+      await s.storage.saveSnapshot(snapshotMeta(40, 2), state(40));
+      await s.storage.saveSnapshot(snapshotMeta(60, 2), state(60));
+      await sameState(await s.storage.latestSnapshot(), snapshotMeta(60, 2), 60);
+      await s.storage.compactPrefix(60);
+      const loaded = await s.restart();
+      deepStrictEqual(loaded.snapshot, snapshotMeta(60, 2));
+      deepStrictEqual(loaded.entries, range(61, 100, 2));
+      await sameState(await s.storage.latestSnapshot(), snapshotMeta(60, 2), 60);
+      // The state can be read more than once (a leader sends it to several followers).
+      await sameState(await s.storage.latestSnapshot(), snapshotMeta(60, 2), 60);
+    },
+  },
+  {
+    name: 'after restartLogAfter, holds only the snapshot and what is appended after it (§7)',
+    body: async (s) => {
+      await s.storage.append(range(1, 10, 1));
+      await s.storage.saveSnapshot(snapshotMeta(20, 3), state(20));
+      await s.storage.restartLogAfter(snapshotMeta(20, 3));
+      await s.storage.append(range(21, 25, 3));
+      const loaded = await s.restart();
+      deepStrictEqual(loaded.snapshot, snapshotMeta(20, 3));
+      deepStrictEqual(loaded.entries, range(21, 25, 3));
+      await s.storage.append(range(26, 27, 4));
+      deepStrictEqual((await s.restart()).entries, [...range(21, 25, 3), ...range(26, 27, 4)]);
+    },
+  },
+  {
+    name: 'a snapshot saved over a log that disagrees with it (a crash before restartLogAfter) empties the log at load (Figure 13)',
+    body: async (s) => {
+      await s.storage.append(range(1, 30, 1));
+      await s.storage.saveSnapshot(snapshotMeta(20, 2), state(20));
+      const loaded = await s.restart();
+      deepStrictEqual(loaded.snapshot, snapshotMeta(20, 2));
+      deepStrictEqual(loaded.entries, []);
+      // The log now continues after the snapshot.
+      await s.storage.append(range(21, 22, 2));
+      deepStrictEqual((await s.restart()).entries, range(21, 22, 2));
+    },
+  },
+  {
+    name: 'a snapshot beyond the end of the log empties it at load; one the log holds keeps what follows',
+    body: async (s) => {
+      await s.storage.append(range(1, 10, 1));
+      await s.storage.saveSnapshot(snapshotMeta(8, 1), state(8));
+      deepStrictEqual((await s.restart()).entries, range(9, 10, 1));
+      await s.storage.saveSnapshot(snapshotMeta(50, 1), state(50));
+      const loaded = await s.restart();
+      deepStrictEqual([loaded.snapshot, loaded.entries], [snapshotMeta(50, 1), []]);
+    },
+  },
+  {
+    name: 'a save whose state fails part-way leaves the previous snapshot in place',
+    body: async (s) => {
+      await s.storage.append(range(1, 10, 1));
+      await s.storage.saveSnapshot(snapshotMeta(5, 1), state(5));
+      async function* failing(): AsyncGenerator<Uint8Array> {
+        yield* state(9, 1);
+        throw new Error('the state machine failed while streaming');
+      }
+      await rejects(s.storage.saveSnapshot(snapshotMeta(9, 1), failing()));
+      await sameState(await s.storage.latestSnapshot(), snapshotMeta(5, 1), 5);
+      const loaded = await s.restart();
+      deepStrictEqual([loaded.snapshot, loaded.entries], [snapshotMeta(5, 1), range(6, 10, 1)]);
     },
   },
 ];

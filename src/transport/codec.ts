@@ -1,7 +1,11 @@
 import { MAX_INDEX, MAX_TERM } from '../core/limits.ts';
-import type { Entry } from '../core/types.ts';
+import type { Entry, SnapshotMeta } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { PeerMessage } from './peer-messages.ts';
+
+/** A snapshot chunk's data: base64 of at most 1 MiB. */
+const MAX_CHUNK_TEXT = Math.ceil((1 << 20) / 3) * 4;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The version of the frame format; a frame of another version is refused. */
 export const FRAME_VERSION = 1;
@@ -107,6 +111,28 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
         positions: positions(m['positions'], `${path}.positions`),
         error: forwardError(m['error'], `${path}.error`),
       };
+    case 'SnapshotChunk': {
+      const data = m['data'];
+      if (typeof data !== 'string' || data.length > MAX_CHUNK_TEXT || !BASE64.test(data)) {
+        throw new FrameError(`${path}.data: expected base64 of at most ${MAX_CHUNK_TEXT} characters, got ${show(data)}`);
+      }
+      return {
+        type,
+        ...base,
+        term: term(m, 'term', path),
+        snapshot: snapshotMeta(m['snapshot'], `${path}.snapshot`),
+        readRound: nat(m, 'readRound', path),
+        offset: nat(m, 'offset', path),
+        data,
+        done: bool(m, 'done', path),
+      };
+    }
+    case 'SnapshotChunkAck': {
+      const refused = m['refused'];
+      if (refused !== null && (typeof refused !== 'string' || refused.length > 1024))
+        throw new FrameError(`${path}.refused: expected null or a reason, got ${show(refused)}`);
+      return { type, ...base, index: logIndex(m, 'index', path), received: nat(m, 'received', path), saved: bool(m, 'saved', path), refused };
+    }
     default:
       throw new FrameError(`${path}.type: unknown message type ${show(type)}`);
   }
@@ -125,6 +151,18 @@ function entries(value: unknown, prevLogIndex: number, path: string): Entry[] {
     if (typeof e['data'] !== 'string') throw new FrameError(`${p}.data: expected a string, got ${show(e['data'])}`);
     return { index, term: term(e, 'term', p), kind, data: e['data'] };
   });
+}
+
+function snapshotMeta(value: unknown, path: string): SnapshotMeta {
+  const m = record(value, path);
+  const voters = m['voters'];
+  if (!Array.isArray(voters) || voters.length === 0 || voters.length > 1024)
+    throw new FrameError(`${path}.voters: expected a list of machine ids, got ${show(voters)}`);
+  const ids = voters.map((v: unknown, i) => {
+    if (typeof v !== 'string' || v === '' || v.length > 256) throw new FrameError(`${path}.voters[${i}]: expected a machine id, got ${show(v)}`);
+    return v;
+  });
+  return { index: logIndex(m, 'index', path), term: term(m, 'term', path), voters: ids };
 }
 
 function positions(value: unknown, path: string): { index: number; term: number }[] | null {

@@ -52,13 +52,25 @@ export class DurabilityWatch {
         if (options?.durable !== false) this.hardState = hardState;
       },
       compactPrefix: (index) => storage.compactPrefix(index),
+      saveSnapshot: (meta, data) => storage.saveSnapshot(meta, data),
+      latestSnapshot: () => storage.latestSnapshot(),
+      restartLogAfter: async (snapshot) => {
+        await storage.restartLogAfter(snapshot);
+        // The leader's snapshot replaced the log: nothing held after it is promised any more.
+        this.entries.clear();
+      },
       close: () => storage.close(),
     };
   }
 
   private check(state: PersistedState): PersistedState {
     const held = new Map(state.entries.map((e) => [e.index, e.term]));
+    const snapshot = state.snapshot;
+    // A snapshot holds what it covers. What follows it must be there only if the acknowledged log agreed
+    // with it: otherwise the leader's snapshot replaced a log that had diverged, whose tail was never committed.
+    const agreed = snapshot === null || this.entries.get(snapshot.index) === snapshot.term;
     for (const [index, term] of this.entries) {
+      if (snapshot !== null && (index <= snapshot.index || !agreed)) continue;
       if (held.get(index) !== term) {
         this.report(
           new SafetyViolation(

@@ -15,6 +15,7 @@ import { DurabilityWatch } from './durability-watch.ts';
 import { hostileMessage, throughCodec } from './hostile-messages.ts';
 import { ManualClock } from './manual-clock.ts';
 import { SimFiles } from './sim-files.ts';
+import { MemorySnapshotStore } from '../../src/storage/snapshot-store.ts';
 import { simulatedTransport } from './sim-transport.ts';
 import { SafetyViolation } from './safety.ts';
 import { SimulationFailure, type FaultProfile } from './simulation.ts';
@@ -56,6 +57,8 @@ interface SimProcess {
 /** One simulated machine's disk, kept across restarts of its node; and what the node acknowledged on it. */
 interface Machine {
   readonly files: SimFiles;
+  /** The machine's snapshots: kept across restarts, lost with its data directory. */
+  snapshots: MemorySnapshotStore;
   readonly watch: DurabilityWatch;
   /** A disk fault was injected and the node has not stopped for it yet. */
   faulted: boolean;
@@ -143,7 +146,7 @@ class RuntimeSimulation {
         alive: () => this.stores.get(id)?.alive === true,
         rng: this.rng,
       });
-      this.machines.set(id, { files, watch: new DurabilityWatch(id, (v) => (this.violation ??= v)), faulted: false });
+      this.machines.set(id, { files, snapshots: new MemorySnapshotStore(), watch: new DurabilityWatch(id, (v) => (this.violation ??= v)), faulted: false });
     }
   }
 
@@ -213,6 +216,7 @@ class RuntimeSimulation {
               dir: `/sim/${id}`,
               identity: { machineId: id, members: this.ids },
               files: machine.files,
+              snapshots: machine.snapshots,
               claimDir: async () => async () => {},
               segmentBytes: 16 * 1024,
             },
@@ -316,6 +320,7 @@ class RuntimeSimulation {
     this.crash(id);
     const machine = this.machines.get(id)!;
     machine.files.wipe();
+    machine.snapshots = new MemorySnapshotStore();
     machine.watch.forget();
     this.recovering = { id, upTo };
     this.trace.push(`${this.clock.time.toFixed(1)} ${id} loses its data directory`);

@@ -6,6 +6,7 @@ import type { Entry } from '../../src/core/types.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import { GraftError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
+import { MemorySnapshotStore } from '../../src/storage/snapshot-store.ts';
 import { FileStorage, type FileStorageOptions } from '../../src/storage/file/file-storage.ts';
 import { encodeRecord } from '../../src/storage/file/record.ts';
 import type { WalSabotage } from '../../src/storage/file/wal.ts';
@@ -57,7 +58,14 @@ describe('file storage: every write is written whole or fails', () => {
   let warnings: string[];
   const storage = (options: Partial<FileStorageOptions> = {}, sabotage?: WalSabotage) =>
     new FileStorage(
-      { dir, identity, logger: createLogger('wal', { level: 'warn', write: (l) => warnings.push(l) }), ...options },
+      {
+        dir,
+        identity,
+        logger: createLogger('wal', { level: 'warn', write: (l) => warnings.push(l) }),
+        // The in-memory disk holds the log; snapshots, unused here, stay in memory too.
+        ...(options.files !== undefined && { snapshots: new MemorySnapshotStore() }),
+        ...options,
+      },
       sabotage === undefined ? {} : { sabotage },
     );
   /** Opens the directory again on the real, healthy file system. */

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadClusterConfig, parseAddress, parseClusterConfig, validateMachineId } from '../../src/config.ts';
+import { DEFAULT_SNAPSHOT_POLICY, clusterConfigFromObject, loadClusterConfig, parseAddress, parseClusterConfig, validateMachineId } from '../../src/config.ts';
 import { GraftError } from '../../src/errors.ts';
 
 function errorOf(fn: () => unknown): GraftError {
@@ -41,6 +41,7 @@ describe('config: cluster.yaml', () => {
     ]);
     expect(config.dataDir).to.equal(join(dir, 'data'));
     expect(config.readMode).to.equal('read-index');
+    expect(config.snapshot).to.deep.equal({ entries: 10_000, bytes: 64 * 1024 * 1024, keep: 2 });
     expect(config.source).to.equal(path);
     expect(loadClusterConfig(write('lease.yaml', 'electionTimeout: 150\nreadMode: lease\nconfiguration:\n  1: tomato\n')).readMode).to.equal('lease');
   });
@@ -95,6 +96,29 @@ describe('config: cluster.yaml', () => {
     ['bad id', 'electionTimeout: 150\nconfiguration:\n  "a b": 127.0.0.1:9001\n', /configuration\.a b: a machine id must be/],
     ['dataDir not a string', `electionTimeout: 150\n${members}dataDir: 3\n`, /dataDir: expected a directory path, got number 3/],
     ['readMode unknown', `electionTimeout: 150\n${members}readMode: fast\n`, /readMode: expected read-index or lease, got string "fast"/],
+    [
+      'snapshot.entries of the wrong type',
+      `electionTimeout: 150\n${members}snapshot:\n  entries: x\n`,
+      /: snapshot\.entries: expected a whole number of at least 1, got string "x"$/,
+    ],
+    [
+      'snapshot.bytes below 1',
+      `electionTimeout: 150\n${members}snapshot:\n  bytes: 0\n`,
+      /: snapshot\.bytes: expected a whole number of at least 1, got number 0$/,
+    ],
+    [
+      'snapshot.keep not whole',
+      `electionTimeout: 150\n${members}snapshot:\n  keep: 1.5\n`,
+      /: snapshot\.keep: expected a whole number of at least 1, got number 1\.5$/,
+    ],
+    ['snapshot unknown key', `electionTimeout: 150\n${members}snapshot:\n  foo: 1\n`, /: snapshot\.foo: unknown key; the keys are entries, bytes, keep$/],
+    ['snapshot key twice', `electionTimeout: 150\n${members}snapshot:\n  keep: 2\n  keep: 3\n`, /: snapshot\.keep: appears twice$/],
+    ['snapshot a list', `electionTimeout: 150\n${members}snapshot:\n  - 1\n`, /: snapshot: expected a mapping with the keys entries, bytes, keep, got a list$/],
+    [
+      'snapshot a number',
+      `electionTimeout: 150\n${members}snapshot: 100\n`,
+      /: snapshot: expected a mapping with the keys entries, bytes, keep, got number 100$/,
+    ],
   ];
   for (const [what, text, pattern] of mistakes) {
     it(`names the file, the key and the expectation: ${what}`, () => {
@@ -104,6 +128,22 @@ describe('config: cluster.yaml', () => {
       expect(error.message).to.match(pattern);
     });
   }
+
+  it('reads the snapshot policy: all three keys, or some with the defaults for the rest', () => {
+    const all = parseClusterConfig(`electionTimeout: 150\n${members}snapshot:\n  entries: 500\n  bytes: 1048576\n  keep: 3\n`);
+    expect(all.snapshot).to.deep.equal({ entries: 500, bytes: 1048576, keep: 3 });
+    const some = parseClusterConfig(`electionTimeout: 150\n${members}snapshot:\n  keep: 1\n`);
+    expect(some.snapshot).to.deep.equal({ ...DEFAULT_SNAPSHOT_POLICY, keep: 1 });
+    expect(parseClusterConfig(`electionTimeout: 150\n${members}snapshot: {}\n`).snapshot).to.deep.equal(DEFAULT_SNAPSHOT_POLICY);
+  });
+
+  it('reads the snapshot policy of a plain object, with the same messages', () => {
+    const config = clusterConfigFromObject({ electionTimeout: 150, configuration: { 1: '127.0.0.1:9001' }, snapshot: { entries: 500 } });
+    expect(config.snapshot).to.deep.equal({ entries: 500, bytes: DEFAULT_SNAPSHOT_POLICY.bytes, keep: DEFAULT_SNAPSHOT_POLICY.keep });
+    expect(clusterConfigFromObject({ electionTimeout: 150, configuration: { 1: '127.0.0.1:9001' } }).snapshot).to.deep.equal(DEFAULT_SNAPSHOT_POLICY);
+    const error = errorOf(() => clusterConfigFromObject({ electionTimeout: 150, configuration: { 1: '127.0.0.1:9001' }, snapshot: { keep: 0 } }));
+    expect(error.message).to.equal('<object>: snapshot.keep: expected a whole number of at least 1, got number 0');
+  });
 
   it('a missing file is named, with the reason', () => {
     expect(errorOf(() => loadClusterConfig(join(dir, 'nope.yaml'))).message).to.match(/nope\.yaml: cannot read the cluster configuration: no such file/);

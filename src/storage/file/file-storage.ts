@@ -1,9 +1,12 @@
 import { silentLogger, type Logger } from '../../logger.ts';
-import type { Entry, HardState } from '../../core/types.ts';
+import type { Entry, HardState, SnapshotMeta } from '../../core/types.ts';
 import { GraftError } from '../../errors.ts';
+import { logAfterSnapshot } from '../log-after-snapshot.ts';
+import type { SnapshotStore, StoredSnapshot } from '../snapshot-store.ts';
 import type { PersistedState, Storage } from '../storage.ts';
 import { claimDataDir, type DataDirIdentity } from './data-dir.ts';
 import type { WalRecord } from './record.ts';
+import { SnapshotFiles } from './snapshot-files.ts';
 import { Wal, type WalSabotage } from './wal.ts';
 import { nodeWalFiles, type WalFiles } from './wal-files.ts';
 
@@ -13,8 +16,15 @@ export interface FileStorageOptions {
   readonly dir: string;
   /** Whose directory it is: checked at every start, so one machine never runs on another's files. */
   readonly identity: DataDirIdentity;
-  /** Segment size at which a new segment begins. Default 64 MiB. */
+  /**
+   * Segment size at which a new segment begins. Default 8 MiB. Compaction deletes whole segments, so
+   * the log on disk runs up to one segment beyond what the newest snapshot leaves.
+   */
   readonly segmentBytes?: number;
+  /** How many snapshot files to keep (the newest, and older ones to fall back on). Default 2. */
+  readonly keepSnapshots?: number;
+  /** Where snapshots go. Default: files in `dir` beside the log (SnapshotFiles). */
+  readonly snapshots?: SnapshotStore;
   /** Where warnings go (a torn record cut off at start). Default: silent. */
   readonly logger?: Logger;
   /** The file system the log is written to. Default: the real one (nodeWalFiles). */
@@ -40,6 +50,9 @@ export class FileStorage implements Storage {
   private wal: Wal | null = null;
   private release: (() => Promise<void>) | null = null;
   private lastIndex = 0;
+  private snapshots: SnapshotStore | null = null;
+  /** The newest snapshot, known since load or the last save, so that reading it needs no search. */
+  private newest: StoredSnapshot | null = null;
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -51,17 +64,31 @@ export class FileStorage implements Storage {
     if (this.wal !== null) throw new Error('FileStorage.load() called twice');
     this.release = await (this.options.claimDir ?? claimDataDir)(this.options.dir, this.options.identity);
     try {
+      const logger = this.options.logger ?? silentLogger;
+      const snapshots =
+        this.options.snapshots ??
+        new SnapshotFiles({ dir: this.options.dir, logger, ...(this.options.keepSnapshots === undefined ? {} : { keep: this.options.keepSnapshots }) });
+      this.newest = await snapshots.newest();
       const { wal, recovered } = await Wal.open({
         dir: this.options.dir,
-        segmentBytes: this.options.segmentBytes ?? 64 * 1024 * 1024,
-        logger: this.options.logger ?? silentLogger,
+        segmentBytes: this.options.segmentBytes ?? 8 * 1024 * 1024,
+        logger,
         files: this.options.files ?? nodeWalFiles,
         ...(this.knobs.sabotage !== undefined && { sabotage: this.knobs.sabotage }),
       });
       this.wal = wal;
-      this.lastIndex = recovered.entries[recovered.entries.length - 1]?.index ?? 0;
-      return recovered;
+      this.snapshots = snapshots;
+      const snapshot = this.newest?.meta ?? null;
+      const { entries, replaced } = logAfterSnapshot(recovered.entries, snapshot, this.options.dir);
+      if (replaced) {
+        logger.warn(`the log disagrees with snapshot ${snapshot!.index} (term ${snapshot!.term}), which the leader sent: the log after it is emptied`);
+        await this.restartLogAfter(snapshot!);
+      }
+      this.lastIndex = entries[entries.length - 1]?.index ?? snapshot?.index ?? 0;
+      return { hardState: recovered.hardState, snapshot, entries };
     } catch (error) {
+      await this.wal?.close().catch(() => {});
+      this.wal = null;
       await this.release();
       throw error;
     }
@@ -88,6 +115,23 @@ export class FileStorage implements Storage {
     await this.requireWal().compactThrough(throughIndex);
   }
 
+  async saveSnapshot(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
+    const snapshots = this.requireSnapshots();
+    await snapshots.save(meta, data);
+    if (this.newest === null || meta.index >= this.newest.meta.index) this.newest = await snapshots.newest();
+  }
+
+  async latestSnapshot(): Promise<StoredSnapshot | null> {
+    this.requireSnapshots();
+    return this.newest;
+  }
+
+  async restartLogAfter(snapshot: SnapshotMeta): Promise<void> {
+    // Truncating from index 1 voids every entry written before, however far back the segments go.
+    await this.requireWal().append([{ type: 'truncate', fromIndex: 1 }]);
+    this.lastIndex = snapshot.index;
+  }
+
   /** How many fsyncs the log has made, and how many records they covered (group commit shows as records > syncs). */
   stats(): {
     /** fsyncs made. */
@@ -104,6 +148,11 @@ export class FileStorage implements Storage {
       await this.release?.();
     })();
     return this.closing;
+  }
+
+  private requireSnapshots(): SnapshotStore {
+    if (this.snapshots === null) throw new GraftError('NOT_STARTED', 'FileStorage used before load()');
+    return this.snapshots;
   }
 
   private requireWal(): Wal {

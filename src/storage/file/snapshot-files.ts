@@ -5,6 +5,7 @@ import { MAX_INDEX } from '../../core/limits.ts';
 import type { SnapshotMeta } from '../../core/types.ts';
 import { GraftError } from '../../errors.ts';
 import { silentLogger, type Logger } from '../../logger.ts';
+import type { SnapshotStore, StoredSnapshot } from '../snapshot-store.ts';
 
 /*
  * The snapshot file format (Raft §7, thesis §5.1). A file is a header, the state machine's bytes as
@@ -49,16 +50,9 @@ export interface SnapshotFilesOptions {
 }
 
 /** A snapshot on disk that has been read through and verified. */
-export interface StoredSnapshot {
-  readonly meta: SnapshotMeta;
+export interface SnapshotFile extends StoredSnapshot {
   /** The file's path. */
   readonly file: string;
-  /**
-   * Streams the state (without header or trailer) from the file, in chunks the caller may keep.
-   * The checksum is computed again as it goes: if the file changed since it was verified, the
-   * iteration throws STORAGE_CORRUPT after the last chunk.
-   */
-  read(): AsyncIterable<Uint8Array>;
 }
 
 /**
@@ -67,7 +61,7 @@ export interface StoredSnapshot {
  * snapshot. The newest snapshot that verifies is the one a node restarts from; `keep` > 1 leaves an
  * older one to fall back on when the newest is damaged. Saves of one instance run one at a time.
  */
-export class SnapshotFiles {
+export class SnapshotFiles implements SnapshotStore {
   private readonly dir: string;
   private readonly keep: number;
   private readonly logger: Logger;
@@ -101,7 +95,7 @@ export class SnapshotFiles {
    * file and the reason. Rejects with STORAGE_CORRUPT when snapshots exist but none verifies.
    * Temporary files left by a crash during a save are ignored.
    */
-  async newest(): Promise<StoredSnapshot | null> {
+  async newest(): Promise<SnapshotFile | null> {
     const names = await this.list();
     const problems: string[] = [];
     for (const name of names) {
@@ -244,7 +238,7 @@ class Writer {
 }
 
 /** Reads `file` through and checks it; the verified snapshot, or why it is not one. */
-async function verify(file: string, name: string): Promise<StoredSnapshot | string> {
+async function verify(file: string, name: string): Promise<SnapshotFile | string> {
   let fh: FileHandle;
   try {
     fh = await open(file, 'r');

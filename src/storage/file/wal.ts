@@ -169,8 +169,12 @@ export class Wal {
     const oldestNeeded = this.index.segmentAbove(throughIndex) ?? this.seq;
     const doomed = this.segments.filter((s) => s < oldestNeeded && s !== this.seq);
     if (doomed.length === 0) return 0;
-    for (const s of doomed) await this.files.unlink(join(this.options.dir, segmentName(s)));
-    await this.files.syncDirectory(this.options.dir);
+    // Oldest first, each deletion made durable before the next: a crash leaves a suffix of the log,
+    // never an older segment without the newer ones that follow it (which could leave a gap).
+    for (const s of doomed) {
+      await this.files.unlink(join(this.options.dir, segmentName(s)));
+      await this.files.syncDirectory(this.options.dir);
+    }
     this.segments = this.segments.filter((s) => !doomed.includes(s));
     this.index.dropSegmentsBelow(oldestNeeded);
     return doomed.length;

@@ -46,6 +46,19 @@ describe('core: snapshots and a log that starts after them (§7)', () => {
     expect(() => leader.compact(applied + 1)).to.throw(/cannot compact to|past the applied index/);
   });
 
+  it('compacting with a tail to keep records the snapshot at its index but leaves the last entries in the log', () => {
+    const c = withHistory(10);
+    const leader = c.node('1');
+    const applied = leader.appliedIndex();
+    const meta = leader.compact(applied, 4);
+    expect(meta?.index).to.equal(applied);
+    expect(leader.latestSnapshot()?.index).to.equal(applied);
+    expect(leader.firstIndex(), 'the last four entries stay').to.equal(applied - 3);
+    expect(leader.termAt(applied - 3)).to.equal(1);
+    expect(leader.compact(applied - 1), 'an older snapshot changes nothing').to.equal(null);
+    expect(leader.latestSnapshot()?.index).to.equal(applied);
+  });
+
   it('a follower that needs compacted entries gets the snapshot, replication waits for it, then resumes from after it', () => {
     const c = withHistory(5);
     c.isolate('3');

@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
-import { GraftError, GraftInstance, superjsonSerializer, type GraftOptions } from '../../../index.ts';
+import { GraftError, GraftInstance, recordsToSnapshot, snapshotToRecords, superjsonSerializer, type GraftOptions } from '../../../index.ts';
 import type { TestKnobs } from '../../../graft.ts';
 import type { KVOperation, KVResult } from './operations.ts';
 
 /** What a KVStore needs: GraftInstance's options, less the two the store supplies itself. */
-export type KVStoreOptions = Omit<GraftOptions<KVOperation, KVResult>, 'applicator' | 'serializer'>;
+export type KVStoreOptions = Omit<GraftOptions<KVOperation, KVResult>, 'applicator' | 'serializer' | 'snapshot' | 'restore'>;
 
 /**
  * A key-value store made replicated by composition: it holds a GraftInstance, and every change goes
@@ -21,6 +21,9 @@ export class KVStore {
         ...options,
         applicator: (op, position) => this.apply(op, position.index),
         serializer: superjsonSerializer<KVOperation>(),
+        // The map's pairs are copied here, between two applies; their bytes are made as the snapshot is written.
+        snapshot: () => recordsToSnapshot([...this.data]),
+        restore: (data) => this.restore(data),
       },
       knobs,
     );
@@ -66,6 +69,13 @@ export class KVStore {
   /** This node's local copy, possibly stale: for tests and diagnostics. */
   localSnapshot(): ReadonlyMap<string, unknown> {
     return new Map(this.data);
+  }
+
+  /** Replaces the whole map with a snapshot's pairs. */
+  private async restore(data: AsyncIterable<Uint8Array>): Promise<void> {
+    // A restore that fails stops the node, so the map need not survive one half done.
+    this.data.clear();
+    for await (const [key, value] of snapshotToRecords<[string, unknown]>(data)) this.data.set(key, value);
   }
 
   /** The state machine: applies one committed operation. Protected so a test can watch it. */
