@@ -304,7 +304,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
 
   /**
    * Takes a snapshot of this node's state machine now, at its applied index, and compacts the log
-   * before it (Raft §7). Resolves with the index and term it covers once it is durable. Rejects
+   * before it (Raft §7). Resolves with the index and term it covers once it is durable and the log it covers deleted. Rejects
    * SNAPSHOT_UNSUPPORTED without the `snapshot` and `restore` hooks.
    */
   async snapshot(): Promise<{ readonly index: number; readonly term: number }> {

@@ -15,12 +15,14 @@ export { recordsToSnapshot, snapshotToRecords } from './snapshot-records.ts';
 export { GraftError, type GraftErrorCode } from './errors.ts';
 export { createLogger, silentLogger, type Logger, type LoggerOptions, type LogLevel } from './logger.ts';
 export type { Storage, PersistedState } from './storage/storage.ts';
+export { MemorySnapshotStore, type SnapshotStore, type StoredSnapshot } from './storage/snapshot-store.ts';
+export { logAfterSnapshot } from './storage/log-after-snapshot.ts';
 export { MemoryStorage } from './storage/memory.ts';
 export { FileStorage, type FileStorageOptions } from './storage/file/file-storage.ts';
 export type { WalFiles, WalFileHandle } from './storage/file/wal-files.ts';
 export type { DataDirIdentity } from './storage/file/data-dir.ts';
 export type { Transport, ReceiveHandler } from './transport/transport.ts';
-export type { PeerMessage, ForwardRequest, ForwardResponse } from './transport/peer-messages.ts';
+export type { PeerMessage, ForwardRequest, ForwardResponse, SnapshotChunk, SnapshotChunkAck } from './transport/peer-messages.ts';
 export type {
   Message,
   MessageType,

@@ -5,7 +5,7 @@ import { CliError } from './client.ts';
 import { kvCompareAndSet, kvDelete, kvGet, kvSet, type ValueSource } from './commands/kv.ts';
 import { leaderTransfer } from './commands/leader.ts';
 import { start } from './commands/start.ts';
-import { configuration, status } from './commands/status.ts';
+import { configuration, status, snapshot } from './commands/status.ts';
 import { stopNode } from './commands/stop.ts';
 import { up } from './commands/up.ts';
 
@@ -88,6 +88,11 @@ function program(): Command {
     .description("one node's view, as JSON")
     .requiredOption(...cluster)
     .action((o: { cluster: string }) => status(o.cluster));
+  cli
+    .command('snapshot')
+    .description('every member takes a snapshot now and compacts its log')
+    .requiredOption(...cluster)
+    .action((o: { cluster: string }) => snapshot(o.cluster));
   cli
     .command('configuration')
     .description('members, their roles, and the leader')

@@ -5,6 +5,7 @@ import type { Ready } from '../core/ready.ts';
 import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type Rng, type SnapshotMeta, type SoftState } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { StoredSnapshot } from '../storage/snapshot-store.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ForwardRequest, ForwardResponse, PeerMessage } from '../transport/peer-messages.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -105,7 +106,11 @@ export class RaftNode {
   private readonly snapshotSender: SnapshotSender;
   private readonly snapshotReceiver: SnapshotReceiver;
   /** A snapshot made durable: the log before it is compacted at the start of the next loop turn. */
-  private savedSnapshot: SnapshotMeta | null = null;
+  private savedSnapshot: { readonly meta: SnapshotMeta; readonly compacted: () => void } | null = null;
+  /** Settles when the log segments the last snapshot covers are deleted. */
+  private compaction: Promise<void> = Promise.resolve();
+  /** The snapshot last received from a leader, for the core to install (§7). */
+  private receivedSnapshot: StoredSnapshot | null = null;
 
   constructor(private readonly options: RaftNodeOptions) {
     const { storage, clock, logger } = options;
@@ -117,10 +122,13 @@ export class RaftNode {
       logger,
       clock,
       voters: () => this.requireCore().voters(),
-      onSaved: (meta) => {
-        this.savedSnapshot = meta;
-        this.schedule();
-      },
+      onSaved: (meta) =>
+        new Promise<void>((compacted) => {
+          if (this.stopped) return compacted();
+          this.savedSnapshot?.compacted();
+          this.savedSnapshot = { meta, compacted };
+          this.schedule();
+        }),
     });
     this.snapshotSender = new SnapshotSender({ storage, clock, logger, stallMs, send: (to, chunk) => this.sendToPeer(to, chunk) });
     this.snapshotReceiver = new SnapshotReceiver({
@@ -132,7 +140,10 @@ export class RaftNode {
       send: (to, ack) => this.sendToPeer(to, ack),
       term: () => this.core?.softState().term ?? 0,
       committed: () => this.commitIndex(),
-      deliver: (message) => this.stepCore(message),
+      deliver: (message, stored) => {
+        this.receivedSnapshot = stored;
+        this.stepCore(message);
+      },
     });
   }
 
@@ -141,7 +152,14 @@ export class RaftNode {
     const { storage, transport, clock, id } = this.options;
     const persisted = await storage.load();
     this.durable = persisted.hardState;
-    if (persisted.snapshot !== null) await this.restore(persisted.snapshot);
+    if (persisted.snapshot !== null) {
+      const stored = await storage.latestSnapshot();
+      if (stored === null || !sameSnapshot(stored.meta, persisted.snapshot)) {
+        throw new GraftError('STORAGE_CORRUPT', `storage loaded snapshot ${persisted.snapshot.index} but offers ${stored?.meta.index ?? 'none'} to read`);
+      }
+      const ms = await this.restore(stored);
+      this.options.logger.info(`state restored from snapshot ${stored.meta.index} (term ${stored.meta.term}) in ${ms} ms`);
+    }
     const plan = planTicks(this.options.electionTimeoutMs, this.options.heartbeatIntervalMs);
     this.core = new RaftCore({
       id,
@@ -245,7 +263,9 @@ export class RaftNode {
     this.cancelTicker();
     this.rejectProposals(new GraftError('SHUTDOWN', 'the node is stopping'));
     this.stopTransfers('the node is stopping');
+    this.savedSnapshot?.compacted();
     await this.idle;
+    await this.compaction;
     await this.options.transport.stop();
   }
 
@@ -417,19 +437,12 @@ export class RaftNode {
     }
   }
 
-  /** Replaces the state machine's state with the stored snapshot `meta` (at start, or after installing the leader's). */
-  private async restore(meta: SnapshotMeta): Promise<void> {
-    const stored = await this.options.storage.latestSnapshot();
-    if (stored === null || stored.meta.index !== meta.index || stored.meta.term !== meta.term) {
-      throw new GraftError(
-        'STORAGE_CORRUPT',
-        `snapshot ${meta.index} (term ${meta.term}) is to be restored, but storage's newest is ${stored === null ? 'none' : `${stored.meta.index} (term ${stored.meta.term})`}`,
-      );
-    }
+  /** Replaces the state machine's state with a stored snapshot's (at start, or after installing the leader's); returns how long it took, in ms. */
+  private async restore(stored: StoredSnapshot): Promise<number> {
     const started = this.options.clock.now();
-    await this.options.stateMachine.restore(stored.read(), meta.index);
-    this.snapshotter.restored(meta);
-    this.options.logger.info(`state restored from snapshot ${meta.index} (term ${meta.term}) in ${Math.round(this.options.clock.now() - started)} ms`);
+    await this.options.stateMachine.restore(stored.read(), stored.meta.index);
+    this.snapshotter.restored(stored.meta);
+    return Math.round(this.options.clock.now() - started);
   }
 
   /**
@@ -438,23 +451,33 @@ export class RaftNode {
    * machine restored, before anything of this batch is persisted or applied.
    */
   private async install(meta: SnapshotMeta): Promise<void> {
+    const stored = this.receivedSnapshot;
+    this.receivedSnapshot = null;
+    // The core installs only what it was handed with a received snapshot's state, and never over applied entries (§7).
+    if (stored === null || !sameSnapshot(stored.meta, meta)) throw new Error(`the core installs snapshot ${meta.index}, which was not the one received`);
+    const applied = this.snapshotter.appliedIndex();
+    if (meta.index <= applied) throw new Error(`the core installs snapshot ${meta.index}, at or below the applied index ${applied}`);
     await this.options.storage.restartLogAfter(meta);
-    await this.restore(meta);
+    const ms = await this.restore(stored);
+    this.options.logger.info(`installed the leader's snapshot ${meta.index} (term ${meta.term}); state restored in ${ms} ms`);
     this.replay?.applied(meta.index);
   }
 
   /** After a snapshot is durable, the core and storage forget the log it covers, but for a short tail. */
   private compactLog(core: RaftCore): void {
-    const meta = this.savedSnapshot;
-    if (meta === null) return;
+    const saved = this.savedSnapshot;
+    if (saved === null) return;
     this.savedSnapshot = null;
     const tail = Math.min(MAX_TAIL_ENTRIES, Math.floor(this.options.snapshotPolicy.entries / 2));
-    if (core.compact(meta.index, tail) === null) return;
+    if (core.compact(saved.meta.index, tail) === null) return saved.compacted();
     const through = core.firstIndex() - 1;
-    this.options.storage.compactPrefix(through).catch((error: unknown) => {
-      // Only disk space is at stake: the entries are covered by the snapshot either way.
-      this.options.logger.warn(`could not delete log segments up to entry ${through}: ${(error as Error).message}`);
-    });
+    this.compaction = this.compaction
+      .then(() => this.options.storage.compactPrefix(through))
+      .catch((error: unknown) => {
+        // Only disk space is at stake: the entries are covered by the snapshot either way.
+        this.options.logger.warn(`could not delete log segments up to entry ${through}: ${(error as Error).message}`);
+      })
+      .finally(saved.compacted);
   }
 
   private stopTransfers(reason: string): void {
@@ -502,6 +525,7 @@ export class RaftNode {
     this.cancelTicker();
     this.rejectProposals(new GraftError('SHUTDOWN', `the node stopped: ${cause.message}`, { cause }));
     this.stopTransfers(`the node stopped: ${cause.message}`);
+    this.savedSnapshot?.compacted();
     void this.options.transport.stop();
     this.options.onFatal(cause);
   }
@@ -518,4 +542,8 @@ export class RaftNode {
     if (this.core === null) throw new GraftError('NOT_STARTED', 'the node has not been started');
     return this.core;
   }
+}
+
+function sameSnapshot(a: SnapshotMeta, b: SnapshotMeta): boolean {
+  return a.index === b.index && a.term === b.term;
 }

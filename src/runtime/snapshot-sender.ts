@@ -31,7 +31,10 @@ class Transfer {
   failure: string | null = null;
   private wake: (() => void) | null = null;
 
-  constructor(readonly request: InstallSnapshot) {}
+  constructor(
+    readonly request: InstallSnapshot,
+    readonly attempt: number,
+  ) {}
 
   progressed(received: number, saved: boolean): void {
     if (received > this.acked) this.acked = received;
@@ -75,6 +78,7 @@ class Transfer {
 export class SnapshotSender {
   private readonly transfers = new Map<NodeId, Transfer>();
   private readonly chunkBytes: number;
+  private attempts = 0;
 
   constructor(private readonly parts: SnapshotSenderParts) {
     this.chunkBytes = parts.chunkBytes ?? CHUNK_BYTES;
@@ -92,7 +96,7 @@ export class SnapshotSender {
       current.abort('no progress since the last request; starting over');
     }
     current?.abort('a new transfer replaced it');
-    const transfer = new Transfer(request);
+    const transfer = new Transfer(request, ++this.attempts);
     this.transfers.set(request.to, transfer);
     this.run(transfer)
       .catch((error: unknown) => transfer.abort((error as Error).message))
@@ -105,7 +109,7 @@ export class SnapshotSender {
   /** A follower's answer to a chunk. */
   acknowledged(ack: SnapshotChunkAck): void {
     const transfer = this.transfers.get(ack.from);
-    if (transfer === undefined || ack.index !== transfer.index) return;
+    if (transfer === undefined || ack.index !== transfer.index || ack.attempt !== transfer.attempt) return;
     if (ack.refused !== null) transfer.abort(`${ack.from} refused it: ${ack.refused}`);
     else transfer.progressed(ack.received, ack.saved);
   }
@@ -128,20 +132,27 @@ export class SnapshotSender {
       term: request.term,
       snapshot: stored.meta,
       readRound: request.readRound,
+      attempt: transfer.attempt,
       offset,
       data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
       done,
     });
     this.parts.logger.info(`sending snapshot ${stored.meta.index} (term ${stored.meta.term}) to ${request.to}`, { peer: request.to });
     let offset = 0;
+    const send = async (piece: Uint8Array): Promise<void> => {
+      await this.room(transfer, offset);
+      if (!this.parts.send(request.to, chunk(offset, piece, false))) transfer.abort(`no connection to ${request.to}`);
+      offset += piece.length;
+    };
+    // Chunks of chunkBytes however the store hands the state out: small pieces gathered, large ones cut.
+    let held: Uint8Array = new Uint8Array(0);
     for await (const block of stored.read()) {
-      for (let at = 0; at < block.length; at += this.chunkBytes) {
-        await this.room(transfer, offset);
-        const piece = block.subarray(at, Math.min(block.length, at + this.chunkBytes));
-        if (!this.parts.send(request.to, chunk(offset, piece, false))) transfer.abort(`no connection to ${request.to}`);
-        offset += piece.length;
-      }
+      held = held.length === 0 ? block : Buffer.concat([held, block]);
+      let at = 0;
+      for (; held.length - at >= this.chunkBytes; at += this.chunkBytes) await send(held.subarray(at, at + this.chunkBytes));
+      held = held.subarray(at);
     }
+    if (held.length > 0) await send(held);
     await this.room(transfer, offset);
     this.parts.send(request.to, chunk(offset, new Uint8Array(0), true));
     // Kept until the follower saved it all or went quiet, so that the core asking again meanwhile starts nothing new.

@@ -23,8 +23,8 @@ export interface SnapshotterParts {
   readonly clock: Clock;
   /** The voters in force now, recorded in the snapshot's metadata. */
   readonly voters: () => readonly NodeId[];
-  /** A snapshot is durable: the log before it may be compacted. */
-  readonly onSaved: (meta: SnapshotMeta) => void;
+  /** A snapshot is durable: the log before it may be compacted. Resolves once it was. */
+  readonly onSaved: (meta: SnapshotMeta) => Promise<void>;
 }
 
 /**
@@ -80,6 +80,11 @@ export class Snapshotter {
     }
   }
 
+  /** The last index applied to the state machine. */
+  appliedIndex(): number {
+    return this.applied.index;
+  }
+
   /** The newest snapshot taken or restored here, or null. */
   newest(): SnapshotMeta | null {
     return this.latest;
@@ -98,7 +103,7 @@ export class Snapshotter {
         index: meta.index,
         term: meta.term,
       });
-      this.parts.onSaved(meta);
+      await this.parts.onSaved(meta);
       return meta;
     })();
     this.taking = run;

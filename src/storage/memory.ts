@@ -14,9 +14,12 @@ export class MemoryStorage implements Storage {
   /** The index after which `entries` begin. */
   private start = 0;
   private readonly snapshots = new MemorySnapshotStore();
+  /** The snapshot saved last. */
+  private latest: StoredSnapshot | null = null;
 
   async load(): Promise<PersistedState> {
-    const snapshot = (await this.snapshots.newest())?.meta ?? null;
+    this.latest = await this.snapshots.newest();
+    const snapshot = this.latest?.meta ?? null;
     const { entries, replaced } = logAfterSnapshot(this.entries, snapshot, 'memory storage');
     if (replaced) await this.restartLogAfter(snapshot!);
     return { hardState: this.hardState, snapshot, entries: [...entries] };
@@ -44,12 +47,13 @@ export class MemoryStorage implements Storage {
     this.hardState = hardState;
   }
 
-  saveSnapshot(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
-    return this.snapshots.save(meta, data);
+  async saveSnapshot(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<StoredSnapshot> {
+    this.latest = await this.snapshots.save(meta, data);
+    return this.latest;
   }
 
-  latestSnapshot(): Promise<StoredSnapshot | null> {
-    return this.snapshots.newest();
+  async latestSnapshot(): Promise<StoredSnapshot | null> {
+    return this.latest;
   }
 
   async restartLogAfter(snapshot: SnapshotMeta): Promise<void> {

@@ -13,9 +13,9 @@ export interface StoredSnapshot {
 
 /** Where a storage keeps its snapshots: the newest one is what a restart begins from. */
 export interface SnapshotStore {
-  /** Saves a snapshot; resolves once it is durable. A rejected save leaves nothing that `newest` returns. */
-  save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void>;
-  /** The newest whole snapshot saved, or null when there is none. */
+  /** Saves a snapshot; resolves with it once it is durable. A rejected save leaves nothing that `newest` returns. */
+  save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<StoredSnapshot>;
+  /** The whole snapshot with the highest index, or null when there is none. */
   newest(): Promise<StoredSnapshot | null>;
 }
 
@@ -24,22 +24,26 @@ export interface SnapshotStore {
  * on an in-memory disk. A save that has not resolved is not seen, as with a file not yet renamed.
  */
 export class MemorySnapshotStore implements SnapshotStore {
-  private latest: { readonly meta: SnapshotMeta; readonly chunks: readonly Uint8Array[] } | null = null;
+  private latest: StoredSnapshot | null = null;
 
-  async save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
+  async save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<StoredSnapshot> {
     const chunks: Uint8Array[] = [];
     for await (const chunk of data) chunks.push(Uint8Array.from(chunk));
-    if (this.latest === null || meta.index >= this.latest.meta.index) this.latest = { meta, chunks };
+    const saved = stored(meta, chunks);
+    if (this.latest === null || meta.index >= this.latest.meta.index) this.latest = saved;
+    return saved;
   }
 
   async newest(): Promise<StoredSnapshot | null> {
-    const latest = this.latest;
-    if (latest === null) return null;
-    return {
-      meta: latest.meta,
-      read: async function* () {
-        yield* latest.chunks;
-      },
-    };
+    return this.latest;
   }
+}
+
+function stored(meta: SnapshotMeta, chunks: readonly Uint8Array[]): StoredSnapshot {
+  return {
+    meta,
+    read: async function* () {
+      yield* chunks;
+    },
+  };
 }

@@ -45,12 +45,13 @@ export interface Storage {
    */
   saveHardState(hardState: HardState, options?: { readonly durable?: boolean }): Promise<void>;
   /**
-   * Saves a snapshot of the state machine at `meta.index`, streamed from `data`; resolves once it is
-   * durable, and from then on `load` and `latestSnapshot` return it (or a newer one). The log is not
-   * changed. Rejects, saving nothing, if `data` throws or a write fails.
+   * Saves a snapshot of the state machine at `meta.index`, streamed from `data`; resolves with it
+   * once it is durable. From then on `latestSnapshot` returns it, and `load` after a restart returns
+   * it or one with a higher index. The log is not changed. Rejects, saving nothing, if `data` throws
+   * or a write fails.
    */
-  saveSnapshot(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void>;
-  /** The newest snapshot saved, to read its state from; null when there is none. */
+  saveSnapshot(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<StoredSnapshot>;
+  /** The snapshot saved last (after a restart, the one `load` returned), to read its state from; null when there is none. */
   latestSnapshot(): Promise<StoredSnapshot | null>;
   /**
    * Empties the log, durably: a snapshot from the leader (saved already) replaced it, and the next

@@ -113,7 +113,7 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
       };
     case 'SnapshotChunk': {
       const data = m['data'];
-      if (typeof data !== 'string' || data.length > MAX_CHUNK_TEXT || !BASE64.test(data)) {
+      if (typeof data !== 'string' || data.length > MAX_CHUNK_TEXT || data.length % 4 !== 0 || !BASE64.test(data)) {
         throw new FrameError(`${path}.data: expected base64 of at most ${MAX_CHUNK_TEXT} characters, got ${show(data)}`);
       }
       return {
@@ -122,6 +122,7 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
         term: term(m, 'term', path),
         snapshot: snapshotMeta(m['snapshot'], `${path}.snapshot`),
         readRound: nat(m, 'readRound', path),
+        attempt: nat(m, 'attempt', path),
         offset: nat(m, 'offset', path),
         data,
         done: bool(m, 'done', path),
@@ -131,7 +132,15 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
       const refused = m['refused'];
       if (refused !== null && (typeof refused !== 'string' || refused.length > 1024))
         throw new FrameError(`${path}.refused: expected null or a reason, got ${show(refused)}`);
-      return { type, ...base, index: logIndex(m, 'index', path), received: nat(m, 'received', path), saved: bool(m, 'saved', path), refused };
+      return {
+        type,
+        ...base,
+        index: logIndex(m, 'index', path),
+        attempt: nat(m, 'attempt', path),
+        received: nat(m, 'received', path),
+        saved: bool(m, 'saved', path),
+        refused,
+      };
     }
     default:
       throw new FrameError(`${path}.type: unknown message type ${show(type)}`);

@@ -37,6 +37,8 @@ export interface SnapshotChunk {
   readonly term: number;
   readonly snapshot: SnapshotMeta;
   readonly readRound: number;
+  /** Which attempt of the sender's this chunk belongs to: answers to an attempt it gave up on are told apart. */
+  readonly attempt: number;
   /** Where `data` begins in the snapshot's bytes. */
   readonly offset: number;
   /** The bytes, base64. */
@@ -49,8 +51,9 @@ export interface SnapshotChunkAck {
   readonly type: 'SnapshotChunkAck';
   readonly from: NodeId;
   readonly to: NodeId;
-  /** The snapshot's index. */
+  /** The snapshot's index, and the attempt of the chunk answered. */
   readonly index: number;
+  readonly attempt: number;
   readonly received: number;
   /** The whole snapshot is durable here and was handed to Raft. */
   readonly saved: boolean;

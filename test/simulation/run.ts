@@ -24,7 +24,8 @@ if (values.runtime) {
     const started = performance.now();
     for (const seed of seeds) {
       try {
-        await runRuntimeSimulation(scenario, seed);
+        const report = await runRuntimeSimulation(scenario, seed);
+        if (values.trace) console.log(report.trace.join('\n'));
       } catch (error) {
         if (!(error instanceof SimulationFailure)) throw error;
         failed++;

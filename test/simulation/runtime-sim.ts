@@ -15,7 +15,7 @@ import { DurabilityWatch } from './durability-watch.ts';
 import { hostileMessage, throughCodec } from './hostile-messages.ts';
 import { ManualClock } from './manual-clock.ts';
 import { SimFiles } from './sim-files.ts';
-import { MemorySnapshotStore } from '../../src/storage/snapshot-store.ts';
+import { SimSnapshots } from './sim-snapshots.ts';
 import { simulatedTransport } from './sim-transport.ts';
 import { SafetyViolation } from './safety.ts';
 import { SimulationFailure, type FaultProfile } from './simulation.ts';
@@ -41,6 +41,8 @@ export interface RuntimeScenario {
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
   readonly readMode?: 'read-index' | 'lease';
+  /** Take a snapshot every this many entries (tiny, so compaction and InstallSnapshot happen constantly); absent: the default policy. */
+  readonly snapshotEntries?: number;
   readonly sabotage?: Sabotage | 'apply-duplicates' | WalSabotage;
 }
 
@@ -58,7 +60,7 @@ interface SimProcess {
 interface Machine {
   readonly files: SimFiles;
   /** The machine's snapshots: kept across restarts, lost with its data directory. */
-  snapshots: MemorySnapshotStore;
+  readonly snapshots: SimSnapshots;
   readonly watch: DurabilityWatch;
   /** A disk fault was injected and the node has not stopped for it yet. */
   faulted: boolean;
@@ -138,7 +140,11 @@ class RuntimeSimulation {
     this.ids = Array.from({ length: scenario.nodes }, (_, i) => String(i + 1));
     const members = this.ids.map((id) => `  ${id}: sim-${id}:1`).join('\n');
     const readMode = scenario.readMode ?? 'read-index';
-    this.config = parseClusterConfig(`electionTimeout: 100\nheartbeatInterval: 30\nreadMode: ${readMode}\nconfiguration:\n${members}\n`, `<${scenario.name}>`);
+    const snapshot = scenario.snapshotEntries === undefined ? '' : `snapshot: { entries: ${scenario.snapshotEntries} }\n`;
+    this.config = parseClusterConfig(
+      `electionTimeout: 100\nheartbeatInterval: 30\nreadMode: ${readMode}\n${snapshot}configuration:\n${members}\n`,
+      `<${scenario.name}>`,
+    );
     for (const id of this.ids) {
       const files = new SimFiles({
         after: (ms, fn) => this.clock.after(ms, () => this.whenRunning(id, fn)),
@@ -146,7 +152,11 @@ class RuntimeSimulation {
         alive: () => this.stores.get(id)?.alive === true,
         rng: this.rng,
       });
-      this.machines.set(id, { files, snapshots: new MemorySnapshotStore(), watch: new DurabilityWatch(id, (v) => (this.violation ??= v)), faulted: false });
+      const snapshots = new SimSnapshots({
+        after: (ms, fn) => this.clock.after(ms, () => this.whenRunning(id, fn)),
+        latency: () => this.uniform(...scenario.faults.diskLatency),
+      });
+      this.machines.set(id, { files, snapshots, watch: new DurabilityWatch(id, (v) => (this.violation ??= v)), faulted: false });
     }
   }
 
@@ -169,6 +179,10 @@ class RuntimeSimulation {
       if (this.violation !== null) throw this.violation;
     }
     await this.clock.settle();
+    for (const [id, node] of this.stores) {
+      const { appliedIndex, firstIndex, snapshotIndex } = node.store.graft.status();
+      this.trace.push(`end: ${id} applied ${appliedIndex}, log from ${firstIndex}, snapshot ${snapshotIndex}`);
+    }
     this.checkConverged();
     const bad = checkKvHistory(this.history);
     if (bad !== null) {
@@ -194,7 +208,14 @@ class RuntimeSimulation {
   /** Starts `id` on its machine's disk; a node that cannot start on what its disk holds is a finding. */
   private boot(id: NodeId): void {
     this.startNode(id).catch((error: Error) => {
-      this.violation ??= new SafetyViolation('recovery', `node ${id} could not start on its own disk: ${error.message}`);
+      if (!this.machines.get(id)!.faulted) {
+        this.violation ??= new SafetyViolation('recovery', `node ${id} could not start on its own disk: ${error.message}`);
+        return;
+      }
+      // A disk fault struck while it started (a start may write, e.g. to empty a log a snapshot replaced): it stops, to be restarted.
+      this.trace.push(`${this.clock.time.toFixed(1)} ${id} fails to start: ${error.message}`);
+      this.crash(id);
+      this.clock.after(this.uniform(...this.scenario.faults.downtime), () => this.restart(id));
     });
   }
 
@@ -263,6 +284,7 @@ class RuntimeSimulation {
     node.view.kill();
     node.inbox = null;
     this.machines.get(id)!.files.crash();
+    this.machines.get(id)!.snapshots.crash();
     this.trace.push(`${this.clock.time.toFixed(1)} ${id} crashes`);
   }
 
@@ -320,7 +342,7 @@ class RuntimeSimulation {
     this.crash(id);
     const machine = this.machines.get(id)!;
     machine.files.wipe();
-    machine.snapshots = new MemorySnapshotStore();
+    machine.snapshots.wipe();
     machine.watch.forget();
     this.recovering = { id, upTo };
     this.trace.push(`${this.clock.time.toFixed(1)} ${id} loses its data directory`);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import type { PeerMessage } from '../../src/transport/peer-messages.ts';
+import { MAX_TERM } from '../../src/core/limits.ts';
+import type { PeerMessage, SnapshotChunk, SnapshotChunkAck } from '../../src/transport/peer-messages.ts';
 import { decodeFrame, encodeFrame, FrameError } from '../../src/transport/codec.ts';
 
 const LIMIT = 1024 * 1024;
@@ -111,5 +112,63 @@ describe('codec: peer frames', () => {
 
   it('refuses a frame over the size limit before parsing it', () => {
     expect(refused(encodeFrame(every), 100)).to.match(/frame of \d+ bytes is over the limit of 100/);
+  });
+});
+
+describe('codec: snapshot chunks', () => {
+  const chunk: SnapshotChunk = {
+    type: 'SnapshotChunk',
+    from: '1',
+    to: '2',
+    term: 4,
+    snapshot: { index: 100, term: 3, voters: ['1', '2', '3'] },
+    readRound: 7,
+    attempt: 2,
+    offset: 262144,
+    data: Buffer.from('some state bytes \u0000\u00ff').toString('base64'),
+    done: false,
+  };
+  const last: SnapshotChunk = { ...chunk, offset: 524288, data: '', done: true };
+  const ack: SnapshotChunkAck = { type: 'SnapshotChunkAck', from: '2', to: '1', index: 100, attempt: 2, received: 262144, saved: false, refused: null };
+  const refusal: SnapshotChunkAck = { ...ack, received: 0, refused: "its term 4 is behind this node's 9" };
+  /** The largest data a chunk may carry: base64 of 1 MiB. */
+  const maxData = Math.ceil((1 << 20) / 3) * 4;
+
+  it('round-trips SnapshotChunk and SnapshotChunkAck', () => {
+    const messages: PeerMessage[] = [chunk, last, ack, refusal, { ...ack, received: 524288, saved: true }];
+    expect(decodeFrame(encodeFrame(messages), LIMIT)).to.deep.equal(messages);
+    // The largest chunk, a term at the limit and a single voter are accepted too.
+    const largest: SnapshotChunk = { ...chunk, term: MAX_TERM, snapshot: { ...chunk.snapshot, voters: ['1'] }, data: 'A'.repeat(maxData) };
+    expect(decodeFrame(encodeFrame([largest]), 4 * LIMIT)).to.deep.equal([largest]);
+  });
+
+  it('refuses a malformed SnapshotChunk or SnapshotChunkAck, naming the field', () => {
+    const frame = (m: unknown): unknown => ({ v: 1, messages: [m] });
+    const cases: [unknown, RegExp][] = [
+      [frame({ ...chunk, data: 'not base64!' }), /messages\[0\]\.data: expected base64 of at most 1398104 characters, got "not base64!"/],
+      [frame({ ...chunk, data: 'ab-_' }), /messages\[0\]\.data: expected base64/],
+      [frame({ ...chunk, data: 'AAAA=AAA' }), /messages\[0\]\.data: expected base64/],
+      [frame({ ...chunk, data: 42 }), /messages\[0\]\.data: expected base64 of at most \d+ characters, got 42/],
+      [frame({ ...chunk, data: 'A'.repeat(maxData + 4) }), /messages\[0\]\.data: expected base64 of at most 1398104 characters/],
+      [frame({ ...chunk, snapshot: { index: 100, term: 3 } }), /messages\[0\]\.snapshot\.voters: expected a list of machine ids, got nothing/],
+      [frame({ ...chunk, snapshot: { ...chunk.snapshot, voters: [] } }), /messages\[0\]\.snapshot\.voters: expected a list of machine ids, got \[\]/],
+      [frame({ ...chunk, snapshot: { ...chunk.snapshot, voters: ['1', 2] } }), /messages\[0\]\.snapshot\.voters\[1\]: expected a machine id, got 2/],
+      [frame({ ...chunk, snapshot: { ...chunk.snapshot, voters: [''] } }), /messages\[0\]\.snapshot\.voters\[0\]: expected a machine id/],
+      [frame({ ...chunk, snapshot: null }), /messages\[0\]\.snapshot: expected an object, got null/],
+      [frame({ ...chunk, snapshot: { ...chunk.snapshot, index: -1 } }), /messages\[0\]\.snapshot\.index: expected a non-negative integer, got -1/],
+      [frame({ ...chunk, offset: -1 }), /messages\[0\]\.offset: expected a non-negative integer, got -1/],
+      [frame({ ...chunk, offset: 1.5 }), /messages\[0\]\.offset: expected a non-negative integer, got 1\.5/],
+      [frame({ ...chunk, term: MAX_TERM + 1 }), /messages\[0\]\.term: 140737488355329 is beyond the largest term a node can hold \(140737488355328\)/],
+      [frame({ ...chunk, snapshot: { ...chunk.snapshot, term: MAX_TERM + 1 } }), /messages\[0\]\.snapshot\.term: 140737488355329 is beyond the largest term/],
+      [frame({ ...chunk, readRound: undefined }), /messages\[0\]\.readRound: expected a non-negative integer, got nothing/],
+      [frame({ ...chunk, done: 'yes' }), /messages\[0\]\.done: expected true or false/],
+      [frame({ ...ack, refused: 5 }), /messages\[0\]\.refused: expected null or a reason, got 5/],
+      [frame({ ...ack, refused: undefined }), /messages\[0\]\.refused: expected null or a reason, got nothing/],
+      [frame({ ...ack, refused: 'x'.repeat(1025) }), /messages\[0\]\.refused: expected null or a reason/],
+      [frame({ ...ack, received: -5 }), /messages\[0\]\.received: expected a non-negative integer, got -5/],
+      [frame({ ...ack, index: 2 ** 48 }), /messages\[0\]\.index: 281474976710656 is beyond the largest log index/],
+      [frame({ ...ack, saved: 1 }), /messages\[0\]\.saved: expected true or false, got 1/],
+    ];
+    for (const [f, pattern] of cases) expect(refused(f, 4 * LIMIT)).to.match(pattern);
   });
 });

@@ -58,6 +58,21 @@ describe('GraftInstance options', () => {
     ).to.match(/readMode "lease" needs checkQuorum/);
   });
 
+  it('takes the snapshot and restore hooks together or not at all', () => {
+    const snapshot = (): Iterable<Uint8Array> => [];
+    const restore = async (): Promise<void> => {};
+    const both = /GraftInstance options: snapshot and restore go together: give both hooks, or neither/;
+    expect(refusal(() => lone({ snapshot }))).to.match(both);
+    expect(refusal(() => lone({ restore }))).to.match(both);
+    expect(refusal(() => lone({ snapshot: 'yes' as never }))).to.match(both);
+    expect(refusal(() => lone({ snapshot: 'yes' as never, restore }))).to.match(/GraftInstance options: snapshot must be a function/);
+    expect(refusal(() => lone({ snapshot, restore: {} as never }))).to.match(/GraftInstance options: restore must be a function/);
+    expect(refusal(() => lone({ snapshot: null as never, restore: null as never }))).to.match(/snapshot must be a function/);
+    // Both, or neither, is fine.
+    expect(lone({ snapshot, restore }).id).to.equal('1');
+    expect(lone().id).to.equal('1');
+  });
+
   it('says once, at start, that a node without a data directory keeps nothing across a restart', () => {
     const lines: string[] = [];
     lone({ storage: undefined as never, logger: createLogger('node 1', { level: 'warn', write: (l) => lines.push(l) }) });

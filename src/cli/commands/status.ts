@@ -1,5 +1,5 @@
 import { formatAddress, parseAddress } from '../../config.ts';
-import { expectOk, requestNode } from '../client.ts';
+import { CliError, expectOk, requestNode } from '../client.ts';
 
 interface NodeStatus {
   id: string;
@@ -9,6 +9,24 @@ interface NodeStatus {
   commitIndex: number;
   appliedIndex: number;
   members: { id: string; address: string }[];
+}
+
+/** `graft snapshot`: every member takes a snapshot now and compacts its log; fails if one could not. */
+export async function snapshot(cluster: string): Promise<void> {
+  const first = expectOk(await requestNode(cluster, 'GET', '/status'), 'status') as unknown as NodeStatus;
+  const failed: string[] = [];
+  for (const member of first.members) {
+    try {
+      const taken = expectOk(await requestNode(formatAddress(parseAddress(member.address)), 'POST', '/admin/snapshot'), `snapshot on ${member.id}`);
+      console.log(
+        `${member.id}: snapshot at index ${String(taken['index'])} (term ${String(taken['term'])}); the log now begins at ${String(taken['firstIndex'])}`,
+      );
+    } catch (error) {
+      failed.push(member.id);
+      console.log(`${member.id}: no snapshot: ${(error as Error).message}`);
+    }
+  }
+  if (failed.length > 0) throw new CliError(`no snapshot on ${failed.join(', ')}`);
 }
 
 /** `graft status`: one node's own view, as JSON. */

@@ -51,7 +51,7 @@ export class FileStorage implements Storage {
   private release: (() => Promise<void>) | null = null;
   private lastIndex = 0;
   private snapshots: SnapshotStore | null = null;
-  /** The newest snapshot, known since load or the last save, so that reading it needs no search. */
+  /** The snapshot loaded, or saved last. */
   private newest: StoredSnapshot | null = null;
   private closing: Promise<void> | null = null;
 
@@ -115,10 +115,9 @@ export class FileStorage implements Storage {
     await this.requireWal().compactThrough(throughIndex);
   }
 
-  async saveSnapshot(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
-    const snapshots = this.requireSnapshots();
-    await snapshots.save(meta, data);
-    if (this.newest === null || meta.index >= this.newest.meta.index) this.newest = await snapshots.newest();
+  async saveSnapshot(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<StoredSnapshot> {
+    this.newest = await this.requireSnapshots().save(meta, data);
+    return this.newest;
   }
 
   async latestSnapshot(): Promise<StoredSnapshot | null> {

@@ -83,7 +83,7 @@ export class SnapshotFiles implements SnapshotStore {
    * temporary files. Rejects with STORAGE_FAILED, naming the file and the cause, if any step fails
    * (the iterable throwing included); a rejected save leaves no file under a final name.
    */
-  save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
+  save(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<SnapshotFile> {
     const run = this.saving.then(() => this.write(meta, data));
     this.saving = run.catch(() => {});
     return run;
@@ -127,13 +127,14 @@ export class SnapshotFiles implements SnapshotStore {
     return parsed.sort((a, b) => b.index - a.index || b.term - a.term).map((p) => p.name);
   }
 
-  private async write(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
+  private async write(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<SnapshotFile> {
     const name = finalName(meta.index, meta.term);
     const final = join(this.dir, name);
     const temp = join(this.dir, `${name}.${process.pid}-${++this.temps}.tmp`);
     let step = 'encoding the metadata';
     let fh: FileHandle | null = null;
     let renamed = false;
+    let saved: SnapshotFile;
     try {
       const header = encodeHeader(meta);
       step = 'creating the temporary file';
@@ -165,6 +166,8 @@ export class SnapshotFiles implements SnapshotStore {
       renamed = true;
       step = 'syncing the directory';
       await syncDirectory(this.dir);
+      const [start, end, headerCrc, stored] = [header.length, header.length + length, crc32(header), crc];
+      saved = { meta, file: final, read: () => readState(final, start, end, headerCrc, stored) };
     } catch (error) {
       await fh?.close().catch(() => {});
       await unlink(temp).catch(() => {});
@@ -173,6 +176,7 @@ export class SnapshotFiles implements SnapshotStore {
       throw new GraftError('STORAGE_FAILED', `cannot save snapshot ${final}: ${step}: ${errnoText(error)}`, { cause: error });
     }
     await this.prune(name);
+    return saved;
   }
 
   /** Deletes the snapshots beyond the `keep` newest (never `saved`, the one just written) and every temporary file. */

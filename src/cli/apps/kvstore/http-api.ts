@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GraftError } from '../../../index.ts';
+import { GraftError, type GraftErrorCode } from '../../../index.ts';
 import type { KVStore } from './kv-store.ts';
 
 /** The largest request body accepted, in bytes. */
@@ -42,6 +42,12 @@ async function route(store: KVStore, req: IncomingMessage, url: URL): Promise<[n
     const id = typeof body === 'object' && body !== null && 'id' in body ? body.id : undefined;
     if (id !== undefined && typeof id !== 'string') throw new HttpError(400, 'the body must be {"id": "<machine id>"} or empty');
     return [200, { leader: await store.graft.transferLeadership(id) }];
+  }
+  if (url.pathname === '/admin/snapshot') {
+    if (method !== 'POST') throw new HttpError(405, `${method} ${url.pathname} is not supported; use POST`);
+    const { index, term } = await store.graft.snapshot();
+    const { firstIndex } = store.graft.status();
+    return [200, { index, term, firstIndex }];
   }
   if (url.pathname === '/health') {
     if (method !== 'GET') throw new HttpError(405, `${method} /health is not supported; use GET`);
@@ -113,22 +119,22 @@ async function readJson(req: IncomingMessage, emptyAllowed = false): Promise<unk
   }
 }
 
+/** The HTTP status of a GraftError; any other code means the node cannot serve now (503). */
+const HTTP_STATUS_OF: Partial<Record<GraftErrorCode, number>> = {
+  TIMEOUT_OUTCOME_UNKNOWN: 504,
+  APPLY_FAILED: 500,
+  INVALID_ARGUMENT: 400,
+  TRANSFER_ABORTED: 409,
+  SNAPSHOT_UNSUPPORTED: 501,
+};
+
 function replyError(res: ServerResponse, error: unknown): void {
   if (error instanceof HttpError) {
     reply(res, error.status, { error: error.message });
     return;
   }
   if (error instanceof GraftError) {
-    const status =
-      error.code === 'TIMEOUT_OUTCOME_UNKNOWN'
-        ? 504
-        : error.code === 'APPLY_FAILED'
-          ? 500
-          : error.code === 'INVALID_ARGUMENT'
-            ? 400
-            : error.code === 'TRANSFER_ABORTED'
-              ? 409
-              : 503;
+    const status = HTTP_STATUS_OF[error.code] ?? 503;
     reply(res, status, { error: error.message, code: error.code, ...(error.leader === null ? {} : { leader: error.leader }) });
     return;
   }
