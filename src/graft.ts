@@ -10,6 +10,7 @@ import { Applier } from './runtime/applier.ts';
 import { realClock, type Clock } from './runtime/clock.ts';
 import type { GraftEvents } from './runtime/events.ts';
 import { RaftNode } from './runtime/node.ts';
+import { OwnedTimers } from './runtime/owned-timers.ts';
 import { Proposer } from './runtime/proposer.ts';
 import { ClientSession } from './session/client-session.ts';
 import { SESSION_CAPACITY, SessionTable } from './session/session-table.ts';
@@ -59,6 +60,8 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   private readonly options: GraftOptions<Op, Result>;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  /** Every timer of this instance (deadlines, retries, polls), cancelled when it stops. */
+  private readonly timers: OwnedTimers;
   private readonly requestTimeoutMs: number;
   private readonly storage: Storage;
   private readonly node: RaftNode;
@@ -84,6 +87,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.id = String(options.machineId);
     this.logger = options.logger ?? createLogger(`node ${this.id}`);
     this.clock = knobs.clock ?? realClock;
+    this.timers = new OwnedTimers(this.clock);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     const rng = knobs.rng ?? seededRng(randomInt(2 ** 31));
     this.storage = options.storage ?? defaultStorage(config, this.id, options.dataDir ?? config.dataDir, this.logger);
@@ -184,7 +188,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     }
     const { seq, outcome } = this.session.run(data);
     return new Promise<Result>((resolve, reject) => {
-      const cancel = this.clock.after(this.requestTimeoutMs, () => {
+      const cancel = this.timers.after(this.requestTimeoutMs, () => {
         // Abandoned: no more copies are sent. One already on its way may still be applied, once.
         this.session.abandon(seq);
         reject(
@@ -226,7 +230,9 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         if (leader !== null) done(resolve);
       };
       const onStopped = (): void => done(() => reject(new GraftError('SHUTDOWN', `node ${this.id} stopped before a leader was known`)));
-      const cancel = this.clock.after(timeoutMs, () => done(() => reject(new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `no leader known within ${timeoutMs} ms`))));
+      const cancel = this.timers.after(timeoutMs, () =>
+        done(() => reject(new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `no leader known within ${timeoutMs} ms`))),
+      );
       this.on('leader', onLeader);
       this.on('stopped', onStopped);
     });
@@ -250,7 +256,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     }
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      const cancel = this.clock.after(this.requestTimeoutMs, () =>
+      const cancel = this.timers.after(this.requestTimeoutMs, () =>
         finish(() =>
           reject(
             new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `no leader confirmed a read within ${this.requestTimeoutMs} ms`, {
@@ -275,7 +281,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
             (error: unknown) => {
               // No leader could confirm it: a read has no effect, so trying again is always safe.
               if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'NO_LEADER')) {
-                this.clock.after(this.config.heartbeatInterval, attempt);
+                this.timers.after(this.config.heartbeatInterval, attempt);
               } else {
                 finish(() => reject(error instanceof Error ? error : new Error(String(error))));
               }
@@ -338,7 +344,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       };
       const { electionTimeout, heartbeatInterval } = this.config;
       // The core gives up after an election timeout and takes proposals again: say so at once.
-      const cancelCheck = this.clock.every(heartbeatInterval, () => {
+      const cancelCheck = this.timers.every(heartbeatInterval, () => {
         if (this.node.softState().role !== 'Leader' || this.node.transferTarget() !== null) return;
         done();
         reject(
@@ -350,7 +356,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         );
       });
       // This node stepped down, but no new leader has made itself known (the target may have failed mid-election).
-      const cancelDeadline = this.clock.after(2 * electionTimeout, () => {
+      const cancelDeadline = this.timers.after(2 * electionTimeout, () => {
         done();
         reject(
           new GraftError('TRANSFER_ABORTED', `node ${this.id} stepped down, but no new leader was known within ${2 * electionTimeout} ms`, {
@@ -391,6 +397,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         ? new GraftError('SHUTDOWN', `node ${this.id} stopped`)
         : new GraftError('SHUTDOWN', `node ${this.id} stopped after a fatal error: ${this.failure.message}`, { cause: this.failure });
     this.rejectEverything(error);
+    this.timers.cancelAll();
     await this.storage.close().catch((closeError: Error) => this.logger.warn(`closing storage failed: ${closeError.message}`));
     this.emit('stopped', this.failure);
   }

@@ -40,7 +40,7 @@ export type {
 export { encodeFrame, decodeFrame, FrameError, FRAME_VERSION } from './transport/codec.ts';
 export { WebSocketTransport, type WebSocketTransportOptions } from './transport/ws/ws-transport.ts';
 export type { BackoffOptions } from './transport/ws/backoff.ts';
-export type { Entry, EntryKind, HardState, NodeId, Role, SnapshotMeta } from './core/types.ts';
+export type { Command, Entry, EntryKind, HardState, NodeId, Role, SessionStamp, SnapshotMeta } from './core/types.ts';
 export type { LogPosition } from './core/raft.ts';
 export type { GraftEvents } from './runtime/events.ts';
 export type { Clock, Cancel } from './runtime/clock.ts';

@@ -15,7 +15,7 @@ import { Progress } from './progress.ts';
 import { ReadRounds, type ConfirmedReads, type ReadRequest } from './read-rounds.ts';
 import { RejoinGuard } from './rejoin.ts';
 import type { Ready, ReadState } from './ready.ts';
-import type { Entry, HardState, NodeId, Rng, Role, SnapshotMeta, SoftState } from './types.ts';
+import type { Command, Entry, HardState, NodeId, Rng, Role, SnapshotMeta, SoftState } from './types.ts';
 
 /** How a core is tuned. Times are in ticks: the runtime decides how long a tick is. */
 export interface RaftOptions {
@@ -254,10 +254,10 @@ export class RaftCore {
    * Appends operations to the log if this node leads. Returns where each landed, or null when this
    * node is not the leader (the caller forwards or redirects).
    */
-  propose(data: readonly string[]): LogPosition[] | null {
+  propose(commands: readonly Command[]): LogPosition[] | null {
     // During a transfer the log must stop growing, or the target could never catch up (thesis §3.10).
     if (this.role !== 'Leader' || this.transferee !== null) return null;
-    const positions = this.appendAsLeader(data.map((d) => ({ kind: 'normal' as const, data: d })));
+    const positions = this.appendAsLeader(commands.map(entryContent));
     for (const peer of this.progress.keys()) this.sendAppend(peer, false);
     return positions;
   }
@@ -820,9 +820,9 @@ export class RaftCore {
 
   // ---- leader machinery -------------------------------------------------------------------
 
-  private appendAsLeader(items: readonly { kind: Entry['kind']; data: string }[]): LogPosition[] {
+  private appendAsLeader(items: readonly EntryContent[]): LogPosition[] {
     let index = this.log.lastIndex();
-    const entries = items.map((item) => ({ index: ++index, term: this.term, kind: item.kind, data: item.data }));
+    const entries = items.map((item): Entry => ({ index: ++index, term: this.term, ...item }));
     this.log.append(entries);
     return entries.map((e) => ({ index: e.index, term: e.term }));
   }
@@ -979,6 +979,15 @@ export class RaftCore {
   private send<M extends Message>(message: M): void {
     this.outbox.push(message);
   }
+}
+
+/** An entry but for its place in the log. */
+type EntryContent = Omit<Entry, 'index' | 'term'>;
+
+/** The entry a proposed command becomes: built field by field, so nothing else a command object holds reaches the log. */
+function entryContent(command: Command): EntryContent {
+  if (command.kind === 'session') return { kind: 'session', data: '' };
+  return command.stamp === undefined ? { kind: 'normal', data: command.data } : { kind: 'normal', data: command.data, stamp: command.stamp };
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {

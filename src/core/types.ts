@@ -1,12 +1,29 @@
 /** A machine's identity in the cluster, as written in cluster.yaml (`1:` and `"1":` are the same id). */
 export type NodeId = string;
 
-/** What an entry carries: a user operation, the no-op a new leader appends (§5.4.2), or a membership change. */
-export type EntryKind = 'normal' | 'noop' | 'config';
+/**
+ * What an entry carries: a user operation, the no-op a new leader appends (§5.4.2), a membership
+ * change, or the opening of a client session (Raft thesis §6.3; the entry's index is the session's id).
+ */
+export type EntryKind = 'normal' | 'noop' | 'config' | 'session';
+
+/**
+ * Where an operation stands in its client session (Raft thesis §6.3): every node's session table reads
+ * it to apply the operation once however many copies of it reach the log.
+ */
+export interface SessionStamp {
+  /** The session's id: the index of the entry that opened it. */
+  readonly session: number;
+  /** The operation's number in the session, from 1. */
+  readonly seq: number;
+  /** The lowest number the client still waits for: everything below it is settled. */
+  readonly lowestOutstanding: number;
+}
 
 /**
  * One slot of the replicated log.
- * `data` is opaque to the core: the serialized operation for `normal` entries, empty for `noop`.
+ * `data` and `stamp` are opaque to the core: the serialized operation and its place in a client
+ * session for `normal` entries; `data` is empty for the other kinds.
  */
 export interface Entry {
   /** Its position in the log, from 1. */
@@ -15,9 +32,17 @@ export interface Entry {
   readonly term: number;
   /** What it carries. */
   readonly kind: EntryKind;
-  /** The serialized operation (empty for a no-op). */
+  /** The serialized operation (empty for a no-op and a session opening). */
   readonly data: string;
+  /** The operation's place in its client session: only on a `normal` entry sent under one. */
+  readonly stamp?: SessionStamp;
 }
+
+/**
+ * What can be proposed for the log: an operation, stamped when sent under a client session, or the
+ * opening of a session. The core builds an entry from it and treats its fields as opaque.
+ */
+export type Command = { readonly kind: 'normal'; readonly data: string; readonly stamp?: SessionStamp } | { readonly kind: 'session' };
 
 /**
  * The state that must be durable before any message that depends on it is sent (§5.1, Figure 2):

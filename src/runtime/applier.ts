@@ -66,7 +66,7 @@ export class Applier<Op, Result> {
   /** Applies committed entries, in order. */
   apply(entries: readonly Entry[]): void {
     for (const entry of entries) {
-      if (entry.kind === 'normal') this.sessionApplier.apply(entry);
+      this.sessionApplier.apply(entry);
       this.terms.record(entry.index, entry.term);
       this.parts.session.entryApplied(entry.index, entry.term);
     }

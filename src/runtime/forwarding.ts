@@ -1,5 +1,5 @@
 import type { LogPosition } from '../core/raft.ts';
-import type { NodeId } from '../core/types.ts';
+import type { Command, NodeId } from '../core/types.ts';
 import { GraftError, type GraftErrorCode } from '../errors.ts';
 import type { ForwardRequest, ForwardResponse, PeerMessage } from '../transport/peer-messages.ts';
 import type { Cancel, Clock } from './clock.ts';
@@ -14,22 +14,22 @@ interface Outstanding {
 }
 
 interface Queued {
-  readonly data: string;
+  readonly command: Command;
   readonly resolve: (position: LogPosition) => void;
   readonly reject: (error: Error) => void;
 }
 
 /**
- * Request forwarding: a follower hands operations to the leader, which appends them and answers with
+ * Request forwarding: a follower hands commands to the leader, which appends them and answers with
  * their log positions. The follower then waits for its own apply of those positions, so a caller on
- * any node gets the result of its own node's state machine. Operations forwarded in one event-loop
+ * any node gets the result of its own node's state machine. Commands forwarded in one event-loop
  * pass travel in one request.
  */
 export class Forwarder {
   private readonly outstanding = new Map<number, Outstanding>();
   /**
    * Requests this node has served, by sender and id, with their answer: a duplicated request (a
-   * network that repeats a frame) gets the first answer again instead of appending its ops twice.
+   * network that repeats a frame) gets the first answer again instead of appending its commands twice.
    */
   private readonly served = new Map<string, Promise<LogPosition[]>>();
   private queued = new Map<NodeId, Queued[]>();
@@ -42,15 +42,15 @@ export class Forwarder {
     private readonly clock: Clock,
     private readonly timeoutMs: number,
     private readonly send: (to: NodeId, message: PeerMessage) => boolean,
-    private readonly propose: (ops: readonly string[]) => Promise<LogPosition[]>,
+    private readonly propose: (commands: readonly Command[]) => Promise<LogPosition[]>,
   ) {}
 
-  /** Asks `leader` to append `data`; resolves with where it landed. */
-  forward(leader: NodeId, data: string): Promise<LogPosition> {
+  /** Asks `leader` to append `command`'s entry; resolves with where it landed. */
+  forward(leader: NodeId, command: Command): Promise<LogPosition> {
     return new Promise((resolve, reject) => {
       const list = this.queued.get(leader);
-      if (list === undefined) this.queued.set(leader, [{ data, resolve, reject }]);
-      else list.push({ data, resolve, reject });
+      if (list === undefined) this.queued.set(leader, [{ command, resolve, reject }]);
+      else list.push({ command, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         this.clock.defer(() => this.flush());
@@ -107,7 +107,7 @@ export class Forwarder {
           }),
         reject: (error) => items.forEach((item) => item.reject(error)),
       });
-      const sent = this.send(leader, { type: 'Forward', from: this.self, to: leader, id, ops: items.map((item) => item.data) });
+      const sent = this.send(leader, { type: 'Forward', from: this.self, to: leader, id, commands: items.map((item) => item.command) });
       if (!sent) {
         // It never left this node, so it cannot have been appended: the caller may safely try again.
         this.outstanding.get(id)?.reject(new GraftError('UNREACHABLE', `no connection to leader ${leader}`, { leader }));
@@ -123,7 +123,7 @@ export class Forwarder {
     const key = `${request.from}:${request.id}`;
     let positions = this.served.get(key);
     if (positions === undefined) {
-      positions = this.propose(request.ops);
+      positions = this.propose(request.commands);
       this.served.set(key, positions);
       // Remember the most recent requests only; a duplicate arrives soon after its original.
       if (this.served.size > SERVED_MEMORY) this.served.delete(this.served.keys().next().value!);

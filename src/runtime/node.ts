@@ -2,7 +2,7 @@ import type { SnapshotPolicy } from '../config.ts';
 import type { Message } from '../core/messages.ts';
 import { RaftCore, type LogPosition, type Sabotage } from '../core/raft.ts';
 import type { Ready } from '../core/ready.ts';
-import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId, type Rng, type SnapshotMeta, type SoftState } from '../core/types.ts';
+import { EMPTY_HARD_STATE, type Command, type Entry, type HardState, type NodeId, type Rng, type SnapshotMeta, type SoftState } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { StoredSnapshot } from '../storage/snapshot-store.ts';
@@ -10,6 +10,7 @@ import type { Storage } from '../storage/storage.ts';
 import type { ForwardRequest, ForwardResponse, PeerMessage } from '../transport/peer-messages.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { Cancel, Clock } from './clock.ts';
+import { OwnedTimers } from './owned-timers.ts';
 import { ReplayProgress } from './replay-progress.ts';
 import { SnapshotReceiver } from './snapshot-receiver.ts';
 import { SnapshotSender } from './snapshot-sender.ts';
@@ -72,7 +73,7 @@ interface QueuedRead {
 }
 
 interface QueuedProposal {
-  readonly data: readonly string[];
+  readonly data: readonly Command[];
   readonly resolve: (positions: LogPosition[]) => void;
   readonly reject: (error: Error) => void;
 }
@@ -102,6 +103,8 @@ export class RaftNode {
   /** The tick length in ms, and the clock time up to which the core has been ticked. */
   private tickMs = 1;
   private tickedUntil = 0;
+  /** Timers other than the ticker (read retries), cancelled when the node stops. */
+  private readonly timers: OwnedTimers;
   private readonly snapshotter: Snapshotter;
   private readonly snapshotSender: SnapshotSender;
   private readonly snapshotReceiver: SnapshotReceiver;
@@ -114,6 +117,7 @@ export class RaftNode {
 
   constructor(private readonly options: RaftNodeOptions) {
     const { storage, clock, logger } = options;
+    this.timers = new OwnedTimers(clock);
     const stallMs = STALL_ELECTION_TIMEOUTS * options.electionTimeoutMs;
     this.snapshotter = new Snapshotter({
       policy: options.snapshotPolicy,
@@ -192,7 +196,7 @@ export class RaftNode {
   }
 
   /** Queues operations for the log. Resolves with their positions once appended; rejects NOT_LEADER when this node does not lead. */
-  propose(data: readonly string[]): Promise<LogPosition[]> {
+  propose(data: readonly Command[]): Promise<LogPosition[]> {
     if (this.stopped) return Promise.reject(new GraftError('SHUTDOWN', 'the node is stopping'));
     return new Promise((resolve, reject) => {
       this.proposals.push({ data, resolve, reject });
@@ -263,6 +267,7 @@ export class RaftNode {
     this.cancelTicker();
     this.rejectProposals(new GraftError('SHUTDOWN', 'the node is stopping'));
     this.stopTransfers('the node is stopping');
+    this.timers.cancelAll();
     this.savedSnapshot?.compacted();
     await this.idle;
     await this.compaction;
@@ -416,7 +421,7 @@ export class RaftNode {
     }
     this.readsAsked.set(context, batch);
     // A request or its answer may be lost; reads are idempotent, so after an election timeout ask again.
-    this.options.clock.after(this.options.electionTimeoutMs, () => {
+    this.timers.after(this.options.electionTimeoutMs, () => {
       const unanswered = this.readsAsked.get(context);
       if (unanswered === undefined) return;
       this.readsAsked.delete(context);
@@ -525,6 +530,7 @@ export class RaftNode {
     this.cancelTicker();
     this.rejectProposals(new GraftError('SHUTDOWN', `the node stopped: ${cause.message}`, { cause }));
     this.stopTransfers(`the node stopped: ${cause.message}`);
+    this.timers.cancelAll();
     this.savedSnapshot?.compacted();
     void this.options.transport.stop();
     this.options.onFatal(cause);

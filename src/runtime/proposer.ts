@@ -1,5 +1,5 @@
 import type { LogPosition } from '../core/raft.ts';
-import type { NodeId } from '../core/types.ts';
+import type { Command, NodeId } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import { LeaderCopies } from '../session/leader-copies.ts';
 import type { SessionTable } from '../session/session-table.ts';
@@ -24,7 +24,7 @@ export interface ProposerParts {
 }
 
 interface Request {
-  readonly data: string;
+  readonly command: Command;
   readonly resolve: (position: LogPosition) => void;
   readonly reject: (error: Error) => void;
 }
@@ -47,7 +47,7 @@ export class Proposer {
     const { node } = parts;
     this.leaderCopies = new LeaderCopies(
       parts.sessions,
-      (ops) => node.propose(ops),
+      (commands) => node.propose(commands),
       () => node.softState().term,
     );
     this.forwarder = new Forwarder(
@@ -56,13 +56,13 @@ export class Proposer {
       parts.clock,
       parts.forwardTimeoutMs,
       (to, m) => node.sendToPeer(to, m),
-      (ops) => this.leaderCopies.propose(ops),
+      (commands) => this.leaderCopies.propose(commands),
     );
   }
 
-  /** Appends `data` to the leader's log; resolves with its position there. */
-  submit(data: string): Promise<LogPosition> {
-    return new Promise((resolve, reject) => this.send({ data, resolve, reject }));
+  /** Appends `command`'s entry to the leader's log; resolves with its position there. */
+  submit(command: Command): Promise<LogPosition> {
+    return new Promise((resolve, reject) => this.send({ command, resolve, reject }));
   }
 
   /** A forwarding message from a peer. */
@@ -98,7 +98,9 @@ export class Proposer {
       return;
     }
     const position: Promise<LogPosition | undefined> =
-      leader === this.parts.id ? this.leaderCopies.propose([request.data]).then((positions) => positions[0]) : this.forwarder.forward(leader, request.data);
+      leader === this.parts.id
+        ? this.leaderCopies.propose([request.command]).then((positions) => positions[0])
+        : this.forwarder.forward(leader, request.command);
     position.then(
       (p) => {
         if (p === undefined) request.reject(new GraftError('PROTOCOL', 'no position for a proposal'));

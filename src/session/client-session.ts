@@ -1,15 +1,15 @@
 import type { LogPosition } from '../core/raft.ts';
+import type { Command } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
-import { encodeOpenSession, encodeOperation } from './command.ts';
 import { ALREADY_APPLIED } from './leader-copies.ts';
 import type { Outcome, Verdict } from './session-table.ts';
 
 /**
- * Appends an entry through the leader and resolves with where it landed. A rejection with
+ * Appends a command's entry through the leader and resolves with where it landed. A rejection with
  * TIMEOUT_OUTCOME_UNKNOWN means no answer came (the entry may or may not be in a log); any other
  * rejection is final.
  */
-export type Route = (data: string) => Promise<LogPosition>;
+export type Route = (command: Command) => Promise<LogPosition>;
 
 interface PendingOperation {
   readonly op: string;
@@ -157,7 +157,7 @@ export class ClientSession {
   }
 
   private sendOpening(): void {
-    this.route(encodeOpenSession()).then(
+    this.route({ kind: 'session' }).then(
       (position) => {
         if (this.id !== null || !this.opening) return;
         // The answer can come after the entry was applied (messages overtake each other).
@@ -180,7 +180,7 @@ export class ClientSession {
     if (p === undefined || id === null) return;
     if (p.position !== null) this.byIndex.delete(p.position.index);
     p.position = null;
-    this.route(encodeOperation(id, seq, this.lowestOutstanding(), p.op)).then(
+    this.route({ kind: 'normal', data: p.op, stamp: { session: id, seq, lowestOutstanding: this.lowestOutstanding() } }).then(
       (position) => {
         // Applied already: the committed first copy will be applied here too, and answer.
         if (this.pending.get(seq) !== p || this.id !== id || position.index === ALREADY_APPLIED.index) return;

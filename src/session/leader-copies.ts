@@ -1,6 +1,5 @@
 import type { LogPosition } from '../core/raft.ts';
-import { GraftError } from '../errors.ts';
-import { decodeCommand, type LoggedCommand } from './command.ts';
+import type { Command } from '../core/types.ts';
 import type { SessionTable } from './session-table.ts';
 
 /** The answer for a copy of an operation that was applied already: nothing was appended for it. */
@@ -19,28 +18,29 @@ export class LeaderCopies {
 
   constructor(
     private readonly sessions: SessionTable,
-    private readonly append: (ops: readonly string[]) => Promise<LogPosition[]>,
+    private readonly append: (commands: readonly Command[]) => Promise<LogPosition[]>,
     private readonly currentTerm: () => number,
   ) {}
 
-  /** Appends what is new in `ops`; answers one position per op, ALREADY_APPLIED for those applied before. */
-  async propose(ops: readonly string[]): Promise<LogPosition[]> {
+  /** Appends what is new in `commands`; answers one position per command, ALREADY_APPLIED for those applied before. */
+  async propose(commands: readonly Command[]): Promise<LogPosition[]> {
     const term = this.currentTerm();
     if (term !== this.term) {
       this.term = term; // entries appended by an earlier leadership may be gone: forget them
       this.appended.clear();
     }
     const answers: (LogPosition | null)[] = [];
-    const fresh: { op: string; key: string | null; at: number }[] = [];
-    for (const op of ops) {
-      const command = decodeOrRefuse(op);
-      const key = command.kind === 'operation' ? `${command.session}:${command.seq}` : null;
-      const known = command.kind !== 'operation' ? undefined : this.sessions.settled(command.session, command.seq) ? ALREADY_APPLIED : this.appended.get(key!);
-      if (known === undefined) fresh.push({ op, key, at: answers.length });
+    const fresh: { command: Command; key: string | null; at: number }[] = [];
+    for (const command of commands) {
+      // Only an operation sent under a session can be a copy; everything else is appended as it comes.
+      const stamp = command.kind === 'normal' ? command.stamp : undefined;
+      const key = stamp === undefined ? null : `${stamp.session}:${stamp.seq}`;
+      const known = stamp === undefined ? undefined : this.sessions.settled(stamp.session, stamp.seq) ? ALREADY_APPLIED : this.appended.get(key!);
+      if (known === undefined) fresh.push({ command, key, at: answers.length });
       answers.push(known ?? null);
     }
     if (fresh.length > 0) {
-      const positions = await this.append(fresh.map((f) => f.op));
+      const positions = await this.append(fresh.map((f) => f.command));
       fresh.forEach((f, i) => {
         const position = positions[i]!;
         answers[f.at] = position;
@@ -53,14 +53,5 @@ export class LeaderCopies {
   /** Operation `seq` of `session` was applied: from now on the session table answers for it. */
   applied(session: number, seq: number): void {
     if (this.appended.size > 0) this.appended.delete(`${session}:${seq}`); // empty on followers: no key to build
-  }
-}
-
-/** A malformed header can only come from a faulty or hostile peer: refuse it before it reaches the log. */
-function decodeOrRefuse(op: string): LoggedCommand {
-  try {
-    return decodeCommand(op);
-  } catch (error) {
-    throw new GraftError('PROTOCOL', `refused an operation: ${(error as Error).message}`);
   }
 }

@@ -1,8 +1,8 @@
-import type { Entry } from '../core/types.ts';
+import type { Command, Entry } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { ClientSession } from './client-session.ts';
-import { decodeCommand, type LoggedCommand } from './command.ts';
 import type { LeaderCopies } from './leader-copies.ts';
+import { decodeLegacyCommand, isLegacyCommand } from './legacy-command.ts';
 import type { Outcome, SessionTable, Verdict } from './session-table.ts';
 
 /** What the apply path works with. */
@@ -20,40 +20,48 @@ export interface SessionApplierParts {
 }
 
 /**
- * The apply path of exactly-once (thesis §6.3): each committed normal entry opens a session, or runs
- * its operation unless the session table says it is a copy of one applied before. Every node runs
- * this on the same log, so every node applies the same operations.
+ * The apply path of exactly-once (thesis §6.3): a session entry opens a session; a normal entry runs
+ * its operation, unless its stamp names an operation the session table says was applied before (a
+ * copy). Every node runs this on the same log, so every node applies the same operations.
  */
 export class SessionApplier {
   constructor(private readonly parts: SessionApplierParts) {}
 
   apply(entry: Entry): void {
+    const command = isLegacyCommand(entry) ? this.decodeLegacy(entry) : entry;
+    if (command === null) return;
     const { sessions, session, leaderCopies, run } = this.parts;
-    let command: LoggedCommand;
+    switch (command.kind) {
+      case 'session':
+        sessions.open(entry.index);
+        return;
+      case 'normal': {
+        const stamp = command.stamp;
+        // Unstamped: an operation logged before sessions existed.
+        if (stamp === undefined) {
+          run(command.data, entry);
+          return;
+        }
+        const verdict: Verdict =
+          this.parts.applyCopies === true && sessions.has(stamp.session)
+            ? { kind: 'apply' }
+            : sessions.verdict(stamp.session, stamp.seq, stamp.lowestOutstanding);
+        const outcome = verdict.kind === 'apply' ? run(command.data, entry) : null;
+        if (outcome !== null) sessions.record(stamp.session, stamp.seq, outcome);
+        leaderCopies.applied(stamp.session, stamp.seq);
+        session.settled(stamp.session, stamp.seq, verdict, outcome);
+      }
+    }
+  }
+
+  /** The command of an entry from an older version's log, or null (reported) when its header is malformed. */
+  private decodeLegacy(entry: Entry): Command | null {
     try {
-      command = decodeCommand(entry.data);
+      return decodeLegacyCommand(entry.data);
     } catch (error) {
       // Every node reads the same bytes, so every node skips this entry alike.
       this.parts.report(new GraftError('APPLY_FAILED', `entry ${entry.index} was skipped: ${(error as Error).message}`));
-      return;
-    }
-    switch (command.kind) {
-      case 'open-session':
-        sessions.open(entry.index);
-        return;
-      case 'plain':
-        run(command.op, entry);
-        return;
-      case 'operation': {
-        const verdict: Verdict =
-          this.parts.applyCopies === true && sessions.has(command.session)
-            ? { kind: 'apply' }
-            : sessions.verdict(command.session, command.seq, command.lowestOutstanding);
-        const outcome = verdict.kind === 'apply' ? run(command.op, entry) : null;
-        if (outcome !== null) sessions.record(command.session, command.seq, outcome);
-        leaderCopies.applied(command.session, command.seq);
-        session.settled(command.session, command.seq, verdict, outcome);
-      }
+      return null;
     }
   }
 }

@@ -1,5 +1,5 @@
 import { MAX_INDEX, MAX_TERM } from '../core/limits.ts';
-import type { Entry, SnapshotMeta } from '../core/types.ts';
+import type { Command, Entry, EntryKind, SessionStamp, SnapshotMeta } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { PeerMessage } from './peer-messages.ts';
 
@@ -7,8 +7,12 @@ import type { PeerMessage } from './peer-messages.ts';
 const MAX_CHUNK_TEXT = Math.ceil((1 << 20) / 3) * 4;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** The version of the frame format; a frame of another version is refused. */
-export const FRAME_VERSION = 1;
+/**
+ * The version of the frame format; a frame of another version is refused, at the hello already, so
+ * that nodes of versions that cannot understand each other say so rather than drop messages.
+ * 2: entries carry their session stamp and kind as fields; forwarded operations are typed commands.
+ */
+export const FRAME_VERSION = 2;
 
 /** A frame that is malformed, too large or of an unknown version. The message names what and where. */
 export class FrameError extends GraftError {
@@ -96,12 +100,9 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
     case 'ReadIndexResponse':
       return { type, ...base, term: term(m, 'term', path), context: nat(m, 'context', path), index: m['index'] === null ? null : logIndex(m, 'index', path) };
     case 'Forward': {
-      const ops = m['ops'];
-      if (!Array.isArray(ops)) throw new FrameError(`${path}.ops: expected a list of strings, got ${show(ops)}`);
-      ops.forEach((op, i) => {
-        if (typeof op !== 'string') throw new FrameError(`${path}.ops[${i}]: expected a string, got ${show(op)}`);
-      });
-      return { type, ...base, id: nat(m, 'id', path), ops: ops as string[] };
+      const commands = m['commands'];
+      if (!Array.isArray(commands)) throw new FrameError(`${path}.commands: expected a list, got ${show(commands)}`);
+      return { type, ...base, id: nat(m, 'id', path), commands: commands.map((c, i) => command(c, `${path}.commands[${i}]`)) };
     }
     case 'ForwardResponse':
       return {
@@ -156,10 +157,43 @@ function entries(value: unknown, prevLogIndex: number, path: string): Entry[] {
     if (index !== prevLogIndex + 1 + i)
       throw new FrameError(`${p}.index: expected ${prevLogIndex + 1 + i} (entries follow prevLogIndex contiguously), got ${index}`);
     const kind = e['kind'];
-    if (kind !== 'normal' && kind !== 'noop' && kind !== 'config') throw new FrameError(`${p}.kind: expected "normal", "noop" or "config", got ${show(kind)}`);
-    if (typeof e['data'] !== 'string') throw new FrameError(`${p}.data: expected a string, got ${show(e['data'])}`);
-    return { index, term: term(e, 'term', p), kind, data: e['data'] };
+    if (!ENTRY_KINDS.includes(kind as EntryKind)) throw new FrameError(`${p}.kind: expected "normal", "noop", "config" or "session", got ${show(kind)}`);
+    const data = e['data'];
+    if (typeof data !== 'string') throw new FrameError(`${p}.data: expected a string, got ${show(data)}`);
+    if (kind === 'session' && data !== '') throw new FrameError(`${p}.data: expected no data on a session entry, got ${show(data)}`);
+    const entry: Entry = { index, term: term(e, 'term', p), kind: kind as EntryKind, data };
+    if (e['stamp'] === undefined) return entry;
+    if (kind !== 'normal') throw new FrameError(`${p}.stamp: only a normal entry carries a stamp, this is a ${kind as string} entry`);
+    return { ...entry, stamp: stamp(e['stamp'], `${p}.stamp`) };
   });
+}
+
+const ENTRY_KINDS: readonly EntryKind[] = ['normal', 'noop', 'config', 'session'];
+
+/** A forwarded command: an operation, stamped when sent under a client session, or a session opening. */
+function command(value: unknown, path: string): Command {
+  const c = record(value, path);
+  const kind = c['kind'];
+  if (kind === 'session') {
+    for (const key of ['data', 'stamp']) {
+      if (c[key] !== undefined) throw new FrameError(`${path}.${key}: a session command carries none, got ${show(c[key])}`);
+    }
+    return { kind };
+  }
+  if (kind !== 'normal') throw new FrameError(`${path}.kind: expected "normal" or "session", got ${show(kind)}`);
+  const data = c['data'];
+  if (typeof data !== 'string') throw new FrameError(`${path}.data: expected a string, got ${show(data)}`);
+  return c['stamp'] === undefined ? { kind, data } : { kind, data, stamp: stamp(c['stamp'], `${path}.stamp`) };
+}
+
+/** A client session stamp (thesis §6.3): its numbers are stored in 6 bytes in the log, as indexes are. */
+function stamp(value: unknown, path: string): SessionStamp {
+  const s = record(value, path);
+  return {
+    session: bounded(s, 'session', path, MAX_INDEX, 'session number'),
+    seq: bounded(s, 'seq', path, MAX_INDEX, 'session number'),
+    lowestOutstanding: bounded(s, 'lowestOutstanding', path, MAX_INDEX, 'session number'),
+  };
 }
 
 function snapshotMeta(value: unknown, path: string): SnapshotMeta {

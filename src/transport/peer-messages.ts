@@ -1,25 +1,25 @@
 import type { Message } from '../core/messages.ts';
-import type { NodeId, SnapshotMeta } from '../core/types.ts';
+import type { Command, NodeId, SnapshotMeta } from '../core/types.ts';
 
 /**
- * A follower hands operations it was given to the leader (request forwarding).
- * `ops` are serialized operations; `id` pairs the answer with the request.
+ * A follower hands commands it was given to the leader (request forwarding).
+ * `commands` are what the leader proposes for its log; `id` pairs the answer with the request.
  */
 export interface ForwardRequest {
   readonly type: 'Forward';
   readonly from: NodeId;
   readonly to: NodeId;
   readonly id: number;
-  readonly ops: readonly string[];
+  readonly commands: readonly Command[];
 }
 
-/** Where the leader placed forwarded operations in its log, or why it could not. */
+/** Where the leader placed forwarded commands in its log, or why it could not. */
 export interface ForwardResponse {
   readonly type: 'ForwardResponse';
   readonly from: NodeId;
   readonly to: NodeId;
   readonly id: number;
-  /** One position per forwarded op, in order, when accepted. */
+  /** One position per forwarded command, in order, when accepted. */
   readonly positions: readonly { readonly index: number; readonly term: number }[] | null;
   /** Why not, when refused: a GraftErrorCode and the leader this node knows of. */
   readonly error: { readonly code: string; readonly message: string; readonly leader: NodeId | null } | null;

@@ -2,7 +2,7 @@ import type { Message } from '../../src/core/messages.ts';
 import { RaftCore, type RaftOptions } from '../../src/core/raft.ts';
 import type { ReadState } from '../../src/core/ready.ts';
 import { seededRng } from '../../src/core/rng.ts';
-import { EMPTY_HARD_STATE, type Entry, type HardState, type NodeId } from '../../src/core/types.ts';
+import { EMPTY_HARD_STATE, type Command, type Entry, type HardState, type NodeId } from '../../src/core/types.ts';
 
 /** A node's simulated disk: what it would find after a restart. */
 export interface Disk {
@@ -162,4 +162,9 @@ export function loneCore(options: Partial<RaftOptions> = {}): RaftCore {
 /** Takes the messages of the given type out of a list, typed. */
 export function ofType<T extends Message['type']>(messages: readonly Message[], type: T): Extract<Message, { type: T }>[] {
   return messages.filter((m): m is Extract<Message, { type: T }> => m.type === type);
+}
+
+/** Commands for operations `data`, as a node's runtime proposes them without a client session. */
+export function normal(...data: string[]): Command[] {
+  return data.map((d) => ({ kind: 'normal', data: d }));
 }

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import superjson from 'superjson';
 import type { Entry } from '../../src/core/types.ts';
 import { FileStorage } from '../../src/storage/file/file-storage.ts';
-import { decodeCommand } from '../../src/session/command.ts';
 import { SESSION_CAPACITY, SessionTable } from '../../src/session/session-table.ts';
 import type { KVOperation } from '../../src/cli/apps/kvstore/operations.ts';
 import type { ProcessCluster } from './processes.ts';
@@ -75,12 +74,11 @@ export async function auditLogs(cluster: ProcessCluster, ids: readonly string[],
   const written = new Map<string, number>();
   const sessions = new SessionTable(SESSION_CAPACITY);
   for (const e of reference) {
-    if (e.kind !== 'normal') continue;
-    const command = decodeCommand(e.data);
-    if (command.kind === 'open-session') sessions.open(e.index);
-    if (command.kind !== 'operation' || sessions.verdict(command.session, command.seq, command.lowestOutstanding).kind !== 'apply') continue;
-    sessions.record(command.session, command.seq, { ok: true, value: null });
-    const op = superjson.parse<KVOperation>(command.op);
+    if (e.kind === 'session') sessions.open(e.index);
+    const stamp = e.stamp;
+    if (e.kind !== 'normal' || stamp === undefined || sessions.verdict(stamp.session, stamp.seq, stamp.lowestOutstanding).kind !== 'apply') continue;
+    sessions.record(stamp.session, stamp.seq, { ok: true, value: null });
+    const op = superjson.parse<KVOperation>(e.data);
     if (op.kind === 'set') written.set(op.key, (written.get(op.key) ?? 0) + 1);
   }
   return written;

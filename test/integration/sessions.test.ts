@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decodeCommand } from '../../src/session/command.ts';
+import type { Entry } from '../../src/core/types.ts';
 import { MemoryNetwork } from '../../src/transport/memory.ts';
 import { GraftCluster, waitUntil } from '../helpers/graft-cluster.ts';
 
@@ -9,14 +9,14 @@ describe('integration: client sessions survive restarts (thesis §6.3)', functio
   let cluster: GraftCluster;
 
   /** A cluster that applied one operation, 'x', sent by a follower; returns the log entry that carries it. */
-  async function appliedX(): Promise<{ data: string; index: number; term: number }> {
+  async function appliedX(): Promise<Entry> {
     network = new MemoryNetwork();
     cluster = await GraftCluster.create(3, { transport: (id) => network.transport(id) });
     const leader = await cluster.agreedLeader();
     const follower = [...cluster.nodes.keys()].find((id) => id !== leader)!;
     await cluster.node(follower).graft.applyOperation('x');
     const { entries } = await cluster.node(follower).storage.load();
-    return entries.find((e) => e.kind === 'normal' && decodeCommand(e.data).kind === 'operation')!;
+    return entries.find((e) => e.kind === 'normal' && e.stamp !== undefined)!;
   }
 
   /** Restarts every node: each rebuilds its state machine, session table included, from its log. */
@@ -34,7 +34,9 @@ describe('integration: client sessions survive restarts (thesis §6.3)', functio
     const leader = await restartAll();
     // A request duplicated in the network arrives now from a follower; y follows it on the same link.
     const sender = [...cluster.nodes.keys()].find((id) => id !== leader)!;
-    network.transport(sender).send(leader, [{ type: 'Forward', from: sender, to: leader, id: 424242, ops: [x.data] }]);
+    network
+      .transport(sender)
+      .send(leader, [{ type: 'Forward', from: sender, to: leader, id: 424242, commands: [{ kind: 'normal', data: x.data, stamp: x.stamp! }] }]);
     await cluster.node(sender).graft.applyOperation('y');
     await waitUntil(cluster.instances(), () => [...cluster.nodes.values()].every((n) => n.applied.includes('y')), 'every node to apply y');
 
@@ -50,7 +52,7 @@ describe('integration: client sessions survive restarts (thesis §6.3)', functio
     for (const node of cluster.nodes.values()) {
       const { entries } = await node.storage.load();
       const last = entries[entries.length - 1]!;
-      await node.storage.append([{ index: last.index + 1, term: last.term, kind: 'normal', data: x.data }]);
+      await node.storage.append([{ ...x, index: last.index + 1, term: last.term }]);
     }
     const leader = await restartAll();
     await cluster.node(leader).graft.applyOperation('y');

@@ -134,12 +134,15 @@ describe('package: the packed tarball, installed into a fresh project', function
     expect(out.applied).to.deep.equal({ 1: expected, 2: expected, 3: expected });
   });
 
-  it('runs examples/embedded/cluster.js as written, with plain node: three members agree', async () => {
+  it('runs examples/embedded/cluster.js as written, with plain node: three members agree, and one takes a snapshot', async () => {
     copyFileSync(join(ROOT, 'examples', 'embedded', 'cluster.js'), join(project(), 'embedded.js'));
     const lines = (await run(process.execPath, ['embedded.js'], project())).trim().split('\n');
-    expect(lines).to.have.length(3);
-    for (const [i, line] of lines.entries()) expect(line).to.match(new RegExp(`^member ${i + 1} \\((Leader|Follower)\\) counts 9 visits$`));
+    expect(lines).to.have.length(4);
+    for (const [i, line] of lines.slice(0, 3).entries()) expect(line).to.match(new RegExp(`^member ${i + 1} \\((Leader|Follower)\\) counts 9 visits$`));
     expect(lines.filter((line) => line.includes('(Leader)'))).to.have.length(1);
+    // Nine adds, and the entries that opened the members' sessions and began the leader's term.
+    const index = Number(/^member 1 took a snapshot at index (\d+)$/.exec(lines[3]!)?.[1]);
+    expect(index, lines[3]).to.be.at.least(10);
   });
 
   it("type-checks a TypeScript consumer, the README's embedding example, examples/kvstore and examples/embedded, against the shipped .d.ts", async () => {

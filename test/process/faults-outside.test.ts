@@ -1,3 +1,4 @@
+import { FRAME_VERSION } from '../../src/transport/codec.ts';
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -232,7 +233,7 @@ describe('process: frames with numbers no node can hold, sent to every node, tak
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    ws.send(JSON.stringify({ v: 1, hello: { from: SPY, to: id } }));
+    ws.send(JSON.stringify({ v: FRAME_VERSION, hello: { from: SPY, to: id } }));
     return ws;
   }
 
@@ -249,7 +250,10 @@ describe('process: frames with numbers no node can hold, sent to every node, tak
         const ws = await connectAsSpy(id);
         const done = closed(ws);
         ws.send(
-          JSON.stringify({ v: 1, messages: [{ type: 'RequestVote', from: SPY, to: id, term: hostileTerm, lastLogIndex: 0, lastLogTerm: 0, transfer: false }] }),
+          JSON.stringify({
+            v: FRAME_VERSION,
+            messages: [{ type: 'RequestVote', from: SPY, to: id, term: hostileTerm, lastLogIndex: 0, lastLogTerm: 0, transfer: false }],
+          }),
         );
         const { code, reason } = await done;
         expect(code, `node ${id} closes on term ${hostileTerm}`).to.equal(1008);
@@ -267,7 +271,7 @@ describe('process: frames with numbers no node can hold, sent to every node, tak
       );
       ws.send(
         JSON.stringify({
-          v: 1,
+          v: FRAME_VERSION,
           messages: [
             {
               type: 'AppendEntriesResponse',
@@ -285,7 +289,7 @@ describe('process: frames with numbers no node can hold, sent to every node, tak
         }),
       );
       // Frames on one connection are handled in order: the answer to this pre-vote means the response was handled.
-      ws.send(JSON.stringify({ v: 1, messages: [{ type: 'PreVote', from: SPY, to: id, term: term + 1, lastLogIndex: 0, lastLogTerm: 0 }] }));
+      ws.send(JSON.stringify({ v: FRAME_VERSION, messages: [{ type: 'PreVote', from: SPY, to: id, term: term + 1, lastLogIndex: 0, lastLogTerm: 0 }] }));
       expect((await answered).granted, `node ${id} grants a pre-vote to an empty log`).to.equal(false);
       expect(ws.readyState, `node ${id} keeps a connection that sent a well-formed frame`).to.equal(WebSocket.OPEN);
       ws.close();

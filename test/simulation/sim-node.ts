@@ -153,7 +153,7 @@ export class SimNode {
   /** Proposes a client command; null when this node is down, paused or not the leader. */
   propose(command: ClientCommand): LogPosition | null {
     if (this.core === null || this.paused) return null;
-    const positions = this.core.propose([JSON.stringify(command)]);
+    const positions = this.core.propose([{ kind: 'normal', data: JSON.stringify(command) }]);
     this.process();
     return positions?.[0] ?? null;
   }

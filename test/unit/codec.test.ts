@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { MAX_TERM } from '../../src/core/limits.ts';
 import type { PeerMessage, SnapshotChunk, SnapshotChunkAck } from '../../src/transport/peer-messages.ts';
-import { decodeFrame, encodeFrame, FrameError } from '../../src/transport/codec.ts';
+import { decodeFrame, encodeFrame, FrameError, FRAME_VERSION } from '../../src/transport/codec.ts';
 
 const LIMIT = 1024 * 1024;
 
@@ -20,6 +20,8 @@ const every: PeerMessage[] = [
     entries: [
       { index: 5, term: 3, kind: 'noop', data: '' },
       { index: 6, term: 3, kind: 'normal', data: '{"k":1}' },
+      { index: 7, term: 3, kind: 'session', data: '' },
+      { index: 8, term: 3, kind: 'normal', data: '{"k":2}', stamp: { session: 7, seq: 1, lowestOutstanding: 1 } },
     ],
   },
   {
@@ -46,7 +48,13 @@ const every: PeerMessage[] = [
     conflictTerm: null,
     readRound: 0,
   },
-  { type: 'Forward', from: '2', to: '1', id: 7, ops: ['a', 'b'] },
+  {
+    type: 'Forward',
+    from: '2',
+    to: '1',
+    id: 7,
+    commands: [{ kind: 'session' }, { kind: 'normal', data: 'a' }, { kind: 'normal', data: 'b', stamp: { session: 7, seq: 2, lowestOutstanding: 1 } }],
+  },
   { type: 'ForwardResponse', from: '1', to: '2', id: 7, positions: [{ index: 7, term: 3 }], error: null },
   { type: 'ForwardResponse', from: '1', to: '2', id: 8, positions: null, error: { code: 'NOT_LEADER', message: 'no', leader: '3' } },
 ];
@@ -72,22 +80,24 @@ describe('codec: peer frames', () => {
     const cases: [unknown, RegExp][] = [
       ['{"v":1,"messages":[', /not valid JSON/],
       [[1, 2], /^frame: expected an object, got \[1,2\]/],
-      [{ v: 2, messages: [] }, /frame\.v: expected version 1, got 2/],
-      [{ v: 1, messages: {} }, /frame\.messages: expected a list/],
-      [{ v: 1, messages: [{ ...vote, type: 'Boom' }] }, /messages\[0\]\.type: unknown message type "Boom"/],
-      [{ v: 1, messages: [vote, { ...vote, term: -1 }] }, /messages\[1\]\.term: expected a non-negative integer, got -1/],
-      [{ v: 1, messages: [{ ...vote, term: 1.5 }] }, /messages\[0\]\.term: expected a non-negative integer, got 1\.5/],
-      [{ v: 1, messages: [{ ...vote, from: '' }] }, /messages\[0\]\.from: expected a machine id/],
-      [{ v: 1, messages: [{ ...vote, lastLogTerm: undefined }] }, /messages\[0\]\.lastLogTerm: expected a non-negative integer, got nothing/],
-      [{ v: 1, messages: [{ ...every[1]!, granted: 'yes' }] }, /messages\[0\]\.granted: expected true or false/],
+      [{ v: FRAME_VERSION - 1, messages: [] }, new RegExp(`frame\\.v: expected version ${FRAME_VERSION}, got ${FRAME_VERSION - 1}`)],
+      [{ v: FRAME_VERSION, messages: {} }, /frame\.messages: expected a list/],
+      [{ v: FRAME_VERSION, messages: [{ ...vote, type: 'Boom' }] }, /messages\[0\]\.type: unknown message type "Boom"/],
+      [{ v: FRAME_VERSION, messages: [vote, { ...vote, term: -1 }] }, /messages\[1\]\.term: expected a non-negative integer, got -1/],
+      [{ v: FRAME_VERSION, messages: [{ ...vote, term: 1.5 }] }, /messages\[0\]\.term: expected a non-negative integer, got 1\.5/],
+      [{ v: FRAME_VERSION, messages: [{ ...vote, from: '' }] }, /messages\[0\]\.from: expected a machine id/],
+      [{ v: FRAME_VERSION, messages: [{ ...vote, lastLogTerm: undefined }] }, /messages\[0\]\.lastLogTerm: expected a non-negative integer, got nothing/],
+      [{ v: FRAME_VERSION, messages: [{ ...every[1]!, granted: 'yes' }] }, /messages\[0\]\.granted: expected true or false/],
       [
-        { v: 1, messages: [{ ...append, entries: [{ ...append.entries[0]!, index: 9 }] }] },
+        { v: FRAME_VERSION, messages: [{ ...append, entries: [{ ...append.entries[0]!, index: 9 }] }] },
         /messages\[0\]\.entries\[0\]\.index: expected 5 \(entries follow prevLogIndex contiguously\), got 9/,
       ],
-      [{ v: 1, messages: [{ ...append, entries: [{ ...append.entries[0]!, kind: 'evil' }] }] }, /entries\[0\]\.kind: expected "normal", "noop" or "config"/],
-      [{ v: 1, messages: [{ ...append, entries: [{ ...append.entries[0]!, data: 5 }] }] }, /entries\[0\]\.data: expected a string/],
-      [{ v: 1, messages: [{ ...every[5]!, ops: ['a', 1] }] }, /messages\[0\]\.ops\[1\]: expected a string/],
-      [{ v: 1, messages: [{ ...every[7]!, error: { code: 1 } }] }, /messages\[0\]\.error\.code: expected a string/],
+      [
+        { v: FRAME_VERSION, messages: [{ ...append, entries: [{ ...append.entries[0]!, kind: 'evil' }] }] },
+        /entries\[0\]\.kind: expected "normal", "noop", "config" or "session"/,
+      ],
+      [{ v: FRAME_VERSION, messages: [{ ...append, entries: [{ ...append.entries[0]!, data: 5 }] }] }, /entries\[0\]\.data: expected a string/],
+      [{ v: FRAME_VERSION, messages: [{ ...every[7]!, error: { code: 1 } }] }, /messages\[0\]\.error\.code: expected a string/],
     ];
     for (const [frame, pattern] of cases) expect(refused(frame)).to.match(pattern);
   });
@@ -95,14 +105,14 @@ describe('codec: peer frames', () => {
   it('refuses numbers beyond what a node can store and still elect after: terms over 2^47, indexes over 2^48 - 1', () => {
     const vote = every[0]!;
     const append = every[2]! as Extract<PeerMessage, { type: 'AppendEntries' }>;
-    expect(refused({ v: 1, messages: [{ ...vote, term: 2 ** 48 }] })).to.match(
+    expect(refused({ v: FRAME_VERSION, messages: [{ ...vote, term: 2 ** 48 }] })).to.match(
       /messages\[0\]\.term: 281474976710656 is beyond the largest term a node can hold \(140737488355328\)/,
     );
-    expect(refused({ v: 1, messages: [{ ...vote, term: 2 ** 48 - 1 }] })).to.match(/messages\[0\]\.term: 281474976710655 is beyond/);
-    expect(refused({ v: 1, messages: [{ ...every[3]!, matchIndex: 2 ** 48 }] })).to.match(
+    expect(refused({ v: FRAME_VERSION, messages: [{ ...vote, term: 2 ** 48 - 1 }] })).to.match(/messages\[0\]\.term: 281474976710655 is beyond/);
+    expect(refused({ v: FRAME_VERSION, messages: [{ ...every[3]!, matchIndex: 2 ** 48 }] })).to.match(
       /messages\[0\]\.matchIndex: 281474976710656 is beyond the largest log index a node can hold \(281474976710655\)/,
     );
-    expect(refused({ v: 1, messages: [{ ...append, prevLogIndex: 2 ** 48 - 1, entries: [{ ...append.entries[0]!, index: 2 ** 48 }] }] })).to.match(
+    expect(refused({ v: FRAME_VERSION, messages: [{ ...append, prevLogIndex: 2 ** 48 - 1, entries: [{ ...append.entries[0]!, index: 2 ** 48 }] }] })).to.match(
       /entries\[0\]\.index: 281474976710656 is beyond/,
     );
     // At the limits themselves, frames are accepted.
@@ -143,7 +153,7 @@ describe('codec: snapshot chunks', () => {
   });
 
   it('refuses a malformed SnapshotChunk or SnapshotChunkAck, naming the field', () => {
-    const frame = (m: unknown): unknown => ({ v: 1, messages: [m] });
+    const frame = (m: unknown): unknown => ({ v: FRAME_VERSION, messages: [m] });
     const cases: [unknown, RegExp][] = [
       [frame({ ...chunk, data: 'not base64!' }), /messages\[0\]\.data: expected base64 of at most 1398104 characters, got "not base64!"/],
       [frame({ ...chunk, data: 'ab-_' }), /messages\[0\]\.data: expected base64/],
@@ -170,5 +180,72 @@ describe('codec: snapshot chunks', () => {
       [frame({ ...ack, saved: 1 }), /messages\[0\]\.saved: expected true or false, got 1/],
     ];
     for (const [f, pattern] of cases) expect(refused(f, 4 * LIMIT)).to.match(pattern);
+  });
+});
+
+describe('codec: client session fields (thesis §6.3)', () => {
+  const frame = (m: unknown): unknown => ({ v: FRAME_VERSION, messages: [m] });
+  const stamp = { session: 7, seq: 3, lowestOutstanding: 2 };
+  const append = (entries: unknown[]): unknown =>
+    frame({ type: 'AppendEntries', from: '1', to: '2', term: 3, prevLogIndex: 4, prevLogTerm: 2, leaderCommit: 4, readRound: 0, entries });
+  const forward = (commands: unknown): unknown => frame({ type: 'Forward', from: '2', to: '1', id: 9, commands });
+
+  it('round-trips stamped entries and forwarded commands, stamps at the largest storable numbers included', () => {
+    const largest = { session: 2 ** 48 - 1, seq: 2 ** 48 - 1, lowestOutstanding: 2 ** 48 - 1 };
+    const messages: PeerMessage[] = [
+      {
+        type: 'AppendEntries',
+        from: '1',
+        to: '2',
+        term: 3,
+        prevLogIndex: 4,
+        prevLogTerm: 2,
+        leaderCommit: 4,
+        readRound: 0,
+        entries: [
+          { index: 5, term: 3, kind: 'normal', data: '"a"', stamp },
+          { index: 6, term: 3, kind: 'normal', data: '\u0001op:7:4:2:"b"', stamp: largest },
+        ],
+      },
+      { type: 'Forward', from: '2', to: '1', id: 9, commands: [{ kind: 'normal', data: '', stamp: largest }, { kind: 'session' }] },
+    ];
+    expect(decodeFrame(encodeFrame(messages), LIMIT)).to.deep.equal(messages);
+  });
+
+  it('refuses malformed session fields in entries, naming the field', () => {
+    const entry = { index: 5, term: 3, kind: 'normal', data: '"a"' };
+    const cases: [unknown, RegExp][] = [
+      [append([{ ...entry, stamp: null }]), /messages\[0\]\.entries\[0\]\.stamp: expected an object, got null/],
+      [append([{ ...entry, stamp: { ...stamp, seq: -1 } }]), /messages\[0\]\.entries\[0\]\.stamp\.seq: expected a non-negative integer, got -1/],
+      [append([{ ...entry, stamp: { ...stamp, session: '7' } }]), /entries\[0\]\.stamp\.session: expected a non-negative integer, got "7"/],
+      [append([{ ...entry, stamp: { session: 7, seq: 3 } }]), /entries\[0\]\.stamp\.lowestOutstanding: expected a non-negative integer, got nothing/],
+      [
+        append([{ ...entry, stamp: { ...stamp, seq: 2 ** 48 } }]),
+        /entries\[0\]\.stamp\.seq: 281474976710656 is beyond the largest session number a node can hold/,
+      ],
+      [append([{ ...entry, kind: 'noop', data: '', stamp }]), /entries\[0\]\.stamp: only a normal entry carries a stamp, this is a noop entry/],
+      [append([{ ...entry, kind: 'session', data: '', stamp }]), /entries\[0\]\.stamp: only a normal entry carries a stamp, this is a session entry/],
+      [append([{ ...entry, kind: 'session' }]), /entries\[0\]\.data: expected no data on a session entry, got "\\"a\\""/],
+    ];
+    for (const [f, pattern] of cases) expect(refused(f)).to.match(pattern);
+  });
+
+  it('refuses malformed forwarded commands, naming the field', () => {
+    const cases: [unknown, RegExp][] = [
+      [forward(undefined), /messages\[0\]\.commands: expected a list, got nothing/],
+      [forward(['"a"']), /messages\[0\]\.commands\[0\]: expected an object, got "\\"a\\""/],
+      [forward([{ kind: 'session' }, { kind: 'plain', data: 'a' }]), /messages\[0\]\.commands\[1\]\.kind: expected "normal" or "session", got "plain"/],
+      [forward([{ kind: 'noop' }]), /commands\[0\]\.kind: expected "normal" or "session", got "noop"/],
+      [forward([{ kind: 'normal' }]), /commands\[0\]\.data: expected a string, got nothing/],
+      [
+        forward([{ kind: 'normal', data: 'a', stamp: { ...stamp, lowestOutstanding: 1.5 } }]),
+        /commands\[0\]\.stamp\.lowestOutstanding: expected a non-negative integer, got 1\.5/,
+      ],
+      [forward([{ kind: 'normal', data: 'a', stamp: { ...stamp, session: 2 ** 53 } }]), /commands\[0\]\.stamp\.session: expected a non-negative integer/],
+      [forward([{ kind: 'normal', data: 'a', stamp: { ...stamp, session: 2 ** 48 } }]), /commands\[0\]\.stamp\.session: 281474976710656 is beyond/],
+      [forward([{ kind: 'session', stamp }]), /commands\[0\]\.stamp: a session command carries none/],
+      [forward([{ kind: 'session', data: '' }]), /commands\[0\]\.data: a session command carries none, got ""/],
+    ];
+    for (const [f, pattern] of cases) expect(refused(f)).to.match(pattern);
   });
 });

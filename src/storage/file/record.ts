@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { MAX_INDEX } from '../../core/limits.ts';
-import type { Entry, EntryKind, HardState } from '../../core/types.ts';
+import type { Entry, EntryKind, HardState, SessionStamp } from '../../core/types.ts';
 import { GraftError } from '../../errors.ts';
 
 /**
@@ -13,6 +13,14 @@ import { GraftError } from '../../errors.ts';
  *  13  3 bytes reserved, zero
  *
  * Integers in payloads are little-endian; indexes and terms take 6 bytes (up to MAX_INDEX, 2^48 - 1).
+ *
+ * Payloads:
+ *   entry       index u48, term u48, kind u8, [stamp], data (UTF-8, the rest)
+ *               kind: low 7 bits 0 normal, 1 noop, 2 config, 3 session; bit 0x80 set: a stamp follows,
+ *               session u48, seq u48, lowestOutstanding u48 (Entry.stamp, only on normal entries).
+ *               Records written before stamps existed never set the bit and read as before.
+ *   hard state  term u48, commit u48, flags u8 (1 a vote follows, 2 rejoining), vote (UTF-8, the rest)
+ *   truncate    fromIndex u48
  */
 export const HEADER_BYTES = 16;
 
@@ -26,8 +34,13 @@ const TYPE_CODES = { entry: 1, hardState: 2, truncate: 3 } as const;
 /** Flags of a hard state record (byte 12): a vote follows; the node waits to be caught up (HardState.rejoining). */
 const HAS_VOTE = 1;
 const REJOINING = 2;
-const KIND_CODES: Record<EntryKind, number> = { normal: 0, noop: 1, config: 2 };
-const KINDS: readonly EntryKind[] = ['normal', 'noop', 'config'];
+const KIND_CODES: Record<EntryKind, number> = { normal: 0, noop: 1, config: 2, session: 3 };
+const KINDS: readonly EntryKind[] = ['normal', 'noop', 'config', 'session'];
+/** In an entry's kind byte: a session stamp follows it. */
+const HAS_STAMP = 0x80;
+/** An entry's fixed fields: index, term, kind. */
+const ENTRY_FIXED = 13;
+const STAMP_BYTES = 18;
 
 /** The outcome of reading the record at an offset. */
 export type ReadResult =
@@ -53,12 +66,19 @@ export function encodeRecord(record: WalRecord): Buffer {
 function encodePayload(record: WalRecord): Buffer {
   switch (record.type) {
     case 'entry': {
-      const data = Buffer.from(record.entry.data, 'utf8');
-      const buf = Buffer.allocUnsafe(13 + data.length);
-      buf.writeUIntLE(storable(record.entry.index, 'entry index'), 0, 6);
-      buf.writeUIntLE(storable(record.entry.term, 'entry term'), 6, 6);
-      buf.writeUInt8(KIND_CODES[record.entry.kind], 12);
-      data.copy(buf, 13);
+      const { entry } = record;
+      const data = Buffer.from(entry.data, 'utf8');
+      const stampBytes = entry.stamp === undefined ? 0 : STAMP_BYTES;
+      const buf = Buffer.allocUnsafe(ENTRY_FIXED + stampBytes + data.length);
+      buf.writeUIntLE(storable(entry.index, 'entry index'), 0, 6);
+      buf.writeUIntLE(storable(entry.term, 'entry term'), 6, 6);
+      buf.writeUInt8(KIND_CODES[entry.kind] | (entry.stamp === undefined ? 0 : HAS_STAMP), 12);
+      if (entry.stamp !== undefined) {
+        buf.writeUIntLE(storable(entry.stamp.session, 'session id'), ENTRY_FIXED, 6);
+        buf.writeUIntLE(storable(entry.stamp.seq, 'session seq'), ENTRY_FIXED + 6, 6);
+        buf.writeUIntLE(storable(entry.stamp.lowestOutstanding, 'session lowestOutstanding'), ENTRY_FIXED + 12, 6);
+      }
+      data.copy(buf, ENTRY_FIXED + stampBytes);
       return buf;
     }
     case 'hardState': {
@@ -117,12 +137,8 @@ export function readRecord(buf: Buffer, offset: number): ReadResult {
 
 function decodePayload(type: number, p: Buffer): WalRecord | string {
   switch (type) {
-    case TYPE_CODES.entry: {
-      if (p.length < 13) return 'entry record too short';
-      const kind = KINDS[p.readUInt8(12)];
-      if (kind === undefined) return `unknown entry kind ${p.readUInt8(12)}`;
-      return { type: 'entry', entry: { index: p.readUIntLE(0, 6), term: p.readUIntLE(6, 6), kind, data: p.toString('utf8', 13) } };
-    }
+    case TYPE_CODES.entry:
+      return decodeEntry(p);
     case TYPE_CODES.hardState: {
       if (p.length < 13) return 'hard state record too short';
       const flags = p.readUInt8(12);
@@ -136,6 +152,23 @@ function decodePayload(type: number, p: Buffer): WalRecord | string {
     default:
       return `unknown record type ${type}`;
   }
+}
+
+function decodeEntry(p: Buffer): WalRecord | string {
+  if (p.length < ENTRY_FIXED) return 'entry record too short';
+  const kindByte = p.readUInt8(12);
+  const kind = KINDS[kindByte & ~HAS_STAMP];
+  if (kind === undefined) return `unknown entry kind ${kindByte & ~HAS_STAMP}`;
+  const entry = { index: p.readUIntLE(0, 6), term: p.readUIntLE(6, 6), kind };
+  if ((kindByte & HAS_STAMP) === 0) return { type: 'entry', entry: { ...entry, data: p.toString('utf8', ENTRY_FIXED) } };
+  if (kind !== 'normal') return `a session stamp on a ${kind} entry`;
+  if (p.length < ENTRY_FIXED + STAMP_BYTES) return 'stamped entry record too short';
+  const stamp: SessionStamp = {
+    session: p.readUIntLE(ENTRY_FIXED, 6),
+    seq: p.readUIntLE(ENTRY_FIXED + 6, 6),
+    lowestOutstanding: p.readUIntLE(ENTRY_FIXED + 12, 6),
+  };
+  return { type: 'entry', entry: { ...entry, data: p.toString('utf8', ENTRY_FIXED + STAMP_BYTES), stamp } };
 }
 
 function onlyZerosFrom(buf: Buffer, offset: number): boolean {

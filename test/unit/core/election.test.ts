@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
 import type { Entry, HardState } from '../../../src/core/types.ts';
-import { CoreCluster, loneCore, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, loneCore, normal, ofType } from '../../helpers/core-cluster.ts';
 
 /** A node of a 3-node cluster whose peers are played by the test; the paper's rules, no extensions. */
 function lone(hardState: HardState, entries: Entry[] = []): RaftCore {
@@ -139,11 +139,11 @@ describe('core: leader election (§5.2)', () => {
     const c = new CoreCluster(['1', '2', '3']);
     c.elect('1');
     c.isolate('1');
-    expect(c.node('1').propose(['lost'])).to.not.equal(null);
+    expect(c.node('1').propose(normal('lost'))).to.not.equal(null);
     c.settle();
     expect(c.node('1').commitIndex()).to.equal(1); // only the term-1 no-op
     c.elect('2');
-    c.node('2').propose(['kept']);
+    c.node('2').propose(normal('kept'));
     c.settle();
     c.heal();
     for (let i = 0; i < 2; i++) c.node('2').tick();

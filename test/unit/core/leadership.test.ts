@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
 import type { HardState } from '../../../src/core/types.ts';
-import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, normal, ofType } from '../../helpers/core-cluster.ts';
 
 const extensions = { preVote: true, checkQuorum: true } as const;
 
@@ -110,7 +110,7 @@ describe('core: check-quorum (thesis §6.2) and the leader lease (thesis §4.2.3
     }
     expect(c.node('1').softState().role).to.equal('Follower');
     expect(ticks, 'ticks until it stepped down (election timeout: 10)').to.be.at.most(20);
-    expect(c.node('1').propose(['late write'])).to.equal(null);
+    expect(c.node('1').propose(normal('late write'))).to.equal(null);
   });
 
   it('a leader that hears from a majority stays leader', () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
 import { EMPTY_HARD_STATE } from '../../../src/core/types.ts';
-import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, normal, ofType } from '../../helpers/core-cluster.ts';
 
 const lease = { preVote: true, checkQuorum: true, leaseTicks: 7 } as const;
 
@@ -14,7 +14,7 @@ function leading(): CoreCluster {
   c.flush();
   c.queue = [];
   c.elect('1');
-  c.node('1').propose(['x']);
+  c.node('1').propose(normal('x'));
   c.settle();
   for (let i = 0; i < 2; i++) c.node('1').tick(); // heartbeatTicks: 2
   c.settle();

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { EMPTY_HARD_STATE } from '../../../src/core/types.ts';
-import { CoreCluster, loneCore, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, loneCore, normal, ofType } from '../../helpers/core-cluster.ts';
 
 /** Wipes `id`'s disk and restarts it on a new data directory, as after losing its own. */
 function loseData(c: CoreCluster, id: string): void {
@@ -12,7 +12,7 @@ function loseData(c: CoreCluster, id: string): void {
 function xCommittedThenLeaderCutOff(): CoreCluster {
   const c = new CoreCluster(['1', '2', '3']);
   c.elect('1');
-  c.node('1').propose(['x']);
+  c.node('1').propose(normal('x'));
   c.settle();
   c.isolate('1');
   return c;
@@ -22,7 +22,7 @@ describe('core: a follower that lost its data', () => {
   it('is caught up by the same leader at once, though it acknowledged more than it now holds, and the leader says so', () => {
     const c = new CoreCluster(['1', '2', '3']);
     c.elect('1');
-    for (let i = 0; i < 5; i++) c.node('1').propose([`w${i}`]);
+    for (let i = 0; i < 5; i++) c.node('1').propose(normal(`w${i}`));
     c.settle();
     const before = c.node('1').lastIndex();
     loseData(c, '3');
@@ -86,7 +86,7 @@ describe('core: a follower that lost its data', () => {
       c.settle();
     }
     expect(c.leaders()).to.have.length(1);
-    c.node(c.leaders()[0]!).propose(['first']);
+    c.node(c.leaders()[0]!).propose(normal('first'));
     c.settle();
     for (const id of c.ids) {
       expect(c.node(id).isRejoining(), `node ${id}`).to.equal(false);
@@ -193,7 +193,7 @@ describe('core: implausible claims from a peer are ignored and reported, never t
     leader.advance(rd);
     for (let i = 0; i < 10; i++) leader.tick(); // heartbeats: nothing was believed, so nothing throws
     expect(leader.commitIndex()).to.equal(last);
-    c.node('1').propose(['after']);
+    c.node('1').propose(normal('after'));
     c.settle();
     expect(c.appliedData('2')).to.deep.equal(['after']);
   });

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, normal, ofType } from '../../helpers/core-cluster.ts';
 
 describe('core: ReadIndex, linearizable reads without the log (thesis §6.4)', () => {
   it('a leader answers a read with its commit index only after a quorum answers a heartbeat sent after it', () => {
     const c = new CoreCluster(['1', '2', '3']);
     c.elect('1');
-    c.node('1').propose(['x']);
+    c.node('1').propose(normal('x'));
     c.settle();
     const leader = c.node('1');
     expect(leader.readIndex(7)).to.equal(true);
@@ -44,7 +44,7 @@ describe('core: ReadIndex, linearizable reads without the log (thesis §6.4)', (
   it("a follower's read goes to the leader and comes back with the leader's commit index", () => {
     const c = new CoreCluster(['1', '2', '3']);
     c.elect('1');
-    c.node('1').propose(['a', 'b']);
+    c.node('1').propose(normal('a', 'b'));
     c.settle();
     expect(c.node('3').readIndex(42)).to.equal(true);
     c.settle();

@@ -3,7 +3,7 @@ import type { AppendEntries } from '../../../src/core/messages.ts';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
 import type { Entry, HardState } from '../../../src/core/types.ts';
-import { CoreCluster, loneCore, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, loneCore, normal, ofType } from '../../helpers/core-cluster.ts';
 
 const entry = (index: number, term: number, data = `e${index}`): Entry => ({ index, term, kind: 'normal', data });
 
@@ -68,7 +68,7 @@ describe('core: log replication (§5.3)', () => {
   it('replicates and applies the same entries in the same order on every node', () => {
     const c = new CoreCluster(['1', '2', '3']);
     c.elect('1');
-    for (let i = 0; i < 20; i++) c.node('1').propose([`op${i}`, `op${i}b`]);
+    for (let i = 0; i < 20; i++) c.node('1').propose(normal(`op${i}`, `op${i}b`));
     c.settle();
     const expected = Array.from({ length: 20 }, (_, i) => [`op${i}`, `op${i}b`]).flat();
     for (const id of c.ids) expect(c.appliedData(id)).to.deep.equal(expected);
@@ -78,7 +78,7 @@ describe('core: log replication (§5.3)', () => {
     const c = new CoreCluster(['1', '2', '3'], { maxEntriesPerMessage: 4 });
     c.elect('1');
     c.cut.add('1->2').add('1->3');
-    c.node('1').propose(Array.from({ length: 10 }, (_, i) => `op${i}`));
+    c.node('1').propose(normal(...Array.from({ length: 10 }, (_, i) => `op${i}`)));
     c.heal();
     c.node('1').tick();
     c.node('1').tick(); // heartbeat: the followers were missing the new entries
@@ -94,7 +94,7 @@ describe('core: log replication (§5.3)', () => {
     const c = new CoreCluster(['1']);
     c.elect('1');
     const core = c.node('1');
-    core.propose(['x']);
+    core.propose(normal('x'));
     const rd = core.ready();
     expect(rd.entries.map((e) => e.data)).to.deep.equal(['x']);
     expect(core.commitIndex()).to.equal(1);
@@ -111,7 +111,7 @@ describe('core: log replication (§5.3)', () => {
     c.settle();
     expect(c.node('3').softState().role).to.equal('Candidate');
     // Meanwhile 1 commits 50 entries in term 1.
-    for (let i = 0; i < 50; i++) c.node('1').propose([`a${i}`]);
+    for (let i = 0; i < 50; i++) c.node('1').propose(normal(`a${i}`));
     c.settle();
     c.heal();
     let appendsTo3 = 0;

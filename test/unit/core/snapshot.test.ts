@@ -2,13 +2,13 @@ import { expect } from 'chai';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
 import type { Message } from '../../../src/core/messages.ts';
-import { CoreCluster, loneCore, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, loneCore, normal, ofType } from '../../helpers/core-cluster.ts';
 
 /** Three nodes that committed `count` operations under leader 1, each applied everywhere. */
 function withHistory(count: number): CoreCluster {
   const c = new CoreCluster(['1', '2', '3']);
   c.elect('1');
-  for (let i = 0; i < count; i++) c.node('1').propose([`w${i}`]);
+  for (let i = 0; i < count; i++) c.node('1').propose(normal(`w${i}`));
   c.settle();
   for (let i = 0; i < 2; i++) c.node('1').tick(); // a heartbeat carries the last commit index
   c.settle();
@@ -62,7 +62,7 @@ describe('core: snapshots and a log that starts after them (§7)', () => {
   it('a follower that needs compacted entries gets the snapshot, replication waits for it, then resumes from after it', () => {
     const c = withHistory(5);
     c.isolate('3');
-    for (let i = 5; i < 10; i++) c.node('1').propose([`w${i}`]);
+    for (let i = 5; i < 10; i++) c.node('1').propose(normal(`w${i}`));
     c.settle();
     const leader = c.node('1');
     leader.compact(leader.appliedIndex());
@@ -75,7 +75,7 @@ describe('core: snapshots and a log that starts after them (§7)', () => {
     const follower = c.node('3');
     expect(follower.firstIndex(), 'its log restarts after the snapshot').to.equal(leader.appliedIndex() + 1);
     expect(follower.appliedIndex()).to.equal(leader.appliedIndex());
-    leader.propose(['after']);
+    leader.propose(normal('after'));
     c.settle();
     expect(c.appliedData('3')).to.include('after');
     expect(follower.lastIndex()).to.equal(leader.lastIndex());
@@ -116,7 +116,7 @@ describe('core: snapshots and a log that starts after them (§7)', () => {
   it('a snapshot the leader sent that goes unanswered for an election timeout is sent again', () => {
     const c = withHistory(5);
     c.isolate('3');
-    for (let i = 5; i < 8; i++) c.node('1').propose([`w${i}`]);
+    for (let i = 5; i < 8; i++) c.node('1').propose(normal(`w${i}`));
     c.settle();
     const leader = c.node('1');
     leader.compact(leader.appliedIndex());

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CoreCluster, ofType } from '../../helpers/core-cluster.ts';
+import { CoreCluster, normal, ofType } from '../../helpers/core-cluster.ts';
 
 const extensions = { preVote: true, checkQuorum: true } as const;
 
@@ -7,7 +7,7 @@ describe('core: leadership transfer (thesis §3.10)', () => {
   it("hands leadership to an up-to-date follower at once, past its peers' leases, in the next term", () => {
     const c = new CoreCluster(['1', '2', '3'], extensions);
     c.elect('1');
-    c.node('1').propose(['x']);
+    c.node('1').propose(normal('x'));
     c.settle();
     const { term } = c.node('1').softState();
     expect(c.node('1').transferLeadership('3')).to.equal('3');
@@ -21,7 +21,7 @@ describe('core: leadership transfer (thesis §3.10)', () => {
     const c = new CoreCluster(['1', '2', '3'], extensions);
     c.elect('1');
     c.cut.add('1->3');
-    for (let i = 0; i < 5; i++) c.node('1').propose([`w${i}`]);
+    for (let i = 0; i < 5; i++) c.node('1').propose(normal(`w${i}`));
     c.settle();
     c.heal();
     c.node('1').transferLeadership('3');
@@ -37,7 +37,7 @@ describe('core: leadership transfer (thesis §3.10)', () => {
     c.elect('1');
     c.isolate('3');
     c.node('1').transferLeadership('3');
-    expect(c.node('1').propose(['during'])).to.equal(null);
+    expect(c.node('1').propose(normal('during'))).to.equal(null);
     expect(c.node('1').transferTarget()).to.equal('3');
   });
 
@@ -52,14 +52,14 @@ describe('core: leadership transfer (thesis §3.10)', () => {
     }
     expect(c.node('1').transferTarget()).to.equal(null);
     expect(c.leaders()).to.deep.equal(['1']);
-    expect(c.node('1').propose(['after'])).to.not.equal(null);
+    expect(c.node('1').propose(normal('after'))).to.not.equal(null);
   });
 
   it('without a target, picks the most up-to-date follower; it refuses when not leading', () => {
     const c = new CoreCluster(['1', '2', '3'], extensions);
     c.elect('1');
     c.cut.add('1->2');
-    c.node('1').propose(['y']);
+    c.node('1').propose(normal('y'));
     c.settle();
     expect(c.node('1').transferLeadership(null)).to.equal('3');
     expect(c.node('2').transferLeadership('3')).to.equal(null);

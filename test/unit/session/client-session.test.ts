@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import type { LogPosition } from '../../../src/core/raft.ts';
+import type { Command } from '../../../src/core/types.ts';
 import { GraftError } from '../../../src/errors.ts';
 import { ClientSession } from '../../../src/session/client-session.ts';
-import { decodeCommand } from '../../../src/session/command.ts';
 
 /** A fake leader and log: records what was sent, lets the test answer each send and apply entries. */
 class FakeRoute {
-  readonly sent: { data: string; answer: (p: LogPosition) => void; fail: (e: Error) => void }[] = [];
-  readonly route = (data: string): Promise<LogPosition> => new Promise((answer, fail) => this.sent.push({ data, answer, fail }));
+  readonly sent: { command: Command; answer: (p: LogPosition) => void; fail: (e: Error) => void }[] = [];
+  readonly route = (command: Command): Promise<LogPosition> => new Promise((answer, fail) => this.sent.push({ command, answer, fail }));
   /** Applied entries' terms, by index. */
   readonly applied = new Map<number, number>();
 
@@ -22,9 +22,9 @@ class FakeRoute {
   }
 
   described(): string[] {
-    return this.sent.map(({ data }) => {
-      const c = decodeCommand(data);
-      return c.kind === 'operation' ? `${c.session}/${c.seq}<${c.lowestOutstanding} ${c.op}` : c.kind;
+    return this.sent.map(({ command: c }) => {
+      if (c.kind === 'session') return 'open-session';
+      return c.stamp === undefined ? `unstamped ${c.data}` : `${c.stamp.session}/${c.stamp.seq}<${c.stamp.lowestOutstanding} ${c.data}`;
     });
   }
 }
