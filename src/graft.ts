@@ -10,8 +10,10 @@ import { Applier } from './runtime/applier.ts';
 import { realClock, type Clock } from './runtime/clock.ts';
 import type { GraftEvents } from './runtime/events.ts';
 import { RaftNode } from './runtime/node.ts';
+import { awaitHandover } from './runtime/leadership-handover.ts';
 import { OwnedTimers } from './runtime/owned-timers.ts';
 import { Proposer } from './runtime/proposer.ts';
+import { awaitReadBarrier } from './runtime/read-barrier.ts';
 import { ClientSession } from './session/client-session.ts';
 import { SESSION_CAPACITY, SessionTable } from './session/session-table.ts';
 import type { Storage } from './storage/storage.ts';
@@ -254,41 +256,13 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       const code = this.state === 'stopped' ? 'SHUTDOWN' : 'NOT_STARTED';
       return Promise.reject(new GraftError(code, `readBarrier on an instance that is ${this.state}`));
     }
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const cancel = this.timers.after(this.requestTimeoutMs, () =>
-        finish(() =>
-          reject(
-            new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `no leader confirmed a read within ${this.requestTimeoutMs} ms`, {
-              leader: this.node.softState().leader,
-            }),
-          ),
-        ),
-      );
-      const finish = (fn: () => void): void => {
-        if (settled) return;
-        settled = true;
-        cancel();
-        fn();
-      };
-      const attempt = (): void => {
-        if (settled) return;
-        this.node
-          .read()
-          .then((index) => this.applier.until(index))
-          .then(
-            () => finish(resolve),
-            (error: unknown) => {
-              // No leader could confirm it: a read has no effect, so trying again is always safe.
-              if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'NO_LEADER')) {
-                this.timers.after(this.config.heartbeatInterval, attempt);
-              } else {
-                finish(() => reject(error instanceof Error ? error : new Error(String(error))));
-              }
-            },
-          );
-      };
-      attempt();
+    return awaitReadBarrier({
+      readIndex: () => this.node.read(),
+      applied: (index) => this.applier.until(index),
+      softState: () => this.node.softState(),
+      timers: this.timers,
+      timeoutMs: this.requestTimeoutMs,
+      retryMs: this.config.heartbeatInterval,
     });
   }
 
@@ -336,41 +310,18 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     if (id === this.id) return Promise.resolve(this.id);
     const target = this.node.transferLeadership(id ?? null);
     if (target === null) return Promise.reject(new GraftError('TRANSFER_ABORTED', 'there is no follower to hand leadership to'));
-    return new Promise((resolve, reject) => {
-      const onLeader = (newLeader: NodeId | null): void => {
-        if (newLeader === null || newLeader === this.id) return;
-        done();
-        resolve(newLeader);
-      };
-      const { electionTimeout, heartbeatInterval } = this.config;
-      // The core gives up after an election timeout and takes proposals again: say so at once.
-      const cancelCheck = this.timers.every(heartbeatInterval, () => {
-        if (this.node.softState().role !== 'Leader' || this.node.transferTarget() !== null) return;
-        done();
-        reject(
-          new GraftError(
-            'TRANSFER_ABORTED',
-            `node ${target} did not take over within an election timeout (${electionTimeout} ms); node ${this.id} still leads`,
-            { leader: this.id },
-          ),
-        );
-      });
-      // This node stepped down, but no new leader has made itself known (the target may have failed mid-election).
-      const cancelDeadline = this.timers.after(2 * electionTimeout, () => {
-        done();
-        reject(
-          new GraftError('TRANSFER_ABORTED', `node ${this.id} stepped down, but no new leader was known within ${2 * electionTimeout} ms`, {
-            leader: this.node.softState().leader,
-          }),
-        );
-      });
-      const done = (): void => {
-        cancelCheck();
-        cancelDeadline();
-        this.off('leader', onLeader);
-      };
-      this.on('leader', onLeader);
-    });
+    return awaitHandover(
+      {
+        self: this.id,
+        events: this,
+        softState: () => this.node.softState(),
+        transferTarget: () => this.node.transferTarget(),
+        timers: this.timers,
+        electionTimeoutMs: this.config.electionTimeout,
+        heartbeatIntervalMs: this.config.heartbeatInterval,
+      },
+      target,
+    );
   }
 
   /**
