@@ -64,6 +64,8 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   private readonly clock: Clock;
   /** Every timer of this instance (deadlines, retries, polls), cancelled when it stops. */
   private readonly timers: OwnedTimers;
+  /** Read barriers waiting, failed when the instance stops (their timers are cancelled with it). */
+  private readonly barriers = new Set<(error: Error) => void>();
   private readonly requestTimeoutMs: number;
   private readonly storage: Storage;
   private readonly node: RaftNode;
@@ -263,6 +265,10 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       timers: this.timers,
       timeoutMs: this.requestTimeoutMs,
       retryMs: this.config.heartbeatInterval,
+      waiting: (fail) => {
+        this.barriers.add(fail);
+        return () => this.barriers.delete(fail);
+      },
     });
   }
 
@@ -392,5 +398,6 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.proposer.close(error);
     this.session.rejectAll(error);
     this.applier.rejectAll(error);
+    for (const fail of [...this.barriers]) fail(error);
   }
 }

@@ -496,15 +496,17 @@ export class RaftNode {
    * MustSync makes the same choice), which saves an fsync per write on a lightly loaded node.
    */
   private async persist(ready: Ready): Promise<void> {
-    const writes: Promise<void>[] = [];
     const hs = ready.hardState;
-    if (hs !== null) {
-      const durable = ready.entries.length > 0 || hs.term !== this.durable.term || hs.vote !== this.durable.vote || hs.rejoining !== this.durable.rejoining;
-      writes.push(this.options.storage.saveHardState(hs, { durable }));
-      if (durable) this.durable = hs;
-    }
-    if (ready.entries.length > 0) writes.push(this.options.storage.append(ready.entries));
-    if (writes.length > 0) await Promise.all(writes);
+    const entries = ready.entries.length > 0 ? this.options.storage.append(ready.entries) : null;
+    if (hs === null) return void (await entries);
+    // The rejoin mark is lifted because of what the log now holds (RejoinGuard): it may become durable
+    // only after those entries, or a crash could keep the lifted mark and lose the entries, and the node
+    // would vote as an ordinary member on a log that lacks what it was waiting for.
+    if (this.durable.rejoining === true && hs.rejoining !== true) await entries;
+    const durable = ready.entries.length > 0 || hs.term !== this.durable.term || hs.vote !== this.durable.vote || hs.rejoining !== this.durable.rejoining;
+    const saved = this.options.storage.saveHardState(hs, { durable });
+    if (durable) this.durable = hs;
+    await Promise.all([entries, saved]);
   }
 
   private sendMessages(messages: readonly Message[]): void {

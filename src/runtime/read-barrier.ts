@@ -14,6 +14,11 @@ export interface ReadBarrierParts {
   readonly timeoutMs: number;
   /** How long to wait before asking again when no leader could confirm a read. */
   readonly retryMs: number;
+  /**
+   * Registers the barrier's way to fail while it waits (the instance stops: its timers, a retry
+   * among them, are cancelled, so nothing else would settle it); returns the way to unregister.
+   */
+  readonly waiting: (fail: (error: Error) => void) => () => void;
 }
 
 /**
@@ -28,8 +33,10 @@ export function awaitReadBarrier(parts: ReadBarrierParts): Promise<void> {
       if (settled) return;
       settled = true;
       cancel();
+      unregister();
       fn();
     };
+    const unregister = parts.waiting((error) => finish(() => reject(error)));
     const cancel = parts.timers.after(parts.timeoutMs, () =>
       finish(() =>
         reject(new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `no leader confirmed a read within ${parts.timeoutMs} ms`, { leader: parts.softState().leader })),

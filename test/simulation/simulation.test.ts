@@ -170,4 +170,12 @@ describe('simulation: regression seeds', function () {
     // this seed's schedule; test/unit/forwarding.test.ts pins the fix itself.)
     await runRuntimeSimulation(runtimeScenarioNamed('runtime-chaos-3'), 6);
   });
+
+  it('runtime-disks-3 seed 5119: a rejoining node does not lift its mark on disk ahead of the entries that lifted it', async () => {
+    // A node back from a lost data directory lifted its rejoin mark in the same write as the entries that
+    // lifted it; the disk filled up mid-write, the crash kept the hard state but not the entries, and the
+    // node, now an ordinary voter with a two-entry log, helped elect a leader that lacked a committed
+    // write. (The fix changes this seed's schedule; test/integration/rejoin-order.test.ts pins the rule.)
+    await runRuntimeSimulation(runtimeScenarioNamed('runtime-disks-3'), 5119);
+  });
 });

@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { parseClusterConfig } from '../../src/config.ts';
 import { GraftInstance } from '../../src/graft.ts';
+import type { GraftError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { realClock, type Cancel, type Clock } from '../../src/runtime/clock.ts';
 import { OwnedTimers } from '../../src/runtime/owned-timers.ts';
 import { jsonSerializer } from '../../src/serializer.ts';
 import { MemoryNetwork } from '../../src/transport/memory.ts';
+import { waitUntil } from '../helpers/graft-cluster.ts';
 
 /** The real clock, counting the timers set through it that have neither fired nor been cancelled. */
 function countingClock(): Clock & { live(): string[] } {
@@ -69,10 +71,19 @@ describe('every timer has an owner', () => {
     await Promise.all(nodes.slice(0, 2).map((n) => Promise.all([n.applyOperation('x'), n.readBarrier()])));
     network.heal();
     await cutOff;
-    // Reads still waiting when the instances stop: their deadlines and retries must go with them.
-    const waiting = nodes.map((n) => n.readBarrier().catch(() => {}));
+    // Reads still waiting when the instances stop: their deadlines and retries go with them, and the
+    // reads are told. Node 3, cut off until it knows no leader, is retrying its read when it stops.
+    network.isolate('3');
+    await waitUntil(nodes as never, () => nodes[2]!.status().leader === null, 'node 3 to lose its leader');
+    const waiting = nodes.map((n) =>
+      n.readBarrier().then(
+        () => 'read',
+        (error: GraftError) => error.code,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 30)); // a retry or two
     await Promise.all(nodes.map((n) => n.stop()));
-    await Promise.all(waiting);
+    expect((await Promise.all(waiting))[2], "node 3's read, retrying when it stopped").to.equal('SHUTDOWN');
     expect(clock.live(), 'timers still set after stop()').to.deep.equal([]);
   });
 });
