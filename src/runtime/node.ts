@@ -5,16 +5,14 @@ import type { Ready } from '../core/ready.ts';
 import { EMPTY_HARD_STATE, type Command, type Entry, type HardState, type NodeId, type Rng, type SnapshotMeta, type SoftState } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { StoredSnapshot } from '../storage/snapshot-store.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ForwardRequest, ForwardResponse, PeerMessage } from '../transport/peer-messages.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { Cancel, Clock } from './clock.ts';
 import { OwnedTimers } from './owned-timers.ts';
 import { ReplayProgress } from './replay-progress.ts';
-import { SnapshotReceiver } from './snapshot-receiver.ts';
-import { SnapshotSender } from './snapshot-sender.ts';
-import { Snapshotter, type SnapshotStateMachine } from './snapshotter.ts';
+import { NodeSnapshots } from './node-snapshots.ts';
+import type { SnapshotStateMachine } from './snapshotter.ts';
 import { leaseTicks, planTicks } from './ticks.ts';
 
 /**
@@ -28,15 +26,6 @@ const APPLY_CHUNK = 1024;
  * then voids its lease (RaftCore.paused). Timers routinely fire a tick late; three in one go do not.
  */
 const PAUSE_TICKS = 3;
-
-/**
- * Entries the log keeps behind a snapshot, at most, so that a follower a little behind catches up
- * from the log rather than by a whole snapshot (etcd and hashicorp/raft keep such a tail too).
- */
-const MAX_TAIL_ENTRIES = 1000;
-
-/** A snapshot transfer that makes no progress for this many election timeouts is dropped (it starts over later). */
-const STALL_ELECTION_TIMEOUTS = 20;
 
 /** What the runtime needs to drive one core. */
 export interface RaftNodeOptions {
@@ -105,49 +94,26 @@ export class RaftNode {
   private tickedUntil = 0;
   /** Timers other than the ticker (read retries), cancelled when the node stops. */
   private readonly timers: OwnedTimers;
-  private readonly snapshotter: Snapshotter;
-  private readonly snapshotSender: SnapshotSender;
-  private readonly snapshotReceiver: SnapshotReceiver;
-  /** A snapshot made durable: the log before it is compacted at the start of the next loop turn. */
-  private savedSnapshot: { readonly meta: SnapshotMeta; readonly compacted: () => void } | null = null;
-  /** Settles when the log segments the last snapshot covers are deleted. */
-  private compaction: Promise<void> = Promise.resolve();
-  /** The snapshot last received from a leader, for the core to install (§7). */
-  private receivedSnapshot: StoredSnapshot | null = null;
+  /** Taking, sending, receiving and installing snapshots (§7). */
+  private readonly snapshots: NodeSnapshots;
 
   constructor(private readonly options: RaftNodeOptions) {
     const { storage, clock, logger } = options;
     this.timers = new OwnedTimers(clock);
-    const stallMs = STALL_ELECTION_TIMEOUTS * options.electionTimeoutMs;
-    this.snapshotter = new Snapshotter({
+    this.snapshots = new NodeSnapshots({
+      id: options.id,
+      storage,
+      clock,
+      logger,
       policy: options.snapshotPolicy,
       stateMachine: options.stateMachine,
-      storage,
-      logger,
-      clock,
-      voters: () => this.requireCore().voters(),
-      onSaved: (meta) =>
-        new Promise<void>((compacted) => {
-          if (this.stopped) return compacted();
-          this.savedSnapshot?.compacted();
-          this.savedSnapshot = { meta, compacted };
-          this.schedule();
-        }),
-    });
-    this.snapshotSender = new SnapshotSender({ storage, clock, logger, stallMs, send: (to, chunk) => this.sendToPeer(to, chunk) });
-    this.snapshotReceiver = new SnapshotReceiver({
-      self: options.id,
-      storage,
-      clock,
-      logger,
-      stallMs,
-      send: (to, ack) => this.sendToPeer(to, ack),
+      electionTimeoutMs: options.electionTimeoutMs,
+      send: (to, message) => this.sendToPeer(to, message),
       term: () => this.core?.softState().term ?? 0,
       committed: () => this.commitIndex(),
-      deliver: (message, stored) => {
-        this.receivedSnapshot = stored;
-        this.stepCore(message);
-      },
+      voters: () => this.requireCore().voters(),
+      step: (message) => this.stepCore(message),
+      schedule: () => this.schedule(),
     });
   }
 
@@ -156,14 +122,7 @@ export class RaftNode {
     const { storage, transport, clock, id } = this.options;
     const persisted = await storage.load();
     this.durable = persisted.hardState;
-    if (persisted.snapshot !== null) {
-      const stored = await storage.latestSnapshot();
-      if (stored === null || !sameSnapshot(stored.meta, persisted.snapshot)) {
-        throw new GraftError('STORAGE_CORRUPT', `storage loaded snapshot ${persisted.snapshot.index} but offers ${stored?.meta.index ?? 'none'} to read`);
-      }
-      const ms = await this.restore(stored);
-      this.options.logger.info(`state restored from snapshot ${stored.meta.index} (term ${stored.meta.term}) in ${ms} ms`);
-    }
+    if (persisted.snapshot !== null) await this.snapshots.restoreAtStart(persisted.snapshot);
     const plan = planTicks(this.options.electionTimeoutMs, this.options.heartbeatIntervalMs);
     this.core = new RaftCore({
       id,
@@ -248,16 +207,13 @@ export class RaftNode {
 
   /** The first index the log holds, and the index of the newest snapshot (0 when there is none). */
   logBounds(): { readonly firstIndex: number; readonly snapshotIndex: number } {
-    return { firstIndex: this.core?.firstIndex() ?? 1, snapshotIndex: this.snapshotter.newest()?.index ?? 0 };
+    return { firstIndex: this.core?.firstIndex() ?? 1, snapshotIndex: this.snapshots.newestIndex() };
   }
 
   /** Takes a snapshot at the applied index now (see Snapshotter.takeNow); rejects SNAPSHOT_UNSUPPORTED without hooks. */
   snapshot(): Promise<SnapshotMeta> {
     if (this.stopped) return Promise.reject(new GraftError('SHUTDOWN', 'the node is stopping'));
-    if (!this.options.stateMachine.canSnapshot()) {
-      return Promise.reject(new GraftError('SNAPSHOT_UNSUPPORTED', 'no snapshot hooks: give GraftOptions.snapshot and .restore to take snapshots'));
-    }
-    return this.snapshotter.takeNow();
+    return this.snapshots.take();
   }
 
   /** Stops ticking, lets an in-flight write finish, closes the transport. Idempotent. */
@@ -266,11 +222,10 @@ export class RaftNode {
     this.stopped = true;
     this.cancelTicker();
     this.rejectProposals(new GraftError('SHUTDOWN', 'the node is stopping'));
-    this.stopTransfers('the node is stopping');
+    const compacted = this.snapshots.stop('the node is stopping');
     this.timers.cancelAll();
-    this.savedSnapshot?.compacted();
     await this.idle;
-    await this.compaction;
+    await compacted;
     await this.options.transport.stop();
   }
 
@@ -321,10 +276,10 @@ export class RaftNode {
           this.options.onForwardMessage(message);
           break;
         case 'SnapshotChunk':
-          this.snapshotReceiver.chunk(message);
+          this.snapshots.chunk(message);
           break;
         case 'SnapshotChunkAck':
-          this.snapshotSender.acknowledged(message);
+          this.snapshots.acknowledged(message);
           break;
         default:
           this.stepCore(message);
@@ -362,22 +317,25 @@ export class RaftNode {
       while (!this.stopped) {
         this.takeProposals(core);
         this.takeReads(core);
-        this.compactLog(core);
+        this.snapshots.compact(core);
         if (!core.hasReady()) break;
         const ready = core.ready();
         if (ready.softState !== null) {
-          if (ready.softState.role !== 'Leader') this.snapshotSender.stopAll('this node no longer leads');
+          if (ready.softState.role !== 'Leader') this.snapshots.notLeading();
           this.options.onSoftState(ready.softState);
         }
         for (const warning of ready.warnings) this.options.logger.warn(warning);
-        if (ready.snapshot !== null) await this.install(ready.snapshot);
+        if (ready.snapshot !== null) {
+          await this.snapshots.install(ready.snapshot);
+          this.replay?.applied(ready.snapshot.index);
+        }
         await this.persist(ready);
         this.sendMessages(ready.messages);
         const applied = ready.committedEntries;
         if (applied.length > 0) {
           this.options.onApply(applied);
           this.replay?.applied(applied[applied.length - 1]!.index);
-          this.snapshotter.entriesApplied(applied);
+          this.snapshots.applied(applied);
         }
         for (const state of ready.readStates) this.answerReads(state.context, state.index);
         core.advance(ready);
@@ -442,54 +400,6 @@ export class RaftNode {
     }
   }
 
-  /** Replaces the state machine's state with a stored snapshot's (at start, or after installing the leader's); returns how long it took, in ms. */
-  private async restore(stored: StoredSnapshot): Promise<number> {
-    const started = this.options.clock.now();
-    await this.options.stateMachine.restore(stored.read(), stored.meta.index);
-    this.snapshotter.restored(stored.meta);
-    return Math.round(this.options.clock.now() - started);
-  }
-
-  /**
-   * The core took the leader's snapshot (§7): its log restarts after it. The snapshot is durable
-   * already (SnapshotReceiver saved it before the core saw it); the log is emptied, then the state
-   * machine restored, before anything of this batch is persisted or applied.
-   */
-  private async install(meta: SnapshotMeta): Promise<void> {
-    const stored = this.receivedSnapshot;
-    this.receivedSnapshot = null;
-    // The core installs only what it was handed with a received snapshot's state, and never over applied entries (§7).
-    if (stored === null || !sameSnapshot(stored.meta, meta)) throw new Error(`the core installs snapshot ${meta.index}, which was not the one received`);
-    const applied = this.snapshotter.appliedIndex();
-    if (meta.index <= applied) throw new Error(`the core installs snapshot ${meta.index}, at or below the applied index ${applied}`);
-    await this.options.storage.restartLogAfter(meta);
-    const ms = await this.restore(stored);
-    this.options.logger.info(`installed the leader's snapshot ${meta.index} (term ${meta.term}); state restored in ${ms} ms`);
-    this.replay?.applied(meta.index);
-  }
-
-  /** After a snapshot is durable, the core and storage forget the log it covers, but for a short tail. */
-  private compactLog(core: RaftCore): void {
-    const saved = this.savedSnapshot;
-    if (saved === null) return;
-    this.savedSnapshot = null;
-    const tail = Math.min(MAX_TAIL_ENTRIES, Math.floor(this.options.snapshotPolicy.entries / 2));
-    if (core.compact(saved.meta.index, tail) === null) return saved.compacted();
-    const through = core.firstIndex() - 1;
-    this.compaction = this.compaction
-      .then(() => this.options.storage.compactPrefix(through))
-      .catch((error: unknown) => {
-        // Only disk space is at stake: the entries are covered by the snapshot either way.
-        this.options.logger.warn(`could not delete log segments up to entry ${through}: ${(error as Error).message}`);
-      })
-      .finally(saved.compacted);
-  }
-
-  private stopTransfers(reason: string): void {
-    this.snapshotSender.stopAll(reason);
-    this.snapshotReceiver.stop();
-  }
-
   /**
    * Makes the hard state and new entries durable before anything that depends on them is sent.
    * A change of the commit index alone need not be synced: a restarted node relearns it (etcd's
@@ -514,7 +424,7 @@ export class RaftNode {
     for (const m of messages) {
       if (m.type === 'InstallSnapshot') {
         // The core names the snapshot; its bytes go in chunks, by the sender.
-        this.snapshotSender.send(m);
+        this.snapshots.send(m);
         continue;
       }
       const batch = byPeer.get(m.to);
@@ -531,9 +441,8 @@ export class RaftNode {
     this.stopped = true;
     this.cancelTicker();
     this.rejectProposals(new GraftError('SHUTDOWN', `the node stopped: ${cause.message}`, { cause }));
-    this.stopTransfers(`the node stopped: ${cause.message}`);
+    void this.snapshots.stop(`the node stopped: ${cause.message}`);
     this.timers.cancelAll();
-    this.savedSnapshot?.compacted();
     void this.options.transport.stop();
     this.options.onFatal(cause);
   }
@@ -550,8 +459,4 @@ export class RaftNode {
     if (this.core === null) throw new GraftError('NOT_STARTED', 'the node has not been started');
     return this.core;
   }
-}
-
-function sameSnapshot(a: SnapshotMeta, b: SnapshotMeta): boolean {
-  return a.index === b.index && a.term === b.term;
 }
