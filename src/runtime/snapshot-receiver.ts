@@ -45,7 +45,7 @@ const MAX_EARLY_CHUNKS = 8;
 
 /**
  * Takes a snapshot a leader streams in chunks (see SnapshotSender) and saves it as it arrives, holding
- * one chunk at a time. Only once storage holds it whole does the core see the InstallSnapshot, which
+ * no more than the sender's window of chunks. Only once storage holds it whole does the core see the InstallSnapshot, which
  * decides whether it replaces the log (§7); a crash before that leaves the old state and log as they were.
  */
 export class SnapshotReceiver {
@@ -116,6 +116,7 @@ export class SnapshotReceiver {
    */
   private arrived(incoming: Incoming, c: SnapshotChunk): void {
     if (c.offset < incoming.expected || incoming.early.has(c.offset)) return;
+    this.keepAlive(incoming);
     if (c.offset > incoming.expected) {
       if (incoming.early.size >= MAX_EARLY_CHUNKS) return this.drop(incoming, `chunk at ${c.offset} came too far ahead of ${incoming.expected}`);
       incoming.early.set(c.offset, c);
@@ -128,14 +129,19 @@ export class SnapshotReceiver {
     }
   }
 
-  private take(incoming: Incoming, c: SnapshotChunk): void {
+  /** A chunk of it came: the transfer is dropped only after `stallMs` without another. */
+  private keepAlive(incoming: Incoming): void {
     incoming.cancelStall();
+    incoming.cancelStall = this.parts.clock.after(this.parts.stallMs, () => this.drop(incoming, `no chunk for ${this.parts.stallMs} ms`));
+  }
+
+  private take(incoming: Incoming, c: SnapshotChunk): void {
     if (c.done) {
       // Whatever the disk takes to finish the save now, the transfer has not stalled.
+      incoming.cancelStall();
       incoming.queue.end();
       return;
     }
-    incoming.cancelStall = this.parts.clock.after(this.parts.stallMs, () => this.drop(incoming, `no chunk for ${this.parts.stallMs} ms`));
     const data = Buffer.from(c.data, 'base64');
     incoming.expected += data.length;
     const received = incoming.expected;

@@ -382,6 +382,18 @@ describe('snapshot transfer: SnapshotSender to SnapshotReceiver', () => {
     await h.expectInstalled();
   });
 
+  it('(f) a transfer whose first chunk was lost is dropped after stallMs too, so its save never hangs', async () => {
+    const h = await new Harness({ receiverStallMs: 1_000, senderStallMs: 60_000 }).init();
+    h.sender.send(REQUEST);
+    await flush();
+    h.deliverChunks((c) => c.offset === 0);
+    await flush();
+    expect(h.acksSent, 'nothing to acknowledge before the first chunk').to.deep.equal([]);
+    await h.advance(1_000);
+    expect(h.acksSent.map((a) => a.refused)).to.deep.equal(['no chunk for 1000 ms']);
+    expect(await h.receiverHolds()).to.equal(null);
+  });
+
   it('(f) a transfer with no chunk for stallMs is dropped: nothing saved, the previous snapshot still the latest', async () => {
     const h = await new Harness({ receiverStallMs: 1_000, senderStallMs: 60_000 }).init();
     const old: SnapshotMeta = { index: 50, term: 2, voters: ['1', '2', '3'] };
