@@ -18,6 +18,9 @@ import { Snapshotter, type SnapshotStateMachine } from './snapshotter.ts';
  */
 const MAX_TAIL_ENTRIES = 1000;
 
+/** Received snapshots kept for the core to install, at most. */
+const MAX_RECEIVED = 4;
+
 /** A snapshot transfer that makes no progress for this many election timeouts is dropped (it starts over later). */
 const STALL_ELECTION_TIMEOUTS = 20;
 
@@ -55,8 +58,11 @@ export class NodeSnapshots {
   private saved: { readonly meta: SnapshotMeta; readonly compacted: () => void } | null = null;
   /** Settles when the log segments the last snapshot covers are deleted. */
   private compaction: Promise<void> = Promise.resolve();
-  /** The snapshot last received from a leader, for the core to install. */
-  private received: StoredSnapshot | null = null;
+  /**
+   * Snapshots received from leaders and handed to the core, by index and term, until it installs one:
+   * another may arrive (or be refused) before the loop turn that installs the first.
+   */
+  private readonly received = new Map<string, StoredSnapshot>();
   private stopped = false;
 
   constructor(private readonly parts: NodeSnapshotsParts) {
@@ -88,7 +94,7 @@ export class NodeSnapshots {
       term: parts.term,
       committed: parts.committed,
       deliver: (message, stored) => {
-        this.received = stored;
+        if (stored !== null) this.remember(stored);
         parts.step(message);
       },
     });
@@ -110,10 +116,10 @@ export class NodeSnapshots {
    * state machine restored, before anything else of the batch is persisted or applied.
    */
   async install(meta: SnapshotMeta): Promise<void> {
-    const stored = this.received;
-    this.received = null;
+    const stored = this.received.get(snapshotKey(meta));
+    for (const [key, other] of this.received) if (other.meta.index <= meta.index) this.received.delete(key);
     // The core installs only what it was handed with a received snapshot's state, and never over applied entries (§7).
-    if (stored === null || !sameSnapshot(stored.meta, meta)) throw new Error(`the core installs snapshot ${meta.index}, which was not the one received`);
+    if (stored === undefined) throw new Error(`the core installs snapshot ${meta.index}, which was not the one received`);
     const applied = this.snapshotter.appliedIndex();
     if (meta.index <= applied) throw new Error(`the core installs snapshot ${meta.index}, at or below the applied index ${applied}`);
     await this.parts.storage.restartLogAfter(meta);
@@ -183,6 +189,15 @@ export class NodeSnapshots {
     return this.compaction;
   }
 
+  /** Keeps a received snapshot for the core to install; only the newest few (one the core refused is never installed later). */
+  private remember(stored: StoredSnapshot): void {
+    this.received.set(snapshotKey(stored.meta), stored);
+    while (this.received.size > MAX_RECEIVED) {
+      const oldest = [...this.received].reduce((a, b) => (b[1].meta.index < a[1].meta.index ? b : a));
+      this.received.delete(oldest[0]);
+    }
+  }
+
   /** Replaces the state machine's state with a stored snapshot's; returns how long it took, in ms. */
   private async restore(stored: StoredSnapshot): Promise<number> {
     const started = this.parts.clock.now();
@@ -190,6 +205,10 @@ export class NodeSnapshots {
     this.snapshotter.restored(stored.meta);
     return Math.round(this.parts.clock.now() - started);
   }
+}
+
+function snapshotKey(meta: SnapshotMeta): string {
+  return `${meta.index}/${meta.term}`;
 }
 
 function sameSnapshot(a: SnapshotMeta, b: SnapshotMeta): boolean {

@@ -6,7 +6,7 @@ import type { Command, Entry } from '../core/types.ts';
  * is an operation of one. Entries are written with typed fields now (EntryKind 'session',
  * Entry.stamp); this reads the old form so such logs still apply alike on every node.
  */
-const LEGACY_MARK = '\u0001';
+export const LEGACY_MARK = '\u0001';
 const LEGACY_OPEN_SESSION = `${LEGACY_MARK}open`;
 const LEGACY_OPERATION = `${LEGACY_MARK}op:`;
 

@@ -2,6 +2,7 @@ import { MAX_INDEX, MAX_TERM } from '../core/limits.ts';
 import type { Command, Entry, EntryKind, SessionStamp, SnapshotMeta } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { PeerMessage } from './peer-messages.ts';
+import { LEGACY_MARK } from '../session/legacy-command.ts';
 
 /** A snapshot chunk's data: base64 of at most 1 MiB. */
 const MAX_CHUNK_TEXT = Math.ceil((1 << 20) / 3) * 4;
@@ -183,7 +184,11 @@ function command(value: unknown, path: string): Command {
   if (kind !== 'normal') throw new FrameError(`${path}.kind: expected "normal" or "session", got ${show(kind)}`);
   const data = c['data'];
   if (typeof data !== 'string') throw new FrameError(`${path}.data: expected a string, got ${show(data)}`);
-  return c['stamp'] === undefined ? { kind, data } : { kind, data, stamp: stamp(c['stamp'], `${path}.stamp`) };
+  if (c['stamp'] !== undefined) return { kind, data, stamp: stamp(c['stamp'], `${path}.stamp`) };
+  // Only logs written before session fields were typed hold such text; a new command must not pose as one.
+  if (data.startsWith(LEGACY_MARK))
+    throw new FrameError(`${path}.data: an unstamped operation may not begin with \\u0001, the mark of the old in-band session header`);
+  return { kind, data };
 }
 
 /** A client session stamp (thesis §6.3): its numbers are stored in 6 bytes in the log, as indexes are. */

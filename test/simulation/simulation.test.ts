@@ -178,4 +178,10 @@ describe('simulation: regression seeds', function () {
     // write. (The fix changes this seed's schedule; test/integration/rejoin-order.test.ts pins the rule.)
     await runRuntimeSimulation(runtimeScenarioNamed('runtime-disks-3'), 5119);
   });
+
+  it('runtime-snapshots-5 seed 20624: a snapshot handed to the core stays installable when another arrives before the loop installs it', async () => {
+    // The core took one leader snapshot; before the loop turn that installs it, a second transfer (one
+    // already covered) reached the core, and the runtime had kept only the last snapshot it was handed.
+    await runRuntimeSimulation(runtimeScenarioNamed('runtime-snapshots-5'), 20624);
+  });
 });

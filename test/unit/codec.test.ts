@@ -237,6 +237,7 @@ describe('codec: client session fields (thesis §6.3)', () => {
       [forward([{ kind: 'session' }, { kind: 'plain', data: 'a' }]), /messages\[0\]\.commands\[1\]\.kind: expected "normal" or "session", got "plain"/],
       [forward([{ kind: 'noop' }]), /commands\[0\]\.kind: expected "normal" or "session", got "noop"/],
       [forward([{ kind: 'normal' }]), /commands\[0\]\.data: expected a string, got nothing/],
+      [forward([{ kind: 'normal', data: '\u0001op:7:4:2:"b"' }]), /commands\[0\]\.data: an unstamped operation may not begin with \\u0001/],
       [
         forward([{ kind: 'normal', data: 'a', stamp: { ...stamp, lowestOutstanding: 1.5 } }]),
         /commands\[0\]\.stamp\.lowestOutstanding: expected a non-negative integer, got 1\.5/,
