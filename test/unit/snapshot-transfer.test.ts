@@ -93,13 +93,7 @@ class Harness {
     this.snapshot = pattern(options.size ?? 20_500);
     this.sender = new SnapshotSender({
       storage: this.senderStorage,
-      send: (to, chunk) => {
-        expect(to).to.equal('2');
-        if (this.cut) return false;
-        this.chunksSent.push(chunk);
-        this.toReceiver.push(chunk);
-        return true;
-      },
+      send: this.link('2', this.chunksSent, () => this.toReceiver),
       clock: this.clock.view(),
       logger: recordingLogger(this.senderWarnings),
       stallMs: options.senderStallMs ?? 5_000,
@@ -108,13 +102,7 @@ class Harness {
     this.receiver = new SnapshotReceiver({
       self: '2',
       storage: this.receiverStorage,
-      send: (to, ack) => {
-        expect(to).to.equal('1');
-        if (this.cut) return false;
-        this.acksSent.push(ack);
-        this.toSender.push(ack);
-        return true;
-      },
+      send: this.link('1', this.acksSent, () => this.toSender),
       clock: this.clock.view(),
       logger: recordingLogger(this.receiverWarnings),
       stallMs: options.receiverStallMs ?? 5_000,
@@ -125,6 +113,17 @@ class Harness {
         this.deliveredState.push(stored);
       },
     });
+  }
+
+  /** One direction of the link to `peer`: what is sent is recorded and queued, unless the link is cut. */
+  private link<T>(peer: string, sent: T[], queue: () => T[]): (to: string, message: T) => boolean {
+    return (to, message) => {
+      expect(to).to.equal(peer);
+      if (this.cut) return false;
+      sent.push(message);
+      queue().push(message);
+      return true;
+    };
   }
 
   /** The leader's storage holds the snapshot, saved in pieces that do not line up with the chunks. */
