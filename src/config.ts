@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, parseDocument, stringify, type Pair } from 'yaml';
+import type { Configuration } from './core/membership.ts';
 import { GraftError } from './errors.ts';
 
 /** Where a member listens: peers and clients alike. */
@@ -245,4 +246,13 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/**
+ * The configuration a cluster starts with: every member of the file a voter. Once the cluster runs,
+ * its log holds the configuration, and this is used only by a node whose log holds none yet.
+ */
+export function bootstrapConfiguration(config: ClusterConfig): Configuration {
+  const voters = [...config.members.keys()].sort();
+  return { voters, outgoing: [], learners: [], addresses: Object.fromEntries(voters.map((id) => [id, formatAddress(config.members.get(id)!)])) };
 }

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { formatAddress, type ClusterConfig } from './config.ts';
+import { bootstrapConfiguration, formatAddress, type ClusterConfig } from './config.ts';
 import { seededRng } from './core/rng.ts';
 import type { NodeId, Role } from './core/types.ts';
 import { GraftError } from './errors.ts';
@@ -105,7 +105,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       });
     this.node = new RaftNode({
       id: this.id,
-      voters: [...config.members.keys()],
+      configuration: bootstrapConfiguration(config),
       electionTimeoutMs: config.electionTimeout,
       heartbeatIntervalMs: config.heartbeatInterval,
       storage: this.storage,

@@ -42,5 +42,6 @@ export { WebSocketTransport, type WebSocketTransportOptions } from './transport/
 export type { BackoffOptions } from './transport/ws/backoff.ts';
 export type { Command, Entry, EntryKind, HardState, NodeId, Role, SessionStamp, SnapshotMeta } from './core/types.ts';
 export type { LogPosition } from './core/raft.ts';
+export type { Configuration } from './core/membership.ts';
 export type { GraftEvents } from './runtime/events.ts';
 export type { Clock, Cancel } from './runtime/clock.ts';

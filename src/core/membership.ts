@@ -1,65 +1,72 @@
+import { jointIndex, jointVote, type VoteResult } from './quorum.ts';
 import type { NodeId } from './types.ts';
 
-/** The outcome of an election as far as the votes received so far tell. */
-export type VoteResult = 'won' | 'lost' | 'pending';
-
 /**
- * Who votes, and so what a quorum is. During a joint change (§6 of the paper, thesis §4.3) both the
- * incoming and the outgoing voter sets must agree: a decision needs a majority of each.
+ * Who is in the cluster (thesis chapter 4). Plain data: it travels in configuration entries and is
+ * kept in snapshots, so the log, not a file, says who the members are once the cluster runs.
  */
-export class Membership {
-  readonly voters: ReadonlySet<NodeId>;
-  /** The previous voter set while a joint configuration is in force; null otherwise. */
-  readonly outgoing: ReadonlySet<NodeId> | null;
+export interface Configuration {
+  /** The voters; during a joint configuration, the incoming voters. */
+  readonly voters: readonly NodeId[];
+  /** During a joint configuration (thesis §4.3), the outgoing voters; empty otherwise. */
+  readonly outgoing: readonly NodeId[];
+  /** Members that receive the log but neither vote nor campaign (thesis §4.2.1). */
+  readonly learners: readonly NodeId[];
+  /** Where each member is reached, as the runtime wrote it. Opaque to the core. */
+  readonly addresses: Readonly<Record<NodeId, string>>;
+}
 
-  constructor(voters: Iterable<NodeId>, outgoing: Iterable<NodeId> | null = null) {
-    this.voters = new Set(voters);
-    this.outgoing = outgoing === null ? null : new Set(outgoing);
-    if (this.voters.size === 0) throw new Error('a membership needs at least one voter');
+/** A configuration of these voters alone, with no addresses: for tests and for the bootstrap of a core. */
+export function votersOnly(voters: readonly NodeId[]): Configuration {
+  return { voters: [...voters], outgoing: [], learners: [], addresses: {} };
+}
+
+/** A configuration read for decisions: who votes, who only listens, and what a quorum is. */
+export class Membership {
+  private readonly voters: ReadonlySet<NodeId>;
+  private readonly outgoing: ReadonlySet<NodeId>;
+  private readonly learners: ReadonlySet<NodeId>;
+
+  constructor(readonly configuration: Configuration) {
+    this.voters = new Set(configuration.voters);
+    this.outgoing = new Set(configuration.outgoing);
+    this.learners = new Set(configuration.learners);
+  }
+
+  /** Whether a joint configuration is in force: decisions need a majority of both halves. */
+  get isJoint(): boolean {
+    return this.outgoing.size > 0;
   }
 
   isVoter(id: NodeId): boolean {
-    return this.voters.has(id) || (this.outgoing?.has(id) ?? false);
+    return this.voters.has(id) || this.outgoing.has(id);
+  }
+
+  isLearner(id: NodeId): boolean {
+    return this.learners.has(id);
+  }
+
+  isMember(id: NodeId): boolean {
+    return this.isVoter(id) || this.learners.has(id);
   }
 
   /** Every node that votes in either half, in a stable order. */
   allVoters(): NodeId[] {
-    return [...new Set([...this.voters, ...(this.outgoing ?? [])])].sort();
+    return [...new Set([...this.voters, ...this.outgoing])].sort();
+  }
+
+  /** Every member, voters and learners, in a stable order: whom a leader replicates to. */
+  allMembers(): NodeId[] {
+    return [...new Set([...this.voters, ...this.outgoing, ...this.learners])].sort();
   }
 
   /** The highest index that a quorum has matched (§5.3, §5.4.2), given each voter's match index. */
   committedIndex(matchOf: (id: NodeId) => number): number {
-    const incoming = majorityIndex(this.voters, matchOf);
-    return this.outgoing === null ? incoming : Math.min(incoming, majorityIndex(this.outgoing, matchOf));
+    return jointIndex(this.configuration.voters, this.configuration.outgoing, matchOf);
   }
 
-  /** Whether the votes so far (true = granted) win, lose, or cannot decide the election yet. */
+  /** Whether the answers so far (true = granted) win, lose, or cannot decide yet. */
   voteResult(votes: ReadonlyMap<NodeId, boolean>): VoteResult {
-    const incoming = majorityVote(this.voters, votes);
-    if (this.outgoing === null) return incoming;
-    const outgoing = majorityVote(this.outgoing, votes);
-    if (incoming === 'won' && outgoing === 'won') return 'won';
-    if (incoming === 'lost' || outgoing === 'lost') return 'lost';
-    return 'pending';
+    return jointVote(this.configuration.voters, this.configuration.outgoing, votes);
   }
-}
-
-/** The index that a majority of `ids` has reached: sort descending, take the middle. */
-function majorityIndex(ids: ReadonlySet<NodeId>, matchOf: (id: NodeId) => number): number {
-  const matches = [...ids].map(matchOf).sort((a, b) => b - a);
-  return matches[Math.floor(matches.length / 2)] ?? 0;
-}
-
-function majorityVote(ids: ReadonlySet<NodeId>, votes: ReadonlyMap<NodeId, boolean>): VoteResult {
-  const quorum = Math.floor(ids.size / 2) + 1;
-  let granted = 0;
-  let refused = 0;
-  for (const id of ids) {
-    const vote = votes.get(id);
-    if (vote === true) granted++;
-    else if (vote === false) refused++;
-  }
-  if (granted >= quorum) return 'won';
-  if (refused > ids.size - quorum) return 'lost';
-  return 'pending';
 }

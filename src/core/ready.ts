@@ -1,4 +1,5 @@
 import type { Message } from './messages.ts';
+import type { Configuration } from './membership.ts';
 import type { Entry, HardState, SnapshotMeta, SoftState } from './types.ts';
 
 /**
@@ -12,6 +13,11 @@ import type { Entry, HardState, SnapshotMeta, SoftState } from './types.ts';
 export interface Ready {
   /** Present when role, term or leader changed since the last batch. */
   readonly softState: SoftState | null;
+  /**
+   * Present when the configuration in force changed since the last batch (a configuration entry was
+   * appended, or cut away, or a snapshot installed). Messages in this batch may go to its new members.
+   */
+  readonly configuration: Configuration | null;
   /** Present when term, vote or commit changed since the last batch. */
   readonly hardState: HardState | null;
   /**

@@ -1,3 +1,5 @@
+import type { Configuration } from './membership.ts';
+
 /** A machine's identity in the cluster, as written in cluster.yaml (`1:` and `"1":` are the same id). */
 export type NodeId = string;
 
@@ -63,15 +65,15 @@ export const EMPTY_HARD_STATE: HardState = { term: 0, vote: null, commit: 0 };
 
 /**
  * What a snapshot covers (§7): the state machine after applying every entry up to `index`, whose term
- * is `term`, and the voters in force then. The state itself is the runtime's business, not the core's.
+ * is `term`, and the configuration in force then. The state itself is the runtime's business, not the core's.
  */
 export interface SnapshotMeta {
   /** The last index it covers. */
   readonly index: number;
   /** The term of the entry at `index`. */
   readonly term: number;
-  /** The voters at `index`. */
-  readonly voters: readonly NodeId[];
+  /** The configuration in force at `index`: the members once the entries before it are gone. */
+  readonly configuration: Configuration;
 }
 
 /** A node's role. `PreCandidate` is reserved for pre-vote (thesis §9.6). */
@@ -88,4 +90,12 @@ export interface SoftState {
 export interface Rng {
   /** A uniformly drawn integer in [0, maxExclusive). */
   nextInt(maxExclusive: number): number;
+}
+
+/** Where a proposal landed in the log. It is applied only if it is still there when committed. */
+export interface LogPosition {
+  /** The log index of the entry. */
+  readonly index: number;
+  /** The term the entry was appended in. */
+  readonly term: number;
 }

@@ -1,6 +1,7 @@
 import type { SnapshotPolicy } from '../config.ts';
 import type { InstallSnapshot, Message } from '../core/messages.ts';
 import type { RaftCore } from '../core/raft.ts';
+import type { Configuration } from '../core/membership.ts';
 import type { Entry, NodeId, SnapshotMeta } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -38,7 +39,7 @@ export interface NodeSnapshotsParts {
   /** The core's term and commit index now (0 before it exists). */
   readonly term: () => number;
   readonly committed: () => number;
-  readonly voters: () => readonly NodeId[];
+  readonly configurationAt: (index: number) => Configuration;
   /** Hands the core a message: the InstallSnapshot of a snapshot whose bytes are saved. */
   readonly step: (message: Message) => void;
   /** Asks for a loop turn, in which `compact` runs. */
@@ -74,7 +75,7 @@ export class NodeSnapshots {
       storage,
       logger,
       clock,
-      voters: parts.voters,
+      configurationAt: parts.configurationAt,
       onSaved: (meta) =>
         new Promise<void>((compacted) => {
           if (this.stopped) return compacted();

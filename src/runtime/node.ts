@@ -2,6 +2,7 @@ import type { SnapshotPolicy } from '../config.ts';
 import type { Message } from '../core/messages.ts';
 import { RaftCore, type LogPosition, type Sabotage } from '../core/raft.ts';
 import type { Ready } from '../core/ready.ts';
+import type { Configuration } from '../core/membership.ts';
 import { EMPTY_HARD_STATE, type Command, type Entry, type HardState, type NodeId, type Rng, type SnapshotMeta, type SoftState } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -30,7 +31,8 @@ const PAUSE_TICKS = 3;
 /** What the runtime needs to drive one core. */
 export interface RaftNodeOptions {
   readonly id: NodeId;
-  readonly voters: readonly NodeId[];
+  /** The configuration at bootstrap: in force until the log or a snapshot holds one. */
+  readonly configuration: Configuration;
   readonly electionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly storage: Storage;
@@ -111,7 +113,7 @@ export class RaftNode {
       send: (to, message) => this.sendToPeer(to, message),
       term: () => this.core?.softState().term ?? 0,
       committed: () => this.commitIndex(),
-      voters: () => this.requireCore().voters(),
+      configurationAt: (index) => this.requireCore().configurationAt(index),
       step: (message) => this.stepCore(message),
       schedule: () => this.schedule(),
     });
@@ -126,7 +128,7 @@ export class RaftNode {
     const plan = planTicks(this.options.electionTimeoutMs, this.options.heartbeatIntervalMs);
     this.core = new RaftCore({
       id,
-      voters: this.options.voters,
+      configuration: this.options.configuration,
       rng: this.options.rng,
       electionTicks: plan.electionTicks,
       heartbeatTicks: plan.heartbeatTicks,

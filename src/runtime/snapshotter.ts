@@ -1,5 +1,6 @@
 import type { SnapshotPolicy } from '../config.ts';
-import type { Entry, NodeId, SnapshotMeta } from '../core/types.ts';
+import type { Configuration } from '../core/membership.ts';
+import type { Entry, SnapshotMeta } from '../core/types.ts';
 import type { Logger } from '../logger.ts';
 import type { Clock } from './clock.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -21,8 +22,8 @@ export interface SnapshotterParts {
   readonly storage: Storage;
   readonly logger: Logger;
   readonly clock: Clock;
-  /** The voters in force now, recorded in the snapshot's metadata. */
-  readonly voters: () => readonly NodeId[];
+  /** The configuration in force at an index, recorded in the metadata of a snapshot up to it. */
+  readonly configurationAt: (index: number) => Configuration;
   /** A snapshot is durable: the log before it may be compacted. Resolves once it was. */
   readonly onSaved: (meta: SnapshotMeta) => Promise<void>;
 }
@@ -91,7 +92,7 @@ export class Snapshotter {
   }
 
   private take(): Promise<SnapshotMeta> {
-    const meta: SnapshotMeta = { index: this.applied.index, term: this.applied.term, voters: [...this.parts.voters()] };
+    const meta: SnapshotMeta = { index: this.applied.index, term: this.applied.term, configuration: this.parts.configurationAt(this.applied.index) };
     this.entriesSince = 0;
     this.bytesSince = 0;
     const started = this.parts.clock.now();

@@ -35,7 +35,11 @@ interface Session {
 }
 
 const entry = (index: number, term: number): Entry => ({ index, term, kind: 'normal', data: `op${index}` });
-const snapshotMeta = (index: number, term: number): SnapshotMeta => ({ index, term, voters: ['1', '2', '3'] });
+const snapshotMeta = (index: number, term: number): SnapshotMeta => ({
+  index,
+  term,
+  configuration: { voters: ['1', '2', '3'], outgoing: [], learners: [], addresses: {} },
+});
 /** A state of `chunks` chunks of 1000 bytes, each byte derived from `seed`, so two states differ. */
 async function* state(seed: number, chunks = 3): AsyncGenerator<Uint8Array> {
   for (let c = 0; c < chunks; c++) yield Uint8Array.from({ length: 1000 }, (_, i) => (seed * 31 + c * 7 + i) % 251);

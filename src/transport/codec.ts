@@ -1,4 +1,5 @@
 import { MAX_INDEX, MAX_TERM } from '../core/limits.ts';
+import { decodeConfiguration, parseConfiguration } from '../core/configuration-format.ts';
 import type { Command, Entry, EntryKind, SessionStamp, SnapshotMeta } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { PeerMessage } from './peer-messages.ts';
@@ -162,6 +163,7 @@ function entries(value: unknown, prevLogIndex: number, path: string): Entry[] {
     const data = e['data'];
     if (typeof data !== 'string') throw new FrameError(`${p}.data: expected a string, got ${show(data)}`);
     if (kind === 'session' && data !== '') throw new FrameError(`${p}.data: expected no data on a session entry, got ${show(data)}`);
+    if (kind === 'config') asFrameError(() => decodeConfiguration(data, `${p}.data`));
     const entry: Entry = { index, term: term(e, 'term', p), kind: kind as EntryKind, data };
     if (e['stamp'] === undefined) return entry;
     if (kind !== 'normal') throw new FrameError(`${p}.stamp: only a normal entry carries a stamp, this is a ${kind as string} entry`);
@@ -203,14 +205,17 @@ function stamp(value: unknown, path: string): SessionStamp {
 
 function snapshotMeta(value: unknown, path: string): SnapshotMeta {
   const m = record(value, path);
-  const voters = m['voters'];
-  if (!Array.isArray(voters) || voters.length === 0 || voters.length > 1024)
-    throw new FrameError(`${path}.voters: expected a list of machine ids, got ${show(voters)}`);
-  const ids = voters.map((v: unknown, i) => {
-    if (typeof v !== 'string' || v === '' || v.length > 256) throw new FrameError(`${path}.voters[${i}]: expected a machine id, got ${show(v)}`);
-    return v;
-  });
-  return { index: logIndex(m, 'index', path), term: term(m, 'term', path), voters: ids };
+  const configuration = asFrameError(() => parseConfiguration(m['configuration'], `${path}.configuration`));
+  return { index: logIndex(m, 'index', path), term: term(m, 'term', path), configuration };
+}
+
+/** Runs a check that throws a plain Error (the core's configuration format) and reports its failure as a bad frame. */
+function asFrameError<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw new FrameError((error as Error).message);
+  }
 }
 
 function positions(value: unknown, path: string): { index: number; term: number }[] | null {

@@ -1,3 +1,4 @@
+import { votersOnly } from '../../src/core/membership.ts';
 import type { Message } from '../../src/core/messages.ts';
 import { RaftCore, type RaftOptions } from '../../src/core/raft.ts';
 import type { ReadState } from '../../src/core/ready.ts';
@@ -26,10 +27,14 @@ export class CoreCluster {
   /** Links that drop everything: "a->b". */
   readonly cut = new Set<string>();
 
+  /** The voters at bootstrap: all of `ids` unless `tune.configuration` names fewer (the rest start as outsiders). */
+  private readonly bootstrap: RaftOptions['configuration'];
+
   constructor(
     readonly ids: NodeId[],
     private readonly tune: Partial<RaftOptions> = {},
   ) {
+    this.bootstrap = tune.configuration ?? votersOnly(ids);
     ids.forEach((id, i) => {
       this.disks.set(id, { hardState: EMPTY_HARD_STATE, entries: [] });
       this.applied.set(id, []);
@@ -58,7 +63,7 @@ export class CoreCluster {
     const disk = this.disks.get(id)!;
     const core = new RaftCore({
       id,
-      voters: this.ids,
+      configuration: this.bootstrap,
       electionTicks: 10,
       heartbeatTicks: 2,
       rng: seededRng(seed),
@@ -147,7 +152,7 @@ export class CoreCluster {
 export function loneCore(options: Partial<RaftOptions> = {}): RaftCore {
   return new RaftCore({
     id: '1',
-    voters: ['1', '2', '3'],
+    configuration: votersOnly(['1', '2', '3']),
     electionTicks: 10,
     heartbeatTicks: 2,
     rng: seededRng(1),

@@ -1,3 +1,4 @@
+import { Membership, type Configuration } from '../../src/core/membership.ts';
 import type { Entry, NodeId } from '../../src/core/types.ts';
 
 /** A safety property of Raft (§5.2 Figure 3) failed; the message says which, where and when. */
@@ -25,11 +26,28 @@ export class SafetyChecker {
   /** index -> the term of the entry a leader committed there, and that leader's term. */
   private readonly commitTerms = new Map<number, { entryTerm: number; commitTerm: number }>();
 
-  /** Election safety: at most one leader per term (§5.2). Leader completeness (§5.4), checked as it wins. */
-  becameLeader(id: NodeId, term: number, termAt: (index: number) => number | undefined, firstIndex = 1): void {
+  /** The configuration under which the highest index so far was committed, and that index. */
+  private latestCommit: { index: number; configuration: Configuration } | null = null;
+
+  /**
+   * Election safety: at most one leader per term (§5.2). Leader completeness (§5.4), checked as it wins.
+   * And quorum overlap (thesis §4.3): the configuration it won under and the one that committed the
+   * latest entry have no two disjoint quorums, so some voter of its election holds that entry.
+   */
+  becameLeader(id: NodeId, term: number, termAt: (index: number) => number | undefined, firstIndex = 1, configuration?: Configuration): void {
     const other = this.leaderOfTerm.get(term);
     if (other !== undefined && other !== id) throw new SafetyViolation('election safety', `both ${other} and ${id} led term ${term}`);
     this.leaderOfTerm.set(term, id);
+    const latest = this.latestCommit;
+    if (configuration !== undefined && latest !== null) {
+      const disjoint = disjointQuorums(configuration, latest.configuration);
+      if (disjoint !== null) {
+        throw new SafetyViolation(
+          'quorum overlap',
+          `${id} won term ${term} under ${show(configuration)}, index ${latest.index} was committed under ${show(latest.configuration)}: {${disjoint[0].join(' ')}} and {${disjoint[1].join(' ')}} are disjoint majorities`,
+        );
+      }
+    }
     // The paper's guarantee: an entry committed in a term is in the log of every leader of a later term.
     for (const [index, { entryTerm, commitTerm }] of this.commitTerms) {
       // Below the first index the log holds, the snapshot stands for the entries: it holds committed state only.
@@ -43,7 +61,8 @@ export class SafetyChecker {
   }
 
   /** A leader of `term` moved its commit index to `to`: those entries are committed in `term` (the first leader to commit an index decides). */
-  leaderCommitted(term: number, from: number, to: number, termAt: (index: number) => number | undefined): void {
+  leaderCommitted(term: number, from: number, to: number, termAt: (index: number) => number | undefined, configuration?: Configuration): void {
+    if (configuration !== undefined && to > (this.latestCommit?.index ?? 0)) this.latestCommit = { index: to, configuration };
     for (let i = from + 1; i <= to; i++) {
       if (!this.commitTerms.has(i)) this.commitTerms.set(i, { entryTerm: termAt(i) ?? -1, commitTerm: term });
     }
@@ -78,4 +97,30 @@ export class SafetyChecker {
       );
     }
   }
+}
+
+/**
+ * Two quorums, one of each configuration, with no member in common, or null when none exist. Tries
+ * every way to place the members in the first, the second or neither: a handful of machines, so
+ * the search is small, and exact.
+ */
+export function disjointQuorums(a: Configuration, b: Configuration): [NodeId[], NodeId[]] | null {
+  const ids = [...new Set([...a.voters, ...a.outgoing, ...b.voters, ...b.outgoing])].sort();
+  const [ma, mb] = [new Membership(a), new Membership(b)];
+  const placement = new Array<0 | 1 | 2>(ids.length).fill(0);
+  for (let n = 0; n < 3 ** ids.length; n++) {
+    let rest = n;
+    for (let i = 0; i < ids.length; i++) {
+      placement[i] = (rest % 3) as 0 | 1 | 2;
+      rest = Math.floor(rest / 3);
+    }
+    const qa = ids.filter((_, i) => placement[i] === 1);
+    const qb = ids.filter((_, i) => placement[i] === 2);
+    if (ma.voteResult(new Map(qa.map((id) => [id, true]))) === 'won' && mb.voteResult(new Map(qb.map((id) => [id, true]))) === 'won') return [qa, qb];
+  }
+  return null;
+}
+
+function show(c: Configuration): string {
+  return c.outgoing.length > 0 ? `{${c.voters.join(' ')}} joint with {${c.outgoing.join(' ')}}` : `{${c.voters.join(' ')}}`;
 }

@@ -15,6 +15,34 @@ const calm: FaultProfile = {
   diskLatency: [0.1, 1],
 };
 
+/**
+ * Membership changes all the time (thesis chapter 4): learners added and promoted, voters added,
+ * removed (the leader too) and replaced at once through joint configurations, with snapshots on,
+ * among partitions, crashes and loss. Three spare machines wait outside the cluster to be added.
+ */
+const membership: Scenario = {
+  name: 'membership-5',
+  nodes: 5,
+  spares: 3,
+  faultMs: 3000,
+  livenessMs: 2500,
+  clients: 4,
+  keys: 3,
+  membershipEvery: 120,
+  snapshotEvery: 40,
+  faults: {
+    ...calm,
+    loss: 0.05,
+    duplicate: 0.03,
+    delay: [0.5, 10],
+    partitionEvery: 400,
+    partitionLength: [50, 400],
+    crashEvery: 400,
+    downtime: [10, 300],
+    drift: 0.1,
+  },
+};
+
 /** The scenarios every run covers: each adds faults to a healthy baseline. */
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'calm-3', nodes: 3, faults: calm, faultMs: 1500, livenessMs: 1500, clients: 3, keys: 2 },
@@ -204,6 +232,8 @@ export const SCENARIOS: readonly Scenario[] = [
       diskLatency: [0.2, 4],
     },
   },
+  membership,
+  { ...membership, name: 'membership-3', nodes: 3, spares: 2, clients: 3, keys: 2 },
 ];
 
 export function scenarioNamed(name: string): Scenario {

@@ -1,3 +1,5 @@
+import { isRefusal, type ConfigChange } from '../../src/core/configuration-change.ts';
+import { votersOnly, type Configuration } from '../../src/core/membership.ts';
 import type { Message } from '../../src/core/messages.ts';
 import { RaftCore, type LogPosition, type Sabotage } from '../../src/core/raft.ts';
 import type { Ready } from '../../src/core/ready.ts';
@@ -73,7 +75,7 @@ export class SimNode {
   boot(): void {
     this.core = new RaftCore({
       id: this.id,
-      voters: this.voters,
+      configuration: votersOnly(this.voters),
       electionTicks: 10,
       heartbeatTicks: 3,
       rng: seededRng(this.world.nodeSeed()),
@@ -158,6 +160,20 @@ export class SimNode {
     return positions?.[0] ?? null;
   }
 
+  /** Asks for a membership change (thesis chapter 4); says what became of it. */
+  proposeChange(changes: readonly ConfigChange[]): string {
+    if (this.core === null || this.paused) return 'down';
+    const outcome = this.core.proposeConfigChange(changes);
+    this.process();
+    if (outcome === null) return 'not the leader';
+    return isRefusal(outcome) ? `refused: ${outcome.message}` : `appended at ${outcome.index}`;
+  }
+
+  /** The configuration in force here (the bootstrap's while down: only the leader's is asked for). */
+  configuration(): Configuration {
+    return this.core?.configuration() ?? votersOnly(this.voters);
+  }
+
   /** Starts a leadership transfer (thesis §3.10) if this node leads; false otherwise. */
   transferLeadership(target: NodeId | null): boolean {
     if (this.core === null || this.paused) return false;
@@ -192,6 +208,7 @@ export class SimNode {
     if (core === null || this.writing || !core.hasReady()) return;
     const ready = core.ready();
     this.world.checker.wrote(this.id, ready.entries, (i) => core.termAt(i));
+    if (ready.configuration !== null) this.world.trace(`${this.id} configuration ${describe(ready.configuration)}`);
     const incarnation = this.incarnation;
     this.writing = true;
     const finish = (): void => {
@@ -298,7 +315,7 @@ export class SimNode {
     const now = core.softState();
     if (now.role === 'Leader' && !wasLeader) {
       this.world.trace(`${this.id} leads term ${now.term}`);
-      this.world.checker.becameLeader(this.id, now.term, (i) => core.termAt(i), core.firstIndex());
+      this.world.checker.becameLeader(this.id, now.term, (i) => core.termAt(i), core.firstIndex(), core.configuration());
     }
     this.noteLeaderCommit(core, commit);
   }
@@ -306,7 +323,8 @@ export class SimNode {
   /** When this node leads, entries it has just committed are committed in its term. */
   private noteLeaderCommit(core: RaftCore, before: number): void {
     const { role, term } = core.softState();
-    if (role === 'Leader' && core.commitIndex() > before) this.world.checker.leaderCommitted(term, before, core.commitIndex(), (i) => core.termAt(i));
+    if (role === 'Leader' && core.commitIndex() > before)
+      this.world.checker.leaderCommitted(term, before, core.commitIndex(), (i) => core.termAt(i), core.configuration());
   }
 }
 
@@ -323,4 +341,9 @@ function emptyDisk(): SimDisk {
 
 function restoreStore(data: string): Map<string, unknown> {
   return new Map(JSON.parse(data) as [string, unknown][]);
+}
+
+function describe(c: Configuration): string {
+  const learners = c.learners.length > 0 ? ` learners {${c.learners.join(' ')}}` : '';
+  return c.outgoing.length > 0 ? `{${c.voters.join(' ')}} joint with {${c.outgoing.join(' ')}}${learners}` : `{${c.voters.join(' ')}}${learners}`;
 }

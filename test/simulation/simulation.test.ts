@@ -124,6 +124,28 @@ describe('simulation: the real core under seeded faults', function () {
     expect(failure!.message).to.match(/state machine safety violated: \d installed a snapshot of index \d+ over the state it had applied up to \d+/);
   });
 
+  for (const [sabotage, scenario, seeds] of [
+    // A change straight from the old voters to the new: a quorum of each may be disjoint.
+    ['change-without-joint', 'membership-3', 60],
+    // Joint, but committed by the new voters alone, so the leader moves on before the old majority knows.
+    ['joint-commit-by-incoming-only', 'membership-5', 300],
+  ] as const) {
+    it(`sabotage: with ${sabotage}, the simulator finds two disjoint majorities`, function () {
+      this.timeout(60_000);
+      let failure: SimulationFailure | null = null;
+      for (let seed = 1; seed <= seeds && failure === null; seed++) {
+        try {
+          runSimulation({ ...scenarioNamed(scenario), sabotage }, seed);
+        } catch (error) {
+          expect(error).to.be.instanceOf(SimulationFailure);
+          failure = error as SimulationFailure;
+        }
+      }
+      expect(failure, `a violation in ${seeds} seeds`).to.not.equal(null);
+      expect(failure!.message).to.match(/(quorum overlap|leader completeness|state machine safety|linearizability) violated/);
+    });
+  }
+
   it('sabotage: with votes granted without the §5.4.1 log check, the simulator finds a violation and names its seed', () => {
     const sabotaged = { ...scenarioNamed('partitions-5'), sabotage: 'vote-without-log-check' as const };
     const failures: SimulationFailure[] = [];
@@ -162,6 +184,26 @@ describe('simulation: regression seeds', function () {
     // caught up by a snapshot at 94 (an entry of the leader's term) and voted for node 2, which lacked
     // 95-96, once node 1 crashed: leader completeness broken. It now waits for the announced commit index.
     runSimulation(scenarioNamed('snapshots-3'), 2595);
+  });
+
+  it('membership-3 seed 93: a learner is promoted only once it holds the log', () => {
+    // A node added straight as a voter had received nothing; removing another voter then made its vote
+    // necessary, and an empty node votes for no one until a leader catches it up (RejoinGuard). The
+    // simulation now adds voters only through learners; the core's refusal is pinned in membership-change.test.ts.
+    runSimulation(scenarioNamed('membership-3'), 93);
+  });
+
+  it('membership-3 seed 346: no change leaves a quorum that depends on voters without the log', () => {
+    // Leader 3 removed node 1 before committing an entry of its term, when "holds everything committed"
+    // was true of an empty node 2; node 3 then needed 2's vote, which 2 held back. (Pinned in membership-change.test.ts.)
+    runSimulation(scenarioNamed('membership-3'), 346);
+  });
+
+  it('membership-3 seed 71: a node holding the uncommitted entry that removes it may still be elected, to commit it', () => {
+    // Leader 1 appended the configuration without itself, stepped down before it committed, and refused
+    // its votes to 2 and 3 (their logs lacked the entry) while the joint configuration they held needed it.
+    // (Pinned in membership-change.test.ts.)
+    runSimulation(scenarioNamed('membership-3'), 71);
   });
 
   it('runtime-chaos-3 seed 6: a duplicated forwarded request is not appended twice', async () => {

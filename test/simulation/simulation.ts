@@ -1,3 +1,4 @@
+import type { ConfigChange } from '../../src/core/configuration-change.ts';
 import type { Message } from '../../src/core/messages.ts';
 import type { Sabotage } from '../../src/core/raft.ts';
 import { seededRng } from '../../src/core/rng.ts';
@@ -48,6 +49,13 @@ export interface Scenario {
   readonly transferEvery?: number;
   /** Each node takes a snapshot and compacts its log every this many applied entries (absent: never). */
   readonly snapshotEvery?: number;
+  /**
+   * Mean time between membership changes the current leader is asked for (0 or absent: none): add a
+   * learner, promote one, add or remove a voter (the leader too), or replace one by another at once.
+   */
+  readonly membershipEvery?: number;
+  /** Machines started outside the cluster, empty, that membership changes may add (default 0). */
+  readonly spares?: number;
   readonly sabotage?: Sabotage;
 }
 
@@ -122,8 +130,9 @@ class Simulation implements SimWorld {
     private readonly keepTrace: boolean,
   ) {
     this.rng = seededRng(seed);
-    this.ids = Array.from({ length: scenario.nodes }, (_, i) => String(i + 1));
-    for (const id of this.ids) this.nodes.set(id, new SimNode(id, this.ids, this, scenario));
+    this.ids = Array.from({ length: scenario.nodes + (scenario.spares ?? 0) }, (_, i) => String(i + 1));
+    const bootstrap = this.ids.slice(0, scenario.nodes);
+    for (const id of this.ids) this.nodes.set(id, new SimNode(id, bootstrap, this, scenario));
   }
 
   run(): SimulationReport {
@@ -295,6 +304,7 @@ class Simulation implements SimWorld {
       const target = this.chance(0.5) ? this.ids[this.rng.nextInt(this.ids.length)]! : null;
       if (leader.transferLeadership(target)) this.trace(`${leader.id} hands leadership to ${target ?? 'the most up-to-date follower'}`);
     });
+    recurring(this.scenario.membershipEvery ?? 0, () => this.changeMembership());
     recurring(f.wipeEvery ?? 0, () => this.loseDisk());
     recurring(f.hostileEvery ?? 0, () => this.hostile());
     recurring(f.pauseEvery, () => {
@@ -331,6 +341,32 @@ class Simulation implements SimWorld {
     this.after(this.uniform(...this.scenario.faults.downtime), () => {
       if (!node.up) node.boot();
     });
+  }
+
+  /** Asks the leader, if any, for a random membership change; it may refuse (one is in flight). */
+  private changeMembership(): void {
+    const leader = this.pick((n) => n.up && !n.paused && n.role() === 'Leader');
+    if (leader === undefined) return;
+    const config = leader.configuration();
+    const members = new Set([...config.voters, ...config.outgoing, ...config.learners]);
+    const outsiders = this.ids.filter((id) => !members.has(id));
+    const any = <T>(list: readonly T[]): T | undefined => list[this.rng.nextInt(list.length)];
+    const add = (type: 'add-voter' | 'add-learner', id: NodeId): ConfigChange => ({ type, id, address: `sim-${id}` });
+    const outsider = any(outsiders);
+    const learner = any(config.learners);
+    const voter = any(config.voters)!;
+    const choices: ConfigChange[][] = [[{ type: 'remove', id: voter }]];
+    // A voter joins as a learner first (thesis §4.2.1); the leader refuses to promote one not caught up.
+    if (outsider !== undefined) choices.push([add('add-learner', outsider)]);
+    if (learner !== undefined)
+      choices.push([add('add-voter', learner)], [{ type: 'remove', id: learner }], [add('add-voter', learner), { type: 'remove', id: voter }]);
+    if (config.learners.length > 1) choices.push(config.learners.map((id) => add('add-voter', id)));
+    // Never fewer than two voters: a lone voter's crash would stop the cluster until it returns.
+    const possible = choices.filter((c) => config.voters.length > 2 || c.some((change) => change.type !== 'remove' || config.learners.includes(change.id)));
+    const changes = any(possible);
+    if (changes === undefined) return;
+    const outcome = leader.proposeChange(changes);
+    this.trace(`${leader.id} asked to ${changes.map((c) => `${c.type} ${c.id}`).join(', ')}: ${outcome}`);
   }
 
   /** A message no correct peer sends, through the frame codec as the transport would pass it. */
@@ -376,11 +412,17 @@ class Simulation implements SimWorld {
 
   /** After the quiet phase: one leader, and every node has applied everything committed. */
   private checkConverged(): void {
-    const nodes = [...this.nodes.values()];
-    const leaders = nodes.filter((n) => n.role() === 'Leader');
+    const all = [...this.nodes.values()];
+    const leaders = all.filter((n) => n.role() === 'Leader');
     if (leaders.length !== 1)
-      throw new SafetyViolation('liveness', `${leaders.length} leaders after the faults ended (roles: ${nodes.map((n) => `${n.id}=${n.role()}`).join(', ')})`);
+      throw new SafetyViolation(
+        'liveness',
+        `${leaders.length} leaders after the faults ended (roles: ${all.map((n) => `${n.id}=${n.role()}${n.holdsBack() ? ' (holding back)' : ''} term ${n.term()} last ${n.durableLastIndex()}`).join(', ')})`,
+      );
     const commit = leaders[0]!.commitIndex();
+    // The members of the final configuration converge; machines never added or since removed need not.
+    const config = leaders[0]!.configuration();
+    const nodes = all.filter((n) => config.voters.includes(n.id) || config.learners.includes(n.id));
     for (const n of nodes) {
       if (n.appliedIndex() !== commit)
         throw new SafetyViolation('liveness', `node ${n.id} applied ${n.appliedIndex()} of ${commit} committed after the faults ended`);

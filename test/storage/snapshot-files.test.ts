@@ -1,3 +1,4 @@
+import { votersOnly } from '../../src/core/membership.ts';
 import { expect } from 'chai';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { createLogger } from '../../src/logger.ts';
 import { SnapshotFiles } from '../../src/storage/file/snapshot-files.ts';
 import { mountTmpfs, tmpfsUnavailable, unmount } from '../helpers/tmpfs.ts';
 
-const meta = (index: number, term = 1): SnapshotMeta => ({ index, term, voters: ['1', '2', '3'] });
+const meta = (index: number, term = 1): SnapshotMeta => ({ index, term, configuration: votersOnly(['1', '2', '3']) });
 
 /** A deterministic state of `chunks` chunks of `size` bytes each; chunk i is filled from seed + i. */
 async function* state(chunks: number, size: number, seed = 0): AsyncGenerator<Uint8Array> {
@@ -60,11 +61,11 @@ describe('snapshot files (Raft §7, thesis §5.1)', () => {
 
   it('round-trips a multi-chunk state of a few MB with its metadata, streaming only the state back', async () => {
     const snaps = store();
-    await snaps.save({ index: 1234, term: 7, voters: ['a', 'b', 'c'] }, state(300, 10_000, 5));
+    await snaps.save({ index: 1234, term: 7, configuration: votersOnly(['a', 'b', 'c']) }, state(300, 10_000, 5));
     const expected = await collect(state(300, 10_000, 5));
     const found = await store().newest();
     expect(found).to.not.equal(null);
-    expect(found!.meta).to.deep.equal({ index: 1234, term: 7, voters: ['a', 'b', 'c'] });
+    expect(found!.meta).to.deep.equal({ index: 1234, term: 7, configuration: votersOnly(['a', 'b', 'c']) });
     expect(found!.file).to.equal(join(dir, snapFiles()[0]!));
     const read = await collect(found!.read());
     expect(read.length).to.equal(3_000_000);

@@ -1,3 +1,4 @@
+import { votersOnly } from '../../src/core/membership.ts';
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { ofType } from '../helpers/core-cluster.ts';
 /** Boots a core from storage, as the runtime does. */
 async function boot(storage: Storage): Promise<RaftCore> {
   const { hardState, entries } = await storage.load();
-  return new RaftCore({ id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(1), hardState, entries });
+  return new RaftCore({ id: '1', configuration: votersOnly(['1', '2', '3']), electionTicks: 10, heartbeatTicks: 2, rng: seededRng(1), hardState, entries });
 }
 
 /** Runs one ready batch the way the runtime must: persist first, then hand back the messages. */

@@ -1,3 +1,4 @@
+import { votersOnly } from '../../src/core/membership.ts';
 import { expect } from 'chai';
 import { MAX_TERM } from '../../src/core/limits.ts';
 import type { PeerMessage, SnapshotChunk, SnapshotChunkAck } from '../../src/transport/peer-messages.ts';
@@ -131,7 +132,7 @@ describe('codec: snapshot chunks', () => {
     from: '1',
     to: '2',
     term: 4,
-    snapshot: { index: 100, term: 3, voters: ['1', '2', '3'] },
+    snapshot: { index: 100, term: 3, configuration: votersOnly(['1', '2', '3']) },
     readRound: 7,
     attempt: 2,
     offset: 262144,
@@ -148,7 +149,7 @@ describe('codec: snapshot chunks', () => {
     const messages: PeerMessage[] = [chunk, last, ack, refusal, { ...ack, received: 524288, saved: true }];
     expect(decodeFrame(encodeFrame(messages), LIMIT)).to.deep.equal(messages);
     // The largest chunk, a term at the limit and a single voter are accepted too.
-    const largest: SnapshotChunk = { ...chunk, term: MAX_TERM, snapshot: { ...chunk.snapshot, voters: ['1'] }, data: 'A'.repeat(maxData) };
+    const largest: SnapshotChunk = { ...chunk, term: MAX_TERM, snapshot: { ...chunk.snapshot, configuration: votersOnly(['1']) }, data: 'A'.repeat(maxData) };
     expect(decodeFrame(encodeFrame([largest]), 4 * LIMIT)).to.deep.equal([largest]);
   });
 
@@ -160,10 +161,23 @@ describe('codec: snapshot chunks', () => {
       [frame({ ...chunk, data: 'AAAA=AAA' }), /messages\[0\]\.data: expected base64/],
       [frame({ ...chunk, data: 42 }), /messages\[0\]\.data: expected base64 of at most \d+ characters, got 42/],
       [frame({ ...chunk, data: 'A'.repeat(maxData + 4) }), /messages\[0\]\.data: expected base64 of at most 1398104 characters/],
-      [frame({ ...chunk, snapshot: { index: 100, term: 3 } }), /messages\[0\]\.snapshot\.voters: expected a list of machine ids, got nothing/],
-      [frame({ ...chunk, snapshot: { ...chunk.snapshot, voters: [] } }), /messages\[0\]\.snapshot\.voters: expected a list of machine ids, got \[\]/],
-      [frame({ ...chunk, snapshot: { ...chunk.snapshot, voters: ['1', 2] } }), /messages\[0\]\.snapshot\.voters\[1\]: expected a machine id, got 2/],
-      [frame({ ...chunk, snapshot: { ...chunk.snapshot, voters: [''] } }), /messages\[0\]\.snapshot\.voters\[0\]: expected a machine id/],
+      [frame({ ...chunk, snapshot: { index: 100, term: 3 } }), /messages\[0\]\.snapshot\.configuration: expected a configuration object/],
+      [
+        frame({ ...chunk, snapshot: { ...chunk.snapshot, configuration: votersOnly([]) } }),
+        /messages\[0\]\.snapshot\.configuration\.voters: a configuration needs at least one voter/,
+      ],
+      [
+        frame({ ...chunk, snapshot: { ...chunk.snapshot, configuration: { voters: ['1', 2] } } }),
+        /messages\[0\]\.snapshot\.configuration\.voters\[1\]: expected a machine id/,
+      ],
+      [
+        frame({ ...chunk, snapshot: { ...chunk.snapshot, configuration: votersOnly(['']) } }),
+        /messages\[0\]\.snapshot\.configuration\.voters\[0\]: expected a machine id/,
+      ],
+      [
+        frame({ ...chunk, snapshot: { ...chunk.snapshot, configuration: { voters: ['1'], learners: ['1'] } } }),
+        /messages\[0\]\.snapshot\.configuration: machine id 1 is both a voter and a learner/,
+      ],
       [frame({ ...chunk, snapshot: null }), /messages\[0\]\.snapshot: expected an object, got null/],
       [frame({ ...chunk, snapshot: { ...chunk.snapshot, index: -1 } }), /messages\[0\]\.snapshot\.index: expected a non-negative integer, got -1/],
       [frame({ ...chunk, offset: -1 }), /messages\[0\]\.offset: expected a non-negative integer, got -1/],

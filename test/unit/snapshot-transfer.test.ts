@@ -1,3 +1,4 @@
+import { votersOnly } from '../../src/core/membership.ts';
 import { expect } from 'chai';
 import type { InstallSnapshot } from '../../src/core/messages.ts';
 import type { SnapshotMeta } from '../../src/core/types.ts';
@@ -11,7 +12,7 @@ import { ManualClock } from '../simulation/manual-clock.ts';
 
 const CHUNK = 1000;
 const WINDOW = 4;
-const META: SnapshotMeta = { index: 100, term: 3, voters: ['1', '2', '3'] };
+const META: SnapshotMeta = { index: 100, term: 3, configuration: votersOnly(['1', '2', '3']) };
 const REQUEST: InstallSnapshot = { type: 'InstallSnapshot', from: '1', to: '2', term: 4, snapshot: META, readRound: 7 };
 
 /** Deterministic bytes that are not all alike, so a misplaced chunk shows. */
@@ -395,7 +396,7 @@ describe('snapshot transfer: SnapshotSender to SnapshotReceiver', () => {
 
   it('(f) a transfer with no chunk for stallMs is dropped: nothing saved, the previous snapshot still the latest', async () => {
     const h = await new Harness({ receiverStallMs: 1_000, senderStallMs: 60_000 }).init();
-    const old: SnapshotMeta = { index: 50, term: 2, voters: ['1', '2', '3'] };
+    const old: SnapshotMeta = { index: 50, term: 2, configuration: votersOnly(['1', '2', '3']) };
     await h.receiverStorage.saveSnapshot(old, stream([Buffer.from('old state')]));
     h.sender.send(REQUEST);
     await flush();

@@ -1,4 +1,5 @@
 import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { parseConfiguration } from '../../core/configuration-format.ts';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { MAX_INDEX } from '../../core/limits.ts';
@@ -15,7 +16,8 @@ import type { SnapshotStore, StoredSnapshot } from '../snapshot-store.ts';
  *            4  u8       format version, 1
  *            5  3 bytes  reserved, zero
  *            8  u32      metaLength
- *           12  metaLength bytes of UTF-8 JSON: { "index": n, "term": n, "voters": ["id", ...] }
+ *           12  metaLength bytes of UTF-8 JSON: { "index": n, "term": n, "configuration": { "voters": [...], ... } }
+ *               (written before membership changes: "voters": ["id", ...] in place of "configuration")
  *   data     the state, dataLength bytes
  *   trailer  0  u64      dataLength
  *            8  u32      crc32 of every byte before the trailer (header and data)
@@ -201,8 +203,10 @@ function encodeHeader(meta: SnapshotMeta): Buffer {
     if (!Number.isSafeInteger(value) || value < 0 || value > MAX_INDEX)
       throw new Error(`snapshot ${what} ${value} is not a whole number from 0 to ${MAX_INDEX}`);
   }
-  if (!Array.isArray(meta.voters) || !meta.voters.every((v) => typeof v === 'string')) throw new Error('snapshot voters must be an array of node ids');
-  const json = Buffer.from(JSON.stringify({ index: meta.index, term: meta.term, voters: meta.voters }), 'utf8');
+  const json = Buffer.from(
+    JSON.stringify({ index: meta.index, term: meta.term, configuration: parseConfiguration(meta.configuration, 'snapshot configuration') }),
+    'utf8',
+  );
   const header = Buffer.alloc(PREFIX_BYTES + json.length);
   HEAD_MAGIC.copy(header, 0);
   header.writeUInt8(VERSION, 4);
@@ -292,11 +296,16 @@ function decodeMeta(bytes: Buffer): SnapshotMeta | string {
   } catch {
     return 'metadata is not valid JSON';
   }
-  const m = value as { index?: unknown; term?: unknown; voters?: unknown };
+  const m = value as { index?: unknown; term?: unknown; voters?: unknown; configuration?: unknown };
   const whole = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= MAX_INDEX;
   if (typeof value !== 'object' || value === null || !whole(m.index) || !whole(m.term)) return 'metadata lacks a valid index or term';
-  if (!Array.isArray(m.voters) || !m.voters.every((v): v is string => typeof v === 'string')) return 'metadata lacks a valid voter list';
-  return { index: m.index, term: m.term, voters: m.voters };
+  try {
+    // Snapshots written before membership changes named only their voters.
+    const configuration = parseConfiguration(m.configuration ?? { voters: m.voters }, 'metadata configuration');
+    return { index: m.index, term: m.term, configuration };
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 async function* readState(file: string, start: number, end: number, headerCrc: number, stored: number): AsyncGenerator<Uint8Array> {

@@ -1,3 +1,4 @@
+import { votersOnly } from '../../../src/core/membership.ts';
 import { expect } from 'chai';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
@@ -22,7 +23,7 @@ describe('core: leader election (§5.2)', () => {
     for (let seed = 1; seed <= 50; seed++) {
       const core = new RaftCore({
         id: '1',
-        voters: ['1', '2', '3'],
+        configuration: votersOnly(['1', '2', '3']),
         electionTicks: 10,
         heartbeatTicks: 2,
         rng: seededRng(seed),

@@ -1,3 +1,4 @@
+import { votersOnly } from '../../../src/core/membership.ts';
 import { expect } from 'chai';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
@@ -15,7 +16,16 @@ function run(c: CoreCluster, rounds: number): void {
 }
 
 function single(hardState: HardState, options: { preVote: boolean; checkQuorum: boolean }): RaftCore {
-  return new RaftCore({ id: '1', voters: ['1', '2', '3'], electionTicks: 10, heartbeatTicks: 2, rng: seededRng(5), hardState, entries: [], ...options });
+  return new RaftCore({
+    id: '1',
+    configuration: votersOnly(['1', '2', '3']),
+    electionTicks: 10,
+    heartbeatTicks: 2,
+    rng: seededRng(5),
+    hardState,
+    entries: [],
+    ...options,
+  });
 }
 
 describe('core: pre-vote (thesis §9.6)', () => {

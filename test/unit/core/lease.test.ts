@@ -1,3 +1,4 @@
+import { votersOnly } from '../../../src/core/membership.ts';
 import { expect } from 'chai';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
@@ -75,7 +76,7 @@ describe('core: lease reads (thesis §6.4.1)', () => {
     const booted = (leaseTicks: number): RaftCore =>
       new RaftCore({
         id: '1',
-        voters: ['1', '2', '3'],
+        configuration: votersOnly(['1', '2', '3']),
         electionTicks: 10,
         heartbeatTicks: 2,
         rng: seededRng(1),
@@ -102,7 +103,7 @@ describe('core: lease reads (thesis §6.4.1)', () => {
     const make = (checkQuorum: boolean, leaseTicks: number) => () =>
       new RaftCore({
         id: '1',
-        voters: ['1'],
+        configuration: votersOnly(['1']),
         electionTicks: 10,
         heartbeatTicks: 2,
         rng: seededRng(1),

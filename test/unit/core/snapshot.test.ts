@@ -1,3 +1,4 @@
+import { votersOnly } from '../../../src/core/membership.ts';
 import { expect } from 'chai';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
@@ -38,7 +39,7 @@ describe('core: snapshots and a log that starts after them (§7)', () => {
     const leader = c.node('1');
     const applied = leader.appliedIndex();
     const meta = leader.compact(applied - 2);
-    expect(meta).to.deep.equal({ index: applied - 2, term: 1, voters: ['1', '2', '3'] });
+    expect(meta).to.deep.equal({ index: applied - 2, term: 1, configuration: votersOnly(['1', '2', '3']) });
     expect(leader.firstIndex()).to.equal(applied - 1);
     expect(leader.termAt(applied - 3)).to.equal(undefined);
     expect(leader.termAt(applied - 2)).to.equal(1);
@@ -90,7 +91,7 @@ describe('core: snapshots and a log that starts after them (§7)', () => {
       from: '1',
       to: '2',
       term: 1,
-      snapshot: { index: committed - 1, term: 1, voters: ['1', '2', '3'] },
+      snapshot: { index: committed - 1, term: 1, configuration: votersOnly(['1', '2', '3']) },
       readRound: 0,
     } as const;
     follower.step(stale);
@@ -108,7 +109,14 @@ describe('core: snapshots and a log that starts after them (§7)', () => {
       entries: [1, 2, 3, 4].map((index) => ({ index, term: 1, kind: 'normal' as const, data: '' })),
       sabotage: 'install-stale-snapshot',
     });
-    follower.step({ type: 'InstallSnapshot', from: '1', to: '2', term: 1, snapshot: { index: 2, term: 1, voters: ['1', '2', '3'] }, readRound: 0 });
+    follower.step({
+      type: 'InstallSnapshot',
+      from: '1',
+      to: '2',
+      term: 1,
+      snapshot: { index: 2, term: 1, configuration: votersOnly(['1', '2', '3']) },
+      readRound: 0,
+    });
     expect(follower.ready().snapshot).to.deep.include({ index: 2 });
     expect(follower.commitIndex()).to.equal(2);
   });
@@ -144,12 +152,12 @@ describe('core: snapshots and a log that starts after them (§7)', () => {
   it('a node restarted from a snapshot starts its log after it, has applied it, and takes its voters', () => {
     const core = new RaftCore({
       id: '1',
-      voters: ['1', '2', '3'],
+      configuration: votersOnly(['1', '2', '3']),
       electionTicks: 10,
       heartbeatTicks: 2,
       rng: seededRng(1),
       hardState: { term: 3, vote: null, commit: 12 },
-      snapshot: { index: 10, term: 2, voters: ['1', '2', '3', '4'] },
+      snapshot: { index: 10, term: 2, configuration: votersOnly(['1', '2', '3', '4']) },
       entries: [11, 12, 13].map((index) => ({ index, term: 3, kind: 'normal' as const, data: `e${index}` })),
     });
     expect(core.firstIndex()).to.equal(11);
