@@ -18,6 +18,10 @@ export type GraftErrorCode =
   | 'SESSION_EXPIRED'
   | 'PROTOCOL'
   | 'TRANSFER_ABORTED'
+  /** A membership change is under way (or the core's own step of one): one at a time. */
+  | 'CHANGE_IN_PROGRESS'
+  /** A member added as a learner did not catch up in time, so it was not promoted to voter. */
+  | 'NOT_CAUGHT_UP'
   | 'INVALID_ARGUMENT';
 
 /** The base of every error Graft raises, with a stable `code` and the context that explains it. */

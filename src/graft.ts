@@ -1,16 +1,18 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { bootstrapConfiguration, formatAddress, type ClusterConfig } from './config.ts';
+import { bootstrapConfiguration, formatAddress, parseAddress, type ClusterConfig } from './config.ts';
+import { Membership, type Configuration } from './core/membership.ts';
 import { seededRng } from './core/rng.ts';
 import type { NodeId, Role } from './core/types.ts';
 import { GraftError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { defaultStorage, validateOptions, type GraftOptions, type TestKnobs } from './options.ts';
+import { defaultStorage, ownAddress, validateOptions, type GraftOptions, type TestKnobs } from './options.ts';
 import { Applier } from './runtime/applier.ts';
 import { realClock, type Clock } from './runtime/clock.ts';
 import type { GraftEvents } from './runtime/events.ts';
 import { RaftNode } from './runtime/node.ts';
 import { awaitHandover } from './runtime/leadership-handover.ts';
+import { MembershipChanges, type MemberInfo } from './runtime/membership-changes.ts';
 import { OwnedTimers } from './runtime/owned-timers.ts';
 import { Proposer } from './runtime/proposer.ts';
 import { awaitReadBarrier } from './runtime/read-barrier.ts';
@@ -39,12 +41,14 @@ export interface GraftStatus {
   readonly firstIndex: number;
   /** The index the newest snapshot here covers; 0 when there is none. */
   readonly snapshotIndex: number;
-  /** Every member of the configuration. */
+  /** Every member of the configuration in force: the latest in this node's log (thesis §4.1). */
   readonly members: readonly {
     /** The member's machine id. */
     readonly id: NodeId;
     /** Where it listens, `host:port`. */
     readonly address: string;
+    /** A voter, or a learner that only receives the log. */
+    readonly role: 'voter' | 'learner';
   }[];
 }
 
@@ -75,6 +79,11 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   private readonly proposer: Proposer;
   /** Applies committed entries to the state machine. */
   private readonly applier: Applier<Op, Result>;
+  /** Adding and removing members (thesis chapter 4). */
+  private readonly membership: MembershipChanges;
+  /** Whether this machine was a member of a configuration in force since it started: its removal is reported once. */
+  private wasMember = false;
+  private removalReported = false;
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   /** The last role and leader reported, so events fire only on change. */
   private lastRole: Role = 'Follower';
@@ -95,17 +104,20 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     const rng = knobs.rng ?? seededRng(randomInt(2 ** 31));
     this.storage = options.storage ?? defaultStorage(config, this.id, options.dataDir ?? config.dataDir, this.logger);
+    // The machines this one knows of: the configuration's, and its own address when it is outside it.
+    const addressBook = new Map([...config.members, [this.id, ownAddress(config, this.id, options.address)]]);
     const transport =
       options.transport ??
       new WebSocketTransport({
         self: this.id,
-        members: config.members,
+        members: addressBook,
         logger: this.logger.child('transport'),
         ...(options.server === undefined ? {} : { server: options.server }),
       });
     this.node = new RaftNode({
       id: this.id,
       configuration: bootstrapConfiguration(config),
+      addressBook,
       electionTimeoutMs: config.electionTimeout,
       heartbeatIntervalMs: config.heartbeatInterval,
       storage: this.storage,
@@ -126,6 +138,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       ...(knobs.sabotage === undefined || knobs.sabotage === 'apply-duplicates' ? {} : { sabotage: knobs.sabotage }),
       onApply: (entries) => this.applier.apply(entries),
       onSoftState: (s) => this.leadershipChanged(s.role, s.term, s.leader),
+      onConfiguration: (configuration) => this.configurationChanged(configuration),
       onForwardMessage: (m) => this.proposer.handle(m),
       onFatal: (error) => this.fatal(error),
     });
@@ -153,8 +166,18 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       session: this.session,
       leaderCopies: this.proposer.leaderCopies,
       report: (error) => this.reportError(error),
-      onApplied: (index) => this.emit('applied', index),
+      onApplied: (index) => {
+        this.emit('applied', index);
+        this.noticeRemoval();
+      },
       applyCopies: knobs.sabotage === 'apply-duplicates',
+    });
+    this.membership = new MembershipChanges({
+      node: this.node,
+      timers: this.timers,
+      stepTimeoutMs: this.requestTimeoutMs,
+      catchUpTimeoutMs: options.catchUpTimeoutMs ?? 60_000,
+      pollMs: config.heartbeatInterval,
     });
   }
 
@@ -284,7 +307,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       commitIndex: this.node.commitIndex(),
       appliedIndex: this.applier.appliedIndex(),
       ...this.node.logBounds(),
-      members: [...this.config.members].map(([id, address]) => ({ id, address: formatAddress(address) })),
+      members: this.state === 'new' ? [] : this.membership.members().map(({ id, address, role }) => ({ id, address, role })),
     };
   }
 
@@ -301,6 +324,46 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     return { index, term };
   }
 
+  /** The members of the configuration in force, with how far each holds the log (known on the leader only). */
+  members(): MemberInfo[] {
+    if (this.state === 'new') throw new GraftError('NOT_STARTED', 'members() before start(): the configuration is read from storage at start');
+    return this.membership.members();
+  }
+
+  /**
+   * Adds the machine `id`, listening at `address` (`host:port`), to the cluster (thesis chapter 4).
+   * It joins as a learner, is sent the log or a snapshot until it holds everything committed, and is
+   * then promoted to voter (unless `learner`), so adding a member never costs availability. Start the
+   * machine with GraftOptions.address (or `graft start --join`) before or while this runs. Resolves
+   * with the members once the change is committed; asked again for a member already added, resolves
+   * at once. Call it on the leader: elsewhere it rejects NOT_LEADER (with the leader's id). Rejects
+   * CHANGE_IN_PROGRESS while another change runs, INVALID_ARGUMENT for an impossible change (an id
+   * or address in use), NOT_CAUGHT_UP when the machine did not catch up within catchUpTimeoutMs.
+   */
+  addMember(id: NodeId | number, address: string, options: { readonly learner?: boolean } = {}): Promise<MemberInfo[]> {
+    const problem = this.changeProblem();
+    if (problem !== null) return Promise.reject(problem);
+    let formatted: string;
+    try {
+      formatted = formatAddress(parseAddress(address));
+    } catch (error) {
+      return Promise.reject(new GraftError('INVALID_ARGUMENT', `address: ${(error as Error).message}`));
+    }
+    if (String(id) === '') return Promise.reject(new GraftError('INVALID_ARGUMENT', 'the machine id is empty'));
+    return this.membership.add(String(id), formatted, options.learner === true);
+  }
+
+  /**
+   * Removes the member `id`, voter or learner, from the cluster (thesis chapter 4); resolves with the
+   * members once the configuration without it is committed. Removing the leader itself is allowed: it
+   * leads until then, hands leadership over and steps down (thesis §4.2.2). Rejects like `addMember`,
+   * and INVALID_ARGUMENT for the last voter.
+   */
+  removeMember(id: NodeId | number): Promise<MemberInfo[]> {
+    const problem = this.changeProblem();
+    return problem === null ? this.membership.remove(String(id)) : Promise.reject(problem);
+  }
+
   /**
    * Hands leadership to `id`, or to the most up-to-date follower (thesis §3.10). Resolves with the new
    * leader. While it runs, new operations wait; it gives up after an election timeout (rejecting
@@ -308,8 +371,9 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
    */
   transferLeadership(id?: NodeId): Promise<NodeId> {
     if (this.state !== 'running') return Promise.reject(new GraftError('NOT_STARTED', `transferLeadership on an instance that is ${this.state}`));
-    if (id !== undefined && !this.config.members.has(id)) {
-      return Promise.reject(new GraftError('INVALID_ARGUMENT', `machine id "${id}" is not a member (members: ${[...this.config.members.keys()].join(', ')})`));
+    const voters = this.node.voters();
+    if (id !== undefined && !voters.includes(id)) {
+      return Promise.reject(new GraftError('INVALID_ARGUMENT', `machine id "${id}" is not a voter (voters: ${voters.join(', ')})`));
     }
     const { role, leader } = this.node.softState();
     if (role !== 'Leader') return Promise.reject(new GraftError('NOT_LEADER', `node ${this.id} does not lead; ask the leader`, { leader }));
@@ -341,7 +405,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   }
 
   private async shutdown(): Promise<void> {
-    if (this.state === 'running' && this.node.softState().role === 'Leader' && this.config.members.size > 1) {
+    if (this.state === 'running' && this.node.softState().role === 'Leader' && this.node.voters().length > 1) {
       await this.transferLeadership().then(
         (leader) => this.logger.info(`handed leadership to ${leader} before stopping`),
         (error: Error) => this.logger.warn(`stopping without handing over leadership: ${error.message}`),
@@ -357,6 +421,32 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.timers.cancelAll();
     await this.storage.close().catch((closeError: Error) => this.logger.warn(`closing storage failed: ${closeError.message}`));
     this.emit('stopped', this.failure);
+  }
+
+  /** Why a membership change cannot be asked of this instance now, or null. */
+  private changeProblem(): GraftError | null {
+    if (this.state === 'running') return null;
+    return new GraftError(this.state === 'stopped' ? 'SHUTDOWN' : 'NOT_STARTED', `membership change on an instance that is ${this.state}`);
+  }
+
+  private configurationChanged(configuration: Configuration): void {
+    const { index } = this.node.configuration();
+    const members = this.membership.members();
+    if (new Membership(configuration).isMember(this.id)) this.wasMember = true;
+    this.logger.info(`configuration at index ${index}: ${describeMembers(configuration)}`);
+    this.emit('membership', members, index);
+  }
+
+  /** Once the configuration without this machine is committed, it was removed: said once, loudly. */
+  private noticeRemoval(): void {
+    if (!this.wasMember || this.removalReported) return;
+    const { configuration, index } = this.node.configuration();
+    if (new Membership(configuration).isMember(this.id) || index > this.node.commitIndex()) return;
+    this.removalReported = true;
+    this.logger.warn(
+      `this machine was removed from the cluster (configuration at index ${index}: ${describeMembers(configuration)}); it takes no further part`,
+    );
+    this.emit('removed', index);
   }
 
   private leadershipChanged(role: Role, term: number, leader: NodeId | null): void {
@@ -399,5 +489,13 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.session.rejectAll(error);
     this.applier.rejectAll(error);
     for (const fail of [...this.barriers]) fail(error);
+    this.membership.rejectAll(error);
   }
+}
+
+/** `voters 1, 2, 3 (joint with 1, 2, 4); learners 5`, for the log. */
+function describeMembers(c: Configuration): string {
+  const joint = c.outgoing.length > 0 ? ` (joint with ${c.outgoing.join(', ')})` : '';
+  const learners = c.learners.length > 0 ? `; learners ${c.learners.join(', ')}` : '';
+  return `voters ${c.voters.join(', ')}${joint}${learners}`;
 }

@@ -43,5 +43,6 @@ export type { BackoffOptions } from './transport/ws/backoff.ts';
 export type { Command, Entry, EntryKind, HardState, NodeId, Role, SessionStamp, SnapshotMeta } from './core/types.ts';
 export type { LogPosition } from './core/raft.ts';
 export type { Configuration } from './core/membership.ts';
+export type { MemberInfo } from './runtime/membership-changes.ts';
 export type { GraftEvents } from './runtime/events.ts';
 export type { Clock, Cancel } from './runtime/clock.ts';

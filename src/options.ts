@@ -1,6 +1,15 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { clusterConfigFromObject, isClusterConfig, validateMachineId, type ClusterConfig, type ClusterConfigObject } from './config.ts';
+import {
+  clusterConfigFromObject,
+  formatAddress,
+  isClusterConfig,
+  parseAddress,
+  validateMachineId,
+  type ClusterConfig,
+  type ClusterConfigObject,
+  type PeerAddress,
+} from './config.ts';
 import type { LogPosition, Sabotage } from './core/raft.ts';
 import type { NodeId, Rng } from './core/types.ts';
 import { GraftError } from './errors.ts';
@@ -16,8 +25,17 @@ import type { Transport } from './transport/transport.ts';
 export interface GraftOptions<Op, Result> {
   /** The cluster: members, timeouts. From `loadClusterConfig(file)`, or a plain object as cluster.yaml would hold it. */
   readonly config: ClusterConfig | ClusterConfigObject;
-  /** This node's id; must be a member of `config` (`1` and `'1'` name the same machine). */
+  /** This node's id; a member of `config` (`1` and `'1'` name the same machine), unless `address` is given. */
   readonly machineId: string | number;
+  /**
+   * Where this machine listens (`host:port`) when `config` does not list it: a machine to be added to
+   * a running cluster (`addMember` on its leader). It starts outside the configuration, takes no part
+   * in elections, and waits to be sent the log; `config` then serves for its timeouts and as a list of
+   * machines to reach. Once the cluster's log has added it, a restart needs only the same `address`.
+   */
+  readonly address?: string;
+  /** How long `addMember` waits for a new member to catch up before promoting it. Default 60,000 ms. */
+  readonly catchUpTimeoutMs?: number;
   /** Applies one committed operation to the state machine; called once per entry, in log order, on every node. Must be deterministic. */
   readonly applicator: (op: Op, position: LogPosition) => Result;
   /** Turns operations into text for the log and the wire, and back. */
@@ -83,7 +101,8 @@ export function validateOptions<Op, Result>(options: GraftOptions<Op, Result>): 
   const config = isClusterConfig(options.config) ? options.config : clusterConfigFromObject(options.config, 'GraftInstance options.config');
   if (typeof options.machineId !== 'string' && typeof options.machineId !== 'number')
     invalid(`machineId must be a string or a number, got ${typeof options.machineId}`);
-  validateMachineId(config, String(options.machineId));
+  if (options.address === undefined) validateMachineId(config, String(options.machineId));
+  else validateOutsider(config, String(options.machineId), options.address, invalid);
   if (typeof options.applicator !== 'function') invalid('applicator must be a function (op, position) => result');
   const serializer = options.serializer as Partial<Serializer<Op>> | undefined;
   if (typeof serializer?.toString !== 'function' || typeof serializer.fromString !== 'function' || serializer.toString === Object.prototype.toString) {
@@ -97,6 +116,26 @@ export function validateOptions<Op, Result>(options: GraftOptions<Op, Result>): 
     throw new GraftError('CONFIG_INVALID', 'readMode "lease" needs checkQuorum: without it, voters do not hold off elections while the leader is alive');
   }
   return config;
+}
+
+/** A machine outside `config` must not reuse a member's id or address. */
+function validateOutsider(config: ClusterConfig, id: string, address: unknown, invalid: (message: string) => never): void {
+  if (config.members.has(id)) invalid(`machine id "${id}" is in the configuration of ${config.source}; address is only for a machine outside it`);
+  if (typeof address !== 'string') invalid(`address must be "host:port", got ${typeof address}`);
+  let parsed: PeerAddress;
+  try {
+    parsed = parseAddress(address as string);
+  } catch (error) {
+    return invalid(`address: ${(error as Error).message}`);
+  }
+  for (const [member, other] of config.members) {
+    if (formatAddress(other) === formatAddress(parsed)) invalid(`address ${address as string} is the address of member ${member}`);
+  }
+}
+
+/** The address this machine listens on: its entry in `config`, or `address` for a machine outside it. */
+export function ownAddress(config: ClusterConfig, id: NodeId, address: string | undefined): PeerAddress {
+  return config.members.get(id) ?? parseAddress(address!);
 }
 
 /** Files under `<dataDir>/<id>` when there is a data directory, memory otherwise. */

@@ -1,7 +1,17 @@
-import type { ClusterConfig, Logger } from '../index.ts';
+import type { ClusterConfig, GraftEvents, GraftStatus, Logger } from '../index.ts';
+
+/** What `graft start` watches of a node's GraftInstance, whatever the app's operations. */
+export interface HostedGraft {
+  status(): GraftStatus;
+  once<E extends keyof GraftEvents>(event: E, listener: (...args: GraftEvents[E]) => void): unknown;
+}
 
 /** One running node of an app, as `graft start` holds it. */
 export interface HostedNode {
+  /** Where it listens, `host:port`: for peers on `/raft` and for clients. */
+  readonly address: string;
+  /** Its GraftInstance, whose events and status `graft start` watches (a removal from the cluster, say). */
+  readonly graft: HostedGraft;
   /** Stops the node and closes its port; safe to call twice. */
   stop(): Promise<void>;
   /**
@@ -20,8 +30,12 @@ export interface App {
   readonly description: string;
   /** What clients call, for the startup line, e.g. `/kv and /status`. */
   readonly clientPaths: string;
-  /** Starts node `id` of `config`, keeping its files under `<dataDir>/<id>`; resolves once it listens. */
-  start(options: { config: ClusterConfig; id: string; dataDir: string; logger: Logger }): Promise<HostedNode>;
+  /**
+   * Starts node `id` of `config`, keeping its files under `<dataDir>/<id>`; resolves once it listens.
+   * A machine `config` does not list listens on `address` (GraftOptions.address): one to be added to
+   * a running cluster, or one added earlier whose log holds the configuration with it.
+   */
+  start(options: { config: ClusterConfig; id: string; address?: string; dataDir: string; logger: Logger }): Promise<HostedNode>;
 }
 
 /**
@@ -32,7 +46,10 @@ export const apps = {
   kvstore: {
     description: 'a replicated key-value store with an HTTP JSON API',
     clientPaths: '/kv and /status',
-    start: async (options) => (await import('./apps/kvstore/node.ts')).startKvNode(options),
+    start: async (options) => {
+      const node = await (await import('./apps/kvstore/node.ts')).startKvNode(options);
+      return { address: node.address, graft: node.store.graft, stop: node.stop, stopped: node.stopped };
+    },
   },
 } as const satisfies Record<string, App>;
 

@@ -3,6 +3,19 @@ import { parseAddress, formatAddress } from '../config.ts';
 /** A failure the CLI reports as one line and exit code 1. */
 export class CliError extends Error {}
 
+/** A command line that cannot work (a missing or contradictory option): one line and exit code 2. */
+export class UsageError extends CliError {}
+
+/** A node that did not answer: `reason` says why (connection refused, no answer in time). */
+export class UnreachableError extends CliError {
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach ${address}: ${reason}`);
+  }
+}
+
 /** The JSON answer of a node, with its HTTP status. */
 export interface NodeAnswer {
   readonly status: number;
@@ -11,15 +24,22 @@ export interface NodeAnswer {
 
 /**
  * Sends one HTTP JSON request to a node. Network failures and non-JSON answers become CliErrors that
- * name the node and what happened.
+ * name the node and what happened (UnreachableError when it did not answer). `signal` cancels it.
  */
-export async function requestNode(cluster: string, method: string, path: string, body?: unknown, timeoutMs = 10_000): Promise<NodeAnswer> {
-  const address = formatAddress(parseAddress(cluster));
+export async function requestNode(
+  cluster: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 10_000,
+  signal?: AbortSignal,
+): Promise<NodeAnswer> {
+  const address = nodeAddress('--cluster', cluster);
   let response: Response;
   try {
     response = await fetch(`http://${address}${path}`, {
       method,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal === undefined ? AbortSignal.timeout(timeoutMs) : AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]),
       ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
   } catch (error) {
@@ -29,8 +49,10 @@ export async function requestNode(cluster: string, method: string, path: string,
         ? 'connection refused (is the node running?)'
         : (error as Error).name === 'TimeoutError'
           ? `no answer within ${timeoutMs} ms`
-          : (cause?.code ?? cause?.message ?? (error as Error).message);
-    throw new CliError(`cannot reach ${address}: ${why}`);
+          : signal?.aborted === true
+            ? 'cancelled'
+            : (cause?.code ?? cause?.message ?? (error as Error).message);
+    throw new UnreachableError(address, why);
   }
   const text = await response.text();
   let parsed: unknown;
@@ -42,10 +64,21 @@ export async function requestNode(cluster: string, method: string, path: string,
   return { status: response.status, body: (typeof parsed === 'object' && parsed !== null ? parsed : { value: parsed }) as Record<string, unknown> };
 }
 
+/** `host:port` as the CLI sends to it; a UsageError naming `option` when `text` is not an address. */
+export function nodeAddress(option: string, text: string): string {
+  try {
+    return formatAddress(parseAddress(text));
+  } catch (error) {
+    throw new UsageError(`${option} ${JSON.stringify(text)}: ${(error as Error).message}`);
+  }
+}
+
 /** A member as a node's `/status` lists it. */
 export interface Member {
   readonly id: string;
   readonly address: string;
+  /** A voter or a learner (nodes of earlier versions do not say). */
+  readonly role?: 'voter' | 'learner';
 }
 
 /** The member `id` among those a node listed, with its address as `host:port`; a CliError naming the members when there is none. */

@@ -1,10 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { GraftError } from '../errors.ts';
 import { apps, DEFAULT_APP } from './apps.ts';
-import { CliError } from './client.ts';
+import { CliError, UsageError } from './client.ts';
 import { kvCompareAndSet, kvDelete, kvGet, kvSet, type ValueSource } from './commands/kv.ts';
 import { leaderTransfer } from './commands/leader.ts';
-import { start } from './commands/start.ts';
+import { memberAdd, memberRemove } from './commands/member.ts';
+import { DEFAULT_CONFIG_FILE, start } from './commands/start.ts';
 import { configuration, status, snapshot } from './commands/status.ts';
 import { stopNode } from './commands/stop.ts';
 import { up } from './commands/up.ts';
@@ -29,8 +30,10 @@ function program(): Command {
   cli
     .command('start')
     .description('run one node in the foreground (of the kvstore app unless --app names another)')
-    .requiredOption('--config <file>', 'cluster configuration (YAML)')
-    .requiredOption('--id <id>', "this node's machine id in the configuration")
+    .option('--config <file>', `cluster configuration, YAML (default: ${DEFAULT_CONFIG_FILE} in the working directory, if there is one; optional with --join)`)
+    .requiredOption('--id <id>', "this node's machine id")
+    .option('--address <host:port>', 'where this machine listens, when the configuration does not list its id (a machine added at runtime)')
+    .option('--join <host:port>', 'a member of a running cluster: ask its leader to add this machine, as a voter, once it listens')
     .option('--data-dir <dir>', 'where nodes keep their files, each under <dir>/<id> (default: dataDir of the configuration, else ./data)')
     .addOption(app())
     .action(start);
@@ -77,6 +80,19 @@ function program(): Command {
     .requiredOption(...cluster)
     .action((id: string | undefined, o: { cluster: string }) => leaderTransfer(o.cluster, id));
 
+  const member = cli.command('member').description('add and remove members of the running cluster');
+  member
+    .command('add <id> <host:port>')
+    .description('add machine ID, listening at HOST:PORT (start it with graft start --address), as a voter once it has caught up')
+    .option('--learner', 'add it as a learner: it receives the log but does not vote')
+    .requiredOption(...cluster)
+    .action((id: string, address: string, o: { cluster: string; learner?: boolean }) => memberAdd(o.cluster, id, address, o.learner === true));
+  member
+    .command('remove <id>')
+    .description('remove member ID, voter or learner; the removed node stops')
+    .requiredOption(...cluster)
+    .action((id: string, o: { cluster: string }) => memberRemove(o.cluster, id));
+
   cli
     .command('stop <id>')
     .description('shut node ID down cleanly (a leader hands over leadership first)')
@@ -95,7 +111,7 @@ function program(): Command {
     .action((o: { cluster: string }) => snapshot(o.cluster));
   cli
     .command('configuration')
-    .description('members, their roles, and the leader')
+    .description('members, voters or learners, their roles, and the leader')
     .requiredOption(...cluster)
     .action((o: { cluster: string }) => configuration(o.cluster));
   return cli;
@@ -119,6 +135,9 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof UsageError) {
+    console.error(`graft: ${error.message}`);
+    process.exitCode = 2;
   } else if (error instanceof CliError || error instanceof GraftError) {
     console.error(`graft: ${error.message}`);
     process.exitCode = 1;

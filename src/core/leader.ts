@@ -18,15 +18,19 @@ export class Leader {
   private readonly progress = new Map<NodeId, Progress>();
   /**
    * Peers the configuration in force left out, with the index of the entry that did: they are still
-   * sent the log until they hold that entry, so a removed member learns it was removed (thesis §4.2.3).
+   * sent the log until they hold that entry and have answered an append that says it is committed
+   * (one sent in read round `told` or later), so a removed member learns it was removed (thesis §4.2.3).
    */
-  private readonly departing = new Map<NodeId, number>();
+  private readonly departing = new Map<NodeId, { readonly index: number; told: number | null }>();
   /** Reads that arrived before this leader committed an entry of its term. */
   private readsAwaitingCommit: ReadRequest[] = [];
   /** The node leadership is being handed to, and for how many ticks it has been. */
   private transferee: NodeId | null = null;
   private transferElapsed = 0;
   private heartbeatElapsed = 0;
+  /** Whether this leader, removed, has tried to hand over, and whether it told the target to campaign (see handingOver). */
+  private handOverTried = false;
+  private timeoutNowSent = false;
 
   constructor(
     private readonly s: RaftState,
@@ -36,9 +40,16 @@ export class Leader {
     this.trackMembers();
   }
 
-  /** Takes office: §5.4.2 / §8, a leader commits nothing of earlier terms by counting replicas, so it appends an entry of its own term at once. */
+  /**
+   * Takes office: §5.4.2 / §8, a leader commits nothing of earlier terms by counting replicas, so it
+   * appends an entry of its own term at once. While the log holds no configuration (a new cluster,
+   * or one from before membership changes), that entry is the configuration in force: from then on
+   * the log says who the members are, also to a machine added later that is sent the log from its start.
+   */
   start(): void {
-    this.append([{ kind: 'noop', data: '' }]);
+    const { s } = this;
+    const holdsNone = s.configs.current().index === 0;
+    this.append([holdsNone ? { kind: 'config', data: encodeConfiguration(s.membership.configuration) } : { kind: 'noop', data: '' }]);
     for (const peer of this.progress.keys()) this.sendAppend(peer, true);
   }
 
@@ -128,14 +139,16 @@ export class Leader {
   }
 
   /**
-   * Before stepping down from a configuration without it: if a voter's log matches this one, it is
-   * told to campaign at once, so the cluster need not wait an election timeout for a new leader.
+   * Removed, before stepping down: hands leadership to the most up-to-date voter (thesis §3.10), so
+   * the cluster need not wait an election timeout for a new leader. True while the hand-over runs;
+   * false once it is over or could not start: time to step down.
    */
-  handOverOnRemoval(): void {
-    const { s } = this;
-    const successor = this.mostUpToDateFollower();
-    if (successor !== null && this.progress.get(successor)!.match === s.log.lastIndex())
-      s.send({ type: 'TimeoutNow', from: s.id, to: successor, term: s.term });
+  handingOver(): boolean {
+    // Once the target is told to campaign, there is nothing left for this leader to do.
+    if (this.transferee !== null) return !this.timeoutNowSent;
+    if (this.handOverTried) return false;
+    this.handOverTried = true;
+    return this.transfer(null) !== null;
   }
 
   /** Each member's match index, as this leader knows it (its own: its last durable index). */
@@ -151,6 +164,7 @@ export class Leader {
     if (chosen === null || chosen === this.s.id || !this.progress.has(chosen) || !this.s.membership.isVoter(chosen)) return null;
     this.transferee = chosen;
     this.transferElapsed = 0;
+    this.timeoutNowSent = false;
     this.readRounds.forfeitLease();
     this.maybeSendTimeoutNow();
     return chosen;
@@ -176,12 +190,19 @@ export class Leader {
   receiveAppendAnswer(m: AppendEntriesResponse): void {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
-    const departedAt = this.departing.get(m.from);
-    if (departedAt !== undefined && m.success && m.matchIndex >= departedAt) {
-      // It holds the configuration without it: it knows it was removed, and is sent nothing more.
-      this.progress.delete(m.from);
-      this.departing.delete(m.from);
-      return;
+    const departing = this.departing.get(m.from);
+    if (departing !== undefined && m.success && m.matchIndex >= departing.index && this.s.log.committed >= departing.index) {
+      if (departing.told !== null && m.readRound >= departing.told) {
+        // It holds the configuration without it and knows that it is committed: it is sent nothing more.
+        this.progress.delete(m.from);
+        this.departing.delete(m.from);
+        return;
+      }
+      if (departing.told === null) {
+        // A round of its own, so that its answer shows it heard of the commit.
+        departing.told = this.readRounds.next(this.s.ticks);
+        this.sendEntries(m.from, pr.next - 1, []);
+      }
     }
     pr.recentActive = true;
     // Any answer in this term says the follower still takes this node as leader: it confirms reads.
@@ -282,7 +303,7 @@ export class Leader {
     const added: NodeId[] = [];
     const members = new Set(s.membership.allMembers());
     this.departing.clear();
-    for (const peer of this.progress.keys()) if (!members.has(peer)) this.departing.set(peer, s.configs.current().index);
+    for (const peer of this.progress.keys()) if (!members.has(peer)) this.departing.set(peer, { index: s.configs.current().index, told: null });
     for (const peer of members) {
       if (peer === s.id || this.progress.has(peer)) continue;
       this.progress.set(peer, new Progress(s.log.lastIndex() + 1, s.settings.maxInflight));
@@ -333,8 +354,12 @@ export class Leader {
     const target = this.transferee;
     const pr = target === null ? undefined : this.progress.get(target);
     if (target === null || pr === undefined) return;
-    if (pr.match === this.s.log.lastIndex()) this.s.send({ type: 'TimeoutNow', from: this.s.id, to: target, term: this.s.term });
-    else this.sendAppend(target, true);
+    if (pr.match === this.s.log.lastIndex()) {
+      this.s.send({ type: 'TimeoutNow', from: this.s.id, to: target, term: this.s.term });
+      this.timeoutNowSent = true;
+    } else {
+      this.sendAppend(target, true);
+    }
   }
 
   private mostUpToDateFollower(): NodeId | null {

@@ -167,6 +167,7 @@ export class RaftCore {
     s.ticks++;
     if (this.leading !== null) {
       if (!this.leading.tick()) this.becomeFollower(s.term, null);
+      else this.stepDownIfRemoved();
       return;
     }
     s.electionElapsed++;
@@ -434,10 +435,9 @@ export class RaftCore {
     this.leading.start();
   }
 
-  /** Thesis §4.2.2: a leader that committed a configuration without itself steps down, handing over if it can. */
+  /** Thesis §4.2.2: a leader that committed a configuration without itself steps down, once it has handed over if it can. */
   private stepDownIfRemoved(): void {
-    if (this.leading === null || !this.leading.removed()) return;
-    this.leading.handOverOnRemoval();
+    if (this.leading === null || !this.leading.removed() || this.leading.handingOver()) return;
     this.becomeFollower(this.s.term, null);
   }
 

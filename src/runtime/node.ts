@@ -2,7 +2,9 @@ import type { SnapshotPolicy } from '../config.ts';
 import type { Message } from '../core/messages.ts';
 import { RaftCore, type LogPosition, type Sabotage } from '../core/raft.ts';
 import type { Ready } from '../core/ready.ts';
-import type { Configuration } from '../core/membership.ts';
+import type { ChangeRefusal, ConfigChange } from '../core/configuration-change.ts';
+import { Membership, type Configuration } from '../core/membership.ts';
+import { formatAddress, parseAddress, type PeerAddress } from '../config.ts';
 import { EMPTY_HARD_STATE, type Command, type Entry, type HardState, type NodeId, type Rng, type SnapshotMeta, type SoftState } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -33,6 +35,8 @@ export interface RaftNodeOptions {
   readonly id: NodeId;
   /** The configuration at bootstrap: in force until the log or a snapshot holds one. */
   readonly configuration: Configuration;
+  /** Addresses to fall back on for members a configuration names without one (snapshots from before membership changes). */
+  readonly addressBook: ReadonlyMap<NodeId, PeerAddress>;
   readonly electionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly storage: Storage;
@@ -52,6 +56,8 @@ export interface RaftNodeOptions {
   /** Committed entries, in log order, each exactly once per process lifetime. */
   readonly onApply: (entries: readonly Entry[]) => void;
   readonly onSoftState: (state: SoftState) => void;
+  /** The configuration in force changed (appended, cut away, or installed with a snapshot); also called once at start. */
+  readonly onConfiguration: (configuration: Configuration) => void;
   /** Runtime-level peer messages (request forwarding); the core never sees them. */
   readonly onForwardMessage: (message: ForwardRequest | ForwardResponse) => void;
   /** The node could not go on (its storage failed) and has stopped. */
@@ -149,6 +155,7 @@ export class RaftNode {
       lastIndex: this.core.lastIndex(),
     });
     this.replay = new ReplayProgress(this.core.commitIndex(), clock, this.options.logger);
+    this.configurationChanged(this.core.configuration());
     await transport.start((message) => this.receive(message));
     this.tickMs = plan.tickMs;
     this.tickedUntil = clock.now();
@@ -190,6 +197,37 @@ export class RaftNode {
     return this.core?.transferTarget() ?? null;
   }
 
+  /**
+   * Asks the core for a membership change (see RaftCore.proposeConfigChange): where its entry landed,
+   * a refusal saying why not, or null when this node does not lead.
+   */
+  proposeConfigChange(changes: readonly ConfigChange[]): LogPosition | ChangeRefusal | null {
+    const outcome = this.requireCore().proposeConfigChange(changes);
+    this.schedule();
+    return outcome;
+  }
+
+  /** The configuration in force (the latest in the log, committed or not) and the index of its entry. */
+  configuration(): { readonly configuration: Configuration; readonly index: number } {
+    const core = this.core;
+    // Before start: the bootstrap configuration, until storage says more.
+    if (core === null) return { configuration: this.options.configuration, index: 0 };
+    return { configuration: core.configuration(), index: core.configurationIndex() };
+  }
+
+  /** While leading, how far each member's log is known to match; null otherwise. */
+  matchIndexes(): Map<NodeId, number> | null {
+    return this.core?.matchIndexes() ?? null;
+  }
+
+  /** Where `id` is reached: the configuration's address, else the address book's. */
+  addressOf(id: NodeId, configuration: Configuration): string | undefined {
+    const known = configuration.addresses[id];
+    if (known !== undefined) return known;
+    const fallback = this.options.addressBook.get(id);
+    return fallback === undefined ? undefined : formatAddress(fallback);
+  }
+
   /** Sends runtime-level messages to a peer (forwarding); false when it certainly did not leave. */
   sendToPeer(to: NodeId, message: PeerMessage): boolean {
     return !this.stopped && this.options.transport.send(to, [message]);
@@ -229,6 +267,26 @@ export class RaftNode {
     await this.idle;
     await compacted;
     await this.options.transport.stop();
+  }
+
+  /**
+   * The transport connects to the members of `configuration` and of the one before it: a member just
+   * removed may be the leader that is committing its own removal, or a follower it still has to tell
+   * (thesis §4.2.2). A node outside the configuration also accepts strangers (those who will add it).
+   */
+  private configurationChanged(configuration: Configuration): void {
+    const core = this.requireCore();
+    const membership = new Membership(configuration);
+    const previous = new Membership(core.configurationAt(core.configurationIndex() - 1));
+    const peers = new Map<NodeId, PeerAddress>();
+    for (const id of new Set([...membership.allMembers(), ...previous.allMembers()])) {
+      if (id === this.options.id) continue;
+      const address = this.addressOf(id, configuration) ?? previous.configuration.addresses[id];
+      if (address === undefined) this.options.logger.warn(`member ${id} has no known address; it cannot be reached until one is configured`);
+      else peers.set(id, parseAddress(address));
+    }
+    this.options.transport.setPeers?.(peers, !membership.isMember(this.options.id));
+    this.options.onConfiguration(configuration);
   }
 
   /** A tick throws only if the core's own state is broken: nothing from a peer reaches it unchecked, so that is a local fault. */
@@ -327,6 +385,8 @@ export class RaftNode {
           this.options.onSoftState(ready.softState);
         }
         for (const warning of ready.warnings) this.options.logger.warn(warning);
+        // Before anything is sent: messages of this batch may go to members it added.
+        if (ready.configuration !== null) this.configurationChanged(ready.configuration);
         if (ready.snapshot !== null) {
           await this.snapshots.install(ready.snapshot);
           this.replay?.applied(ready.snapshot.index);

@@ -1,3 +1,4 @@
+import type { PeerAddress } from '../config.ts';
 import type { NodeId } from '../core/types.ts';
 import type { PeerMessage } from './peer-messages.ts';
 
@@ -16,6 +17,13 @@ export interface Transport {
    * connection to hand them to, so they were certainly not delivered; true means only "sent", not "delivered".
    */
   send(to: NodeId, messages: readonly PeerMessage[]): boolean;
+  /**
+   * The peers changed (a membership change committed or appended): connect to those added, drop those
+   * gone. `acceptStrangers`: also accept connections from machine ids not in `peers` (a node outside
+   * the configuration, waiting to be added, does not know yet who will call it). `peers` never holds
+   * this node. Callable before and after `start`. Optional: a transport that reaches any id needs none.
+   */
+  setPeers?(peers: ReadonlyMap<NodeId, PeerAddress>, acceptStrangers: boolean): void;
   /** Closes every connection and server this transport opened. Idempotent. */
   stop(): Promise<void>;
 }

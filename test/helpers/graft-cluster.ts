@@ -1,6 +1,6 @@
 import { parseClusterConfig, type ClusterConfig } from '../../src/config.ts';
 import { GraftInstance } from '../../src/graft.ts';
-import { silentLogger } from '../../src/logger.ts';
+import { createLogger, silentLogger } from '../../src/logger.ts';
 import { jsonSerializer } from '../../src/serializer.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
 import type { Transport } from '../../src/transport/transport.ts';
@@ -33,6 +33,8 @@ export interface GraftClusterOptions {
   /** A transport per node (e.g. a MemoryNetwork endpoint) instead of WebSockets. */
   readonly transport?: (id: string) => Transport;
   readonly requestTimeoutMs?: number;
+  /** How long a leader's addMember waits for a new member to catch up. */
+  readonly catchUpTimeoutMs?: number;
 }
 
 /** A node of a test cluster: its instance, its storage (kept across restarts) and what it applied. */
@@ -67,13 +69,29 @@ export class GraftCluster {
     return cluster;
   }
 
+  /** Where each machine outside the bootstrap configuration listens. */
+  readonly outsiders = new Map<string, string>();
+
+  /** Starts machine `id` outside the configuration, on a free port, waiting to be added (GraftOptions.address). */
+  async startOutsider(id: string): Promise<{ node: TestNode; address: string }> {
+    const address = `127.0.0.1:${await freePort()}`;
+    this.outsiders.set(id, address);
+    const node = this.build(id, new MemoryStorage());
+    this.nodes.set(id, node);
+    await node.graft.start();
+    return { node, address };
+  }
+
   private build(id: string, storage: MemoryStorage): TestNode {
     const node: TestNode = { storage, applied: [], graft: undefined as unknown as GraftInstance<string, number> };
+    const address = this.outsiders.get(id);
     node.graft = new GraftInstance<string, number>({
       config: this.config,
       machineId: id,
+      ...(address === undefined ? {} : { address }),
+      ...(this.options.catchUpTimeoutMs === undefined ? {} : { catchUpTimeoutMs: this.options.catchUpTimeoutMs }),
       storage,
-      logger: silentLogger,
+      logger: process.env['DBG'] ? createLogger('node ' + id) : silentLogger,
       serializer: jsonSerializer<string>(),
       applicator: (op) => node.applied.push(op),
       ...(this.options.transport === undefined ? {} : { transport: this.options.transport(id) }),

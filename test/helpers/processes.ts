@@ -176,13 +176,25 @@ export class ProcessCluster {
     return cluster;
   }
 
-  start(id: string): NodeProcess {
-    const child = spawn(process.execPath, [...NODE_FLAGS, CLI, 'start', '--config', this.configPath, '--id', id], {
+  start(id: string, extraArgs: readonly string[] = []): NodeProcess {
+    const child = spawn(process.execPath, [...NODE_FLAGS, CLI, 'start', '--config', this.configPath, '--id', id, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, GRAFT_LOG_LEVEL: 'info' },
     });
     const node = new NodeProcess(id, this.addresses.get(id)!, child);
     this.nodes.set(id, node);
+    return node;
+  }
+
+  /**
+   * Starts machine `id`, which cluster.yaml does not list, on a free port, and has it join the
+   * cluster through node `via` (`graft start --address ... --join ...`). Resolves once it listens.
+   */
+  async join(id: string, via: string): Promise<NodeProcess> {
+    const address = `127.0.0.1:${await freePort()}`;
+    this.addresses.set(id, address);
+    const node = this.start(id, ['--address', address, '--join', this.address(via)]);
+    await node.waitForLine(/listening on/);
     return node;
   }
 

@@ -60,9 +60,37 @@ export class SafetyChecker {
     }
   }
 
-  /** A leader of `term` moved its commit index to `to`: those entries are committed in `term` (the first leader to commit an index decides). */
-  leaderCommitted(term: number, from: number, to: number, termAt: (index: number) => number | undefined, configuration?: Configuration): void {
-    if (configuration !== undefined && to > (this.latestCommit?.index ?? 0)) this.latestCommit = { index: to, configuration };
+  /**
+   * A leader of `term` moved its commit index to `to`: those entries are committed in `term` (the
+   * first leader to commit an index decides). With its configuration: a quorum of it holds entry
+   * `to` on disk (`holders`, when the disks can be trusted), and it has no quorum disjoint from one of
+   * the configuration that made the commit before (thesis §4.3: consecutive configurations overlap).
+   */
+  leaderCommitted(
+    term: number,
+    from: number,
+    to: number,
+    termAt: (index: number) => number | undefined,
+    configuration?: Configuration,
+    holders?: readonly NodeId[],
+  ): void {
+    if (configuration !== undefined && holders !== undefined && new Membership(configuration).voteResult(new Map(holders.map((id) => [id, true]))) !== 'won') {
+      throw new SafetyViolation(
+        'commit quorum',
+        `the leader of term ${term} committed index ${to}, which only {${holders.join(' ')}} hold, not a quorum of ${show(configuration)}`,
+      );
+    }
+    const latest = this.latestCommit;
+    if (configuration !== undefined && latest !== null && to > latest.index) {
+      const disjoint = disjointQuorums(configuration, latest.configuration);
+      if (disjoint !== null) {
+        throw new SafetyViolation(
+          'quorum overlap',
+          `index ${to} was committed under ${show(configuration)} right after index ${latest.index} under ${show(latest.configuration)}: {${disjoint[0].join(' ')}} and {${disjoint[1].join(' ')}} are disjoint majorities`,
+        );
+      }
+    }
+    if (configuration !== undefined && to > (latest?.index ?? 0)) this.latestCommit = { index: to, configuration };
     for (let i = from + 1; i <= to; i++) {
       if (!this.commitTerms.has(i)) this.commitTerms.set(i, { entryTerm: termAt(i) ?? -1, commitTerm: term });
     }
@@ -105,6 +133,8 @@ export class SafetyChecker {
  * the search is small, and exact.
  */
 export function disjointQuorums(a: Configuration, b: Configuration): [NodeId[], NodeId[]] | null {
+  // The same voters: any two majorities of one set meet.
+  if (a === b || (sameIds(a.voters, b.voters) && sameIds(a.outgoing, b.outgoing))) return null;
   const ids = [...new Set([...a.voters, ...a.outgoing, ...b.voters, ...b.outgoing])].sort();
   const [ma, mb] = [new Membership(a), new Membership(b)];
   const placement = new Array<0 | 1 | 2>(ids.length).fill(0);
@@ -123,4 +153,8 @@ export function disjointQuorums(a: Configuration, b: Configuration): [NodeId[], 
 
 function show(c: Configuration): string {
   return c.outgoing.length > 0 ? `{${c.voters.join(' ')}} joint with {${c.outgoing.join(' ')}}` : `{${c.voters.join(' ')}}`;
+}
+
+function sameIds(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }

@@ -22,6 +22,8 @@ export interface SimWorld {
   /** Called for every entry a node applies, with what the state machine answered. */
   applied(node: SimNode, entry: Entry, output: KvOutput | null): void;
   trace(line: string): void;
+  /** The nodes whose disk holds the entry at `index` of `term`; null where disks may be lost, so cannot vouch for it. */
+  holders(index: number, term: number): NodeId[] | null;
 }
 
 /** The data of a client's entry: who asked, which of its operations, and what. */
@@ -231,8 +233,9 @@ export class SimNode {
       this.world.applied(this, entry, entry.kind === 'normal' ? this.apply((JSON.parse(entry.data) as ClientCommand).input) : null);
     }
     const commit = core.commitIndex();
+    const configuration = core.configuration();
     core.advance(ready);
-    this.noteLeaderCommit(core, commit);
+    this.noteLeaderCommit(core, commit, configuration);
     this.maybeSnapshot(core);
     this.writing = false;
     this.process();
@@ -307,6 +310,7 @@ export class SimNode {
     const core = this.core!;
     const wasLeader = core.softState().role === 'Leader';
     const commit = core.commitIndex();
+    const configuration = core.configuration();
     try {
       fn();
     } catch (error) {
@@ -317,14 +321,28 @@ export class SimNode {
       this.world.trace(`${this.id} leads term ${now.term}`);
       this.world.checker.becameLeader(this.id, now.term, (i) => core.termAt(i), core.firstIndex(), core.configuration());
     }
-    this.noteLeaderCommit(core, commit);
+    this.noteLeaderCommit(core, commit, configuration);
   }
 
-  /** When this node leads, entries it has just committed are committed in its term. */
-  private noteLeaderCommit(core: RaftCore, before: number): void {
+  /**
+   * When this node leads, entries it has just committed are committed in its term, under the
+   * configuration in force when it counted (before the step: committing a joint configuration
+   * appends the next one at once).
+   */
+  private noteLeaderCommit(core: RaftCore, before: number, configuration: Configuration): void {
     const { role, term } = core.softState();
-    if (role === 'Leader' && core.commitIndex() > before)
-      this.world.checker.leaderCommitted(term, before, core.commitIndex(), (i) => core.termAt(i), core.configuration());
+    const commit = core.commitIndex();
+    if (role !== 'Leader' || commit <= before) return;
+    const holders = this.world.holders(commit, core.termAt(commit) ?? -1);
+    this.world.checker.leaderCommitted(term, before, commit, (i) => core.termAt(i), configuration, holders ?? undefined);
+  }
+
+  /** Whether this node's disk holds the entry at `index` of `term` (or a snapshot past it, which holds only committed state). */
+  holds(index: number, term: number): boolean {
+    if ((this.disk.snapshot?.meta.index ?? 0) >= index) return true;
+    // The disk's entries are contiguous: the one at `index` is found by its offset.
+    const first = this.disk.entries[0]?.index ?? 0;
+    return this.disk.entries[index - first]?.term === term;
   }
 }
 

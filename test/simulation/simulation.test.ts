@@ -126,11 +126,11 @@ describe('simulation: the real core under seeded faults', function () {
 
   for (const [sabotage, scenario, seeds] of [
     // A change straight from the old voters to the new: a quorum of each may be disjoint.
-    ['change-without-joint', 'membership-3', 60],
+    ['change-without-joint', 'membership-3', 30],
     // Joint, but committed by the new voters alone, so the leader moves on before the old majority knows.
-    ['joint-commit-by-incoming-only', 'membership-5', 300],
+    ['joint-commit-by-incoming-only', 'membership-5', 30],
   ] as const) {
-    it(`sabotage: with ${sabotage}, the simulator finds two disjoint majorities`, function () {
+    it(`sabotage: with ${sabotage}, the simulator finds a commit that no quorum of both configurations made`, function () {
       this.timeout(60_000);
       let failure: SimulationFailure | null = null;
       for (let seed = 1; seed <= seeds && failure === null; seed++) {
@@ -142,7 +142,7 @@ describe('simulation: the real core under seeded faults', function () {
         }
       }
       expect(failure, `a violation in ${seeds} seeds`).to.not.equal(null);
-      expect(failure!.message).to.match(/(quorum overlap|leader completeness|state machine safety|linearizability) violated/);
+      expect(failure!.message).to.match(/(quorum overlap|commit quorum) violated/);
     });
   }
 

@@ -218,6 +218,11 @@ class Simulation implements SimWorld {
     this.finishOp(op, { ...this.historyOp(op), output: output!, return: this.time });
   }
 
+  holders(index: number, term: number): NodeId[] | null {
+    if ((this.scenario.faults.wipeEvery ?? 0) > 0) return null;
+    return [...this.nodes.values()].filter((n) => n.holds(index, term)).map((n) => n.id);
+  }
+
   trace(line: string): void {
     if (this.keepTrace || this.traceLines.length < 100_000) this.traceLines.push(`${this.time.toFixed(1).padStart(8)} ${line}`);
     if (!this.keepTrace && this.traceLines.length > 200) this.traceLines.splice(0, 100);

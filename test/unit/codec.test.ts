@@ -240,6 +240,11 @@ describe('codec: client session fields (thesis §6.3)', () => {
       [append([{ ...entry, kind: 'noop', data: '', stamp }]), /entries\[0\]\.stamp: only a normal entry carries a stamp, this is a noop entry/],
       [append([{ ...entry, kind: 'session', data: '', stamp }]), /entries\[0\]\.stamp: only a normal entry carries a stamp, this is a session entry/],
       [append([{ ...entry, kind: 'session' }]), /entries\[0\]\.data: expected no data on a session entry, got "\\"a\\""/],
+      // A configuration entry must hold a configuration a node can use: it changes who votes.
+      [append([{ ...entry, kind: 'config', data: 'not json' }]), /entries\[0\]\.data: a configuration entry that is not JSON/],
+      [append([{ ...entry, kind: 'config', data: '{"voters":[]}' }]), /entries\[0\]\.data\.voters: a configuration needs at least one voter/],
+      [append([{ ...entry, kind: 'config', data: '{"voters":["1"],"learners":["1"]}' }]), /entries\[0\]\.data: machine id 1 is both a voter and a learner/],
+      [append([{ ...entry, kind: 'config', data: '{"voters":["1"],"addresses":{"9":"x:1"}}' }]), /entries\[0\]\.data\.addresses: machine id 9 is not a member/],
     ];
     for (const [f, pattern] of cases) expect(refused(f)).to.match(pattern);
   });

@@ -1,5 +1,6 @@
 import { formatAddress, parseAddress } from '../../config.ts';
-import { CliError, expectOk, requestNode } from '../client.ts';
+import { CliError, expectOk, requestNode, type Member } from '../client.ts';
+import { formatTable } from '../table.ts';
 
 interface NodeStatus {
   id: string;
@@ -8,7 +9,7 @@ interface NodeStatus {
   leader: string | null;
   commitIndex: number;
   appliedIndex: number;
-  members: { id: string; address: string }[];
+  members: Member[];
 }
 
 /** `graft snapshot`: every member takes a snapshot now and compacts its log; fails if one could not. */
@@ -34,19 +35,26 @@ export async function status(cluster: string): Promise<void> {
   console.log(JSON.stringify(expectOk(await requestNode(cluster, 'GET', '/status'), 'status'), null, 2));
 }
 
-/** `graft configuration`: the members, each one's role as it reports it, and the leader. */
+/**
+ * `graft configuration`: the members of the configuration in force as the node asked sees it, each a
+ * voter or a learner, with its role, term and indexes as it reports them, and the leader.
+ */
 export async function configuration(cluster: string): Promise<void> {
   const first = expectOk(await requestNode(cluster, 'GET', '/status'), 'status') as unknown as NodeStatus;
+  const rows = await Promise.all(
+    first.members.map(async (member): Promise<string[]> => {
+      const known = [member.id, member.address, member.role ?? '?'];
+      try {
+        const s = expectOk(
+          await requestNode(formatAddress(parseAddress(member.address)), 'GET', '/status', undefined, 2000),
+          'status',
+        ) as unknown as NodeStatus;
+        return [...known, s.role, String(s.term), String(s.commitIndex), String(s.appliedIndex)];
+      } catch (error) {
+        return [...known, `unreachable (${(error as Error).message})`];
+      }
+    }),
+  );
   console.log(`leader: ${first.leader ?? '(none known)'}   term: ${first.term}`);
-  console.log('id'.padEnd(8) + 'address'.padEnd(24) + 'role'.padEnd(12) + 'term'.padEnd(8) + 'commit'.padEnd(10) + 'applied');
-  for (const member of first.members) {
-    let row: string;
-    try {
-      const s = expectOk(await requestNode(formatAddress(parseAddress(member.address)), 'GET', '/status', undefined, 2000), 'status') as unknown as NodeStatus;
-      row = s.role.padEnd(12) + String(s.term).padEnd(8) + String(s.commitIndex).padEnd(10) + String(s.appliedIndex);
-    } catch (error) {
-      row = `unreachable (${(error as Error).message})`;
-    }
-    console.log(member.id.padEnd(8) + member.address.padEnd(24) + row);
-  }
+  for (const line of formatTable(['id', 'address', 'suffrage', 'role', 'term', 'commit', 'applied'], rows)) console.log(line);
 }

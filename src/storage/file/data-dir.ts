@@ -6,7 +6,10 @@ import { GraftError } from '../../errors.ts';
 export interface DataDirIdentity {
   /** The machine id of the node that owns the directory. */
   readonly machineId: string;
-  /** The member ids of the cluster's bootstrap configuration, sorted. */
+  /**
+   * The member ids of the configuration the node first started with, sorted. Recorded, not checked:
+   * membership changes at runtime, and the log says who the members are.
+   */
   readonly members: readonly string[];
 }
 
@@ -16,7 +19,7 @@ const FORMAT = 1;
 
 /**
  * Makes `dir` this node's data directory, or refuses with STORAGE_INVALID: a directory of another
- * machine or cluster, one with foreign files, one that cannot be read, or one in use by a live
+ * machine, one with foreign files, one that cannot be read, or one in use by a live
  * process. A missing directory is created (a node's first start). Returns a release function.
  */
 export async function claimDataDir(dir: string, identity: DataDirIdentity): Promise<() => Promise<void>> {
@@ -27,7 +30,7 @@ export async function claimDataDir(dir: string, identity: DataDirIdentity): Prom
   const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => fail(`cannot read it: ${e.code ?? e.message}`));
 
   if (names.includes(META)) {
-    let stored: { format?: unknown; machineId?: unknown; members?: unknown };
+    let stored: { format?: unknown; machineId?: unknown };
     try {
       stored = JSON.parse(await readFile(join(dir, META), 'utf8')) as typeof stored;
     } catch (error) {
@@ -35,10 +38,6 @@ export async function claimDataDir(dir: string, identity: DataDirIdentity): Prom
     }
     if (stored.format !== FORMAT) fail(`${META} has format ${String(stored.format)}, this version reads format ${FORMAT}`);
     if (stored.machineId !== identity.machineId) fail(`it belongs to machine ${String(stored.machineId)}, not ${identity.machineId}`);
-    const members = Array.isArray(stored.members) ? stored.members.join(', ') : String(stored.members);
-    if (members !== identity.members.join(', ')) {
-      fail(`it belongs to a cluster of members ${members}, but the configuration lists ${identity.members.join(', ')}`);
-    }
   } else if (names.some((n) => n !== LOCK)) {
     fail(`it holds files (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}) but no ${META}; refusing to use a directory that is not Graft's`);
   } else {

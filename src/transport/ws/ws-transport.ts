@@ -21,6 +21,7 @@ const TOO_BIG = 1009;
 /** How a WebSocketTransport is set up. */
 export interface WebSocketTransportOptions {
   readonly self: NodeId;
+  /** The first peers, and self: its address is where the transport listens when it owns its server. `setPeers` changes the peers. */
   readonly members: ReadonlyMap<NodeId, PeerAddress>;
   /** Share this HTTP server (its owner listens); without it the transport listens on its own address. */
   readonly server?: Server;
@@ -43,7 +44,12 @@ export class WebSocketTransport implements Transport {
   private readonly maxFrameBytes: number;
   /** The open, authenticated connection to each peer. */
   private readonly sockets = new Map<NodeId, WebSocket>();
-  private readonly dialers: Dialer[] = [];
+  /** The current peers (never self): those dialed, or allowed to call. */
+  private peers = new Map<NodeId, PeerAddress>();
+  /** Whether ids outside `peers` may call. */
+  private acceptStrangers = false;
+  /** The dialer of each peer with a larger id, while started. */
+  private readonly dialers = new Map<NodeId, Dialer>();
   private readonly wss: WebSocketServer;
   private server: Server | null = null;
   private ownsServer = false;
@@ -56,6 +62,7 @@ export class WebSocketTransport implements Transport {
     this.logger = options.logger ?? silentLogger;
     this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
     if (!options.members.has(this.self)) throw new Error(`WebSocketTransport: self "${this.self}" is not among the members`);
+    for (const [peer, address] of options.members) if (peer !== this.self) this.peers.set(peer, address);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameBytes, perMessageDeflate: false });
   }
 
@@ -77,19 +84,24 @@ export class WebSocketTransport implements Transport {
         });
       });
     }
-    for (const [peer, address] of this.options.members) {
-      if (peer === this.self || !(this.self < peer)) continue;
-      const dialer = new Dialer(
-        this.self,
-        peer,
-        `ws://${formatAddress(address)}${RAFT_PATH}`,
-        this.maxFrameBytes,
-        this.options.backoff ?? DEFAULT_BACKOFF,
-        this.logger,
-        (socket) => this.adopt(peer, socket),
-      );
-      this.dialers.push(dialer);
-      dialer.start();
+    for (const [peer, address] of this.peers) this.dial(peer, address);
+  }
+
+  setPeers(peers: ReadonlyMap<NodeId, PeerAddress>, acceptStrangers: boolean): void {
+    const previous = this.peers;
+    this.peers = new Map([...peers].filter(([peer]) => peer !== this.self));
+    this.acceptStrangers = acceptStrangers;
+    const removed = [...previous.keys()].filter((peer) => !this.peers.has(peer));
+    const added = [...this.peers.keys()].filter((peer) => !previous.has(peer));
+    for (const peer of removed) this.drop(peer);
+    // Connections from strangers last only while strangers are welcome.
+    if (!acceptStrangers) for (const peer of [...this.sockets.keys()]) if (!this.peers.has(peer)) this.drop(peer);
+    for (const [peer, address] of this.peers) {
+      const before = previous.get(peer);
+      if (before === undefined || before.host !== address.host || before.port !== address.port) this.dial(peer, address);
+    }
+    if (removed.length > 0 || added.length > 0) {
+      this.logger.debug(`peers changed: ${[...this.peers.keys()].join(', ') || 'none'}`, { added, removed, acceptStrangers });
     }
   }
 
@@ -111,7 +123,8 @@ export class WebSocketTransport implements Transport {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const dialer of this.dialers) dialer.stop();
+    for (const dialer of this.dialers.values()) dialer.stop();
+    this.dialers.clear();
     for (const socket of this.sockets.values()) socket.terminate();
     this.sockets.clear();
     for (const client of this.wss.clients) client.terminate();
@@ -139,7 +152,32 @@ export class WebSocketTransport implements Transport {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
   };
 
-  /** An incoming connection must say hello first, as a member with a smaller id calling us. */
+  /** Keeps a connection to `peer` open at `address` if this node is the one to dial it (the smaller id), replacing an older dialer. */
+  private dial(peer: NodeId, address: PeerAddress): void {
+    if (!this.started || this.stopped || !(this.self < peer)) return;
+    this.dialers.get(peer)?.stop();
+    const dialer = new Dialer(
+      this.self,
+      peer,
+      `ws://${formatAddress(address)}${RAFT_PATH}`,
+      this.maxFrameBytes,
+      this.options.backoff ?? DEFAULT_BACKOFF,
+      this.logger,
+      (socket) => this.adopt(peer, socket),
+    );
+    this.dialers.set(peer, dialer);
+    dialer.start();
+  }
+
+  /** Stops dialing `peer` and closes the connection to it. */
+  private drop(peer: NodeId): void {
+    this.dialers.get(peer)?.stop();
+    this.dialers.delete(peer);
+    this.sockets.get(peer)?.terminate();
+    this.sockets.delete(peer);
+  }
+
+  /** An incoming connection must say hello first, as a peer (or a welcome stranger) with a smaller id calling us. */
   private accept(ws: WebSocket): void {
     ws.on('error', (error) => this.logger.warn('error on an incoming peer connection', { error: error.message }));
     const timer = setTimeout(() => ws.close(POLICY_VIOLATION, 'no hello'), this.options.helloTimeoutMs ?? 5000);
@@ -148,7 +186,8 @@ export class WebSocketTransport implements Transport {
       clearTimeout(timer);
       try {
         const hello = decodeHello(data);
-        if (!this.options.members.has(hello.from) || hello.from === this.self) throw new Error(`"${hello.from}" is not a peer in the configuration`);
+        if (hello.from === this.self || !(this.peers.has(hello.from) || this.acceptStrangers))
+          throw new Error(`"${hello.from}" is not a peer in the configuration`);
         if (hello.to !== this.self) throw new Error(`it called "${hello.to}", but this is "${this.self}"`);
         if (!(hello.from < this.self)) throw new Error(`"${hello.from}" should wait for "${this.self}" to dial it`);
         this.adopt(hello.from, ws);

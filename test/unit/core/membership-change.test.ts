@@ -52,6 +52,19 @@ describe('core: membership changes (thesis chapter 4)', () => {
     expect(c.appliedData('4')).to.deep.equal(['before', 'after']);
   });
 
+  it("a new cluster's first leader writes the bootstrap configuration as its first entry; later leaders a no-op", () => {
+    const c = clusterWithSpares();
+    const first = c.disks.get('1')!.entries[0]!;
+    expect([first.index, first.kind, JSON.parse(first.data)]).to.deep.equal([
+      1,
+      'config',
+      { voters: ['1', '2', '3'], outgoing: [], learners: [], addresses: { 1: 'a1', 2: 'a2', 3: 'a3' } },
+    ]);
+    c.isolate('1');
+    c.elect('2');
+    expect(c.disks.get('2')!.entries.map((e) => e.kind)).to.deep.equal(['config', 'noop']);
+  });
+
   it('refuses a change while one is in flight, and changes that are impossible, saying why', () => {
     const c = clusterWithSpares('4', '5');
     c.isolate('2');
@@ -213,11 +226,13 @@ describe('core: membership changes (thesis chapter 4)', () => {
     expect(shape(c.node(c.leaders()[0]!).configuration())).to.deep.equal({ voters: ['2', '3'], outgoing: [], learners: [] });
   });
 
-  it('a removed follower is sent the configuration that removes it, then nothing more', () => {
+  it('a removed follower is sent the configuration that removes it and told it is committed, then nothing more', () => {
     const c = clusterWithSpares();
     change(c, '1', { type: 'remove', id: '3' });
     c.settle();
     expect(c.node('3').configuration().voters).to.deep.equal(['1', '2']);
+    // It knows it was removed for good: the runtime stops it then.
+    expect(c.node('3').commitIndex()).to.be.at.least(c.node('3').configurationIndex());
     propose(c, '1', 'z');
     expect(c.appliedData('3')).to.deep.equal([]);
     expect(c.appliedData('2')).to.deep.equal(['z']);
@@ -239,7 +254,8 @@ describe('core: membership changes (thesis chapter 4)', () => {
     expect(c.leaders()).to.deep.equal(['1', '3']);
     propose(c, '3', 'y');
     expect(c.node('2').configuration()).to.deep.equal(votersOnly(['1', '2', '3', '4', '5']));
-    expect(c.node('2').configurationIndex()).to.equal(0);
+    // The first leader wrote the bootstrap configuration into the log as its first entry.
+    expect(c.node('2').configurationIndex()).to.equal(1);
     expect(c.appliedData('2')).to.deep.equal(['y']);
   });
 

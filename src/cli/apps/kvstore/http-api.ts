@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { formatAddress, parseAddress } from '../../../config.ts';
 import { GraftError, type GraftErrorCode } from '../../../index.ts';
 import type { KVStore } from './kv-store.ts';
 
@@ -17,6 +18,8 @@ class HttpError extends Error {
 /**
  * The kvstore's HTTP JSON API (see DESIGN.md, "The node's port"). Every error is a JSON
  * `{"error": "..."}` with a fitting status; no request hangs: each operation has Graft's deadline.
+ * Membership changes take longest (a new member catches up first, within Graft's catchUpTimeoutMs,
+ * a minute by default): the server sets no deadline of its own on answers, so nothing cuts them short.
  * `stop` shuts the node down; it is called once the answer to `POST /admin/stop` has been sent.
  */
 export function createHttpHandler(store: KVStore, stop: () => void): (req: IncomingMessage, res: ServerResponse) => void {
@@ -49,6 +52,23 @@ async function route(store: KVStore, req: IncomingMessage, url: URL): Promise<[n
     const { firstIndex } = store.graft.status();
     return [200, { index, term, firstIndex }];
   }
+  if (url.pathname === '/members') {
+    if (method !== 'GET') throw new HttpError(405, `${method} /members is not supported; use GET`);
+    return [200, { members: store.graft.members() }];
+  }
+  if (url.pathname === '/admin/members') {
+    if (method !== 'POST') throw new HttpError(405, `${method} ${url.pathname} is not supported; use POST (DELETE /admin/members/:id removes one)`);
+    const { id, address, learner } = memberToAdd(await readJson(req));
+    // Answered once the change is committed: a new member's catch-up can take a minute or more (catchUpTimeoutMs).
+    return [200, { members: await store.graft.addMember(id, address, { learner }) }];
+  }
+  const member = /^\/admin\/members\/([^/]+)$/.exec(url.pathname);
+  if (member !== null) {
+    if (method !== 'DELETE') throw new HttpError(405, `${method} ${url.pathname} is not supported; use DELETE`);
+    const id = decodeSegment('machine id', member[1] ?? '');
+    if (!MACHINE_ID.test(id)) throw new HttpError(400, `${JSON.stringify(id)} is not a machine id (letters, digits, "_", "." or "-")`);
+    return [200, { members: await store.graft.removeMember(id) }];
+  }
   if (url.pathname === '/health') {
     if (method !== 'GET') throw new HttpError(405, `${method} /health is not supported; use GET`);
     // Alive: answers as soon as the node has started, while it replays its log too.
@@ -61,7 +81,7 @@ async function route(store: KVStore, req: IncomingMessage, url: URL): Promise<[n
   }
   const match = /^\/kv\/([^/]+)(\/cas)?$/.exec(url.pathname);
   if (match === null) throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
-  const key = decodeKey(match[1] ?? '');
+  const key = decodeSegment('key', match[1] ?? '');
   if (match[2] !== undefined) {
     if (method !== 'POST') throw new HttpError(405, `${method} ${url.pathname} is not supported; use POST`);
     const body = await readJson(req);
@@ -91,12 +111,46 @@ async function route(store: KVStore, req: IncomingMessage, url: URL): Promise<[n
   }
 }
 
-function decodeKey(raw: string): string {
+function decodeSegment(what: string, raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new HttpError(400, `the key ${JSON.stringify(raw)} is not valid percent-encoding`);
+    throw new HttpError(400, `the ${what} ${JSON.stringify(raw)} is not valid percent-encoding`);
   }
+}
+
+/** What a machine id may be, as in cluster.yaml: it names the machine's data directory too. */
+const MACHINE_ID = /^[A-Za-z0-9_.-]+$/;
+const MEMBER_FIELDS = ['id', 'address', 'learner'];
+
+/** The body of `POST /admin/members`, checked field by field: `{"id": "4", "address": "host:port", "learner": false}`. */
+function memberToAdd(body: unknown): { id: string; address: string; learner: boolean } {
+  const bad = (message: string): never => {
+    throw new HttpError(400, message);
+  };
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return bad('the body must be a JSON object {"id": "<machine id>", "address": "<host:port>", "learner": false}');
+  }
+  const fields = body as Record<string, unknown>;
+  const unknown = Object.keys(fields).find((name) => !MEMBER_FIELDS.includes(name));
+  if (unknown !== undefined) bad(`unknown field ${JSON.stringify(unknown)}; the fields are ${MEMBER_FIELDS.join(', ')}`);
+  const { id: rawId, address: rawAddress, learner } = fields;
+  if (rawId === undefined) bad('id is missing: the machine id of the member to add, e.g. "4"');
+  if (typeof rawId !== 'string' && !(typeof rawId === 'number' && Number.isSafeInteger(rawId) && rawId >= 0)) {
+    bad(`id must be a machine id as a string, e.g. "4", got ${JSON.stringify(rawId)}`);
+  }
+  const id = String(rawId);
+  if (!MACHINE_ID.test(id)) bad(`id ${JSON.stringify(id)} is not a machine id: use letters, digits, "_", "." or "-"`);
+  if (rawAddress === undefined) bad('address is missing: where the new member listens, "host:port"');
+  if (typeof rawAddress !== 'string') return bad(`address must be a string "host:port", got ${JSON.stringify(rawAddress)}`);
+  let address: string;
+  try {
+    address = formatAddress(parseAddress(rawAddress));
+  } catch (error) {
+    return bad(`address ${JSON.stringify(rawAddress)} is not valid: ${(error as Error).message}`);
+  }
+  if (learner !== undefined && typeof learner !== 'boolean') bad(`learner must be true or false, got ${JSON.stringify(learner)}`);
+  return { id, address, learner: learner === true };
 }
 
 async function readJson(req: IncomingMessage, emptyAllowed = false): Promise<unknown> {
@@ -126,6 +180,8 @@ const HTTP_STATUS_OF: Partial<Record<GraftErrorCode, number>> = {
   INVALID_ARGUMENT: 400,
   TRANSFER_ABORTED: 409,
   SNAPSHOT_UNSUPPORTED: 501,
+  CHANGE_IN_PROGRESS: 409,
+  NOT_CAUGHT_UP: 504,
 };
 
 function replyError(res: ServerResponse, error: unknown): void {

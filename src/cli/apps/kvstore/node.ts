@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { formatAddress, parseAddress } from '../../../config.ts';
 import type { ClusterConfig, Logger } from '../../../index.ts';
 import { createHttpHandler } from './http-api.ts';
 import { KVStore } from './kv-store.ts';
@@ -7,6 +8,8 @@ import { KVStore } from './kv-store.ts';
 export interface KvNode {
   readonly store: KVStore;
   readonly server: Server;
+  /** Where it listens, `host:port`: its entry in the configuration, or the address it was given. */
+  readonly address: string;
   stop(): Promise<void>;
   /**
    * Resolves once the node has stopped and its server closed: with null after `stop()` or a client's
@@ -17,23 +20,34 @@ export interface KvNode {
 
 /**
  * Starts one kvstore node: an HTTP server on the member's own address that serves the client API
- * and carries the peers' WebSocket connections on `/raft`, one port for everything.
+ * and carries the peers' WebSocket connections on `/raft`, one port for everything. A machine that
+ * `config` does not list (one to be added to a running cluster, or added before) needs `address`,
+ * where it listens (GraftOptions.address).
  */
 export async function startKvNode(options: {
   config: ClusterConfig;
   id: string;
+  address?: string;
   dataDir?: string;
   logger?: Logger;
   requestTimeoutMs?: number;
 }): Promise<KvNode> {
   const { config, id } = options;
-  const address = config.members.get(id);
-  if (address === undefined) throw new Error(`machine id ${id} is not in the configuration`);
+  const listed = config.members.get(id);
+  if (listed === undefined && options.address === undefined) {
+    throw new Error(`machine id ${id} is not in the configuration of ${config.source}; give the address it listens on`);
+  }
+  if (listed !== undefined && options.address !== undefined && formatAddress(parseAddress(options.address)) !== formatAddress(listed)) {
+    throw new Error(`machine id ${id} listens on ${formatAddress(listed)} in the configuration of ${config.source}, not on ${options.address}`);
+  }
+  const address = listed ?? parseAddress(options.address!);
   const server = createServer();
   const store = new KVStore({
     config,
     machineId: id,
     server,
+    // Only for a machine outside the configuration: one it lists has its address there.
+    ...(listed === undefined ? { address: formatAddress(address) } : {}),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
@@ -70,5 +84,5 @@ export async function startKvNode(options: {
     await stop();
     throw error;
   }
-  return { store, server, stop, stopped };
+  return { store, server, address: formatAddress(address), stop, stopped };
 }
