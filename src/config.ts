@@ -30,6 +30,18 @@ export interface ClusterConfig {
   readonly readMode: ReadMode;
   /** When nodes snapshot their state machine and compact their log; the defaults where the file says nothing. */
   readonly snapshot: SnapshotPolicy;
+  /**
+   * The web origins (`scheme://host[:port]`) whose pages may call a kvstore node's HTTP API; a request
+   * that carries any other `Origin` header is refused. Empty when absent: browsers are not clients.
+   */
+  readonly allowedOrigins: readonly string[];
+  /** The file holding the client token, resolved against the file's directory; null when absent. */
+  readonly clientTokenFile: string | null;
+  /**
+   * The token every client of a kvstore node's HTTP API must send (`Authorization: Bearer <token>`),
+   * read from `clientTokenFile` when the configuration was loaded; null when there is none.
+   */
+  readonly clientToken: string | null;
   /** The file it came from, or '<inline>'. */
   readonly source: string;
 }
@@ -53,7 +65,10 @@ const SNAPSHOT_KEYS = ['entries', 'bytes', 'keep'] as const;
 /** The port of an address written as a bare host name. */
 export const DEFAULT_PORT = 7070;
 
-const KEYS = ['electionTimeout', 'heartbeatInterval', 'configuration', 'dataDir', 'readMode', 'snapshot'] as const;
+const KEYS = ['electionTimeout', 'heartbeatInterval', 'configuration', 'dataDir', 'readMode', 'snapshot', 'allowedOrigins', 'clientTokenFile'] as const;
+
+/** The fewest characters a client token may have. */
+export const MIN_CLIENT_TOKEN_LENGTH = 16;
 const ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
 /** Reads and validates a cluster file. Every mistake is a CONFIG_INVALID GraftError naming the file, the key and what was expected. */
@@ -62,19 +77,17 @@ export function loadClusterConfig(path: string): ClusterConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(error);
-    throw new GraftError('CONFIG_INVALID', `${path}: cannot read the cluster configuration: ${why}`);
+    throw new GraftError('CONFIG_INVALID', `${path}: cannot read the cluster configuration: ${errnoReason(error)}`);
   }
   return parseClusterConfig(text, path);
 }
 
-/** Validates the text of a cluster file; `source` names it in errors and anchors a relative dataDir. */
+/** Validates the text of a cluster file; `source` names it in errors and anchors a relative dataDir and clientTokenFile. */
 export function parseClusterConfig(text: string, source = '<inline>'): ClusterConfig {
   return parseConfigText(text, source, source === '<inline>' ? process.cwd() : dirname(source));
 }
 
-/** Validates configuration text; `source` names it in errors, and a relative dataDir is taken from `baseDir`. */
+/** Validates configuration text; `source` names it in errors, and a relative dataDir or clientTokenFile is taken from `baseDir`. */
 function parseConfigText(text: string, source: string, baseDir: string): ClusterConfig {
   const fail = (key: string, message: string): never => {
     throw new GraftError('CONFIG_INVALID', `${source}: ${key === '' ? '' : `${key}: `}${message}`);
@@ -141,13 +154,23 @@ function parseConfigText(text: string, source: string, baseDir: string): Cluster
     readMode = value as ReadMode;
   }
   const snapshot = snapshotPolicy(top.get('snapshot'), fail);
-  return { electionTimeout, heartbeatInterval, members, dataDir, readMode, snapshot, source };
+  const allowedOrigins = origins(top.get('allowedOrigins'), fail);
+  const rawTokenFile = top.get('clientTokenFile');
+  let clientTokenFile: string | null = null;
+  let clientToken: string | null = null;
+  if (rawTokenFile !== undefined) {
+    const value = isScalar(rawTokenFile) ? rawTokenFile.value : toJs(rawTokenFile);
+    if (typeof value !== 'string' || value === '') fail('clientTokenFile', `expected the path of a file holding the client token, got ${describe(value)}`);
+    clientTokenFile = resolve(baseDir, value as string);
+    clientToken = readClientTokenFile(clientTokenFile, (message) => fail('clientTokenFile', message));
+  }
+  return { electionTimeout, heartbeatInterval, members, dataDir, readMode, snapshot, allowedOrigins, clientTokenFile, clientToken, source };
 }
 
 /**
  * What `cluster.yaml` holds, as a plain object, for a configuration kept somewhere other than a file:
- * `{ electionTimeout: 150, configuration: { 1: '127.0.0.1:9001', ... } }`. Relative `dataDir`
- * paths are taken from the working directory.
+ * `{ electionTimeout: 150, configuration: { 1: '127.0.0.1:9001', ... } }`. Relative `dataDir` and
+ * `clientTokenFile` paths are taken from the working directory.
  */
 export interface ClusterConfigObject {
   /** Base election timeout, ms; each node waits a random time in [t, 2t). */
@@ -162,6 +185,10 @@ export interface ClusterConfigObject {
   readonly readMode?: ReadMode;
   /** When nodes snapshot and compact their log; each key optional, see `SnapshotPolicy` for the defaults. */
   readonly snapshot?: { readonly entries?: number; readonly bytes?: number; readonly keep?: number };
+  /** The web origins whose pages may call a kvstore node's HTTP API, e.g. `['https://dashboard.example.com']`. */
+  readonly allowedOrigins?: readonly string[];
+  /** The file holding the token clients of a kvstore node's HTTP API must send; relative to the working directory. */
+  readonly clientTokenFile?: string;
 }
 
 /** Validates a configuration given as a plain object, with the same rules and messages as a file. */
@@ -235,6 +262,61 @@ function snapshotPolicy(node: unknown, fail: (k: string, m: string) => never): S
     values.set(name, value as number);
   }
   return { ...DEFAULT_SNAPSHOT_POLICY, ...Object.fromEntries(values) };
+}
+
+function origins(node: unknown, fail: (k: string, m: string) => never): string[] {
+  if (node === undefined) return [];
+  const value = toJs(node);
+  const expected = 'a list of web origins, scheme://host[:port], e.g. ["https://dashboard.example.com"]';
+  if (!Array.isArray(value)) return fail('allowedOrigins', `expected ${expected}, got ${describe(value)}`);
+  return value.map((item: unknown, i) => {
+    const key = `allowedOrigins[${i}]`;
+    if (typeof item !== 'string') return fail(key, `expected an origin "scheme://host[:port]", got ${describe(item)}`);
+    let url: URL | null = null;
+    try {
+      url = new URL(item);
+    } catch {
+      // reported below
+    }
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      return fail(key, `${JSON.stringify(item)} is not a web origin; expected "http://host[:port]" or "https://host[:port]"`);
+    }
+    // Browsers send the origin in this form (lower-case host, no default port, no path): anything else would never match.
+    if (url.origin !== item) return fail(key, `${JSON.stringify(item)} is not an origin as browsers send it; write ${JSON.stringify(url.origin)}`);
+    return item;
+  });
+}
+
+/**
+ * What is wrong with `token` as a client token (too short, or holding characters an HTTP header
+ * cannot carry), or null when it will do.
+ */
+export function clientTokenProblem(token: string): string | null {
+  if (token.length < MIN_CLIENT_TOKEN_LENGTH) {
+    return `the token is ${token.length === 0 ? 'empty' : `${token.length} characters long`}; a client token needs at least ${MIN_CLIENT_TOKEN_LENGTH} (e.g. openssl rand -hex 32)`;
+  }
+  if (!/^[\x21-\x7e]+$/.test(token)) return 'the token may hold only printable ASCII characters, without spaces (e.g. openssl rand -hex 32)';
+  return null;
+}
+
+/** The client token in `path`, trimmed; `fail` is called with why it cannot be used (unreadable, too short). */
+function readClientTokenFile(path: string, fail: (message: string) => never): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return fail(`cannot read ${path}: ${errnoReason(error)}`);
+  }
+  const token = text.trim();
+  const problem = clientTokenProblem(token);
+  if (problem !== null) fail(`${path}: ${problem}`);
+  return token;
+}
+
+/** Why a file could not be read, in words. */
+export function errnoReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String(error);
 }
 
 function toJs(node: unknown): unknown {

@@ -112,6 +112,8 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         self: this.id,
         members: addressBook,
         logger: this.logger.child('transport'),
+        // A peer that comes back is called again within about an election timeout.
+        backoff: { initialMs: Math.min(50, config.heartbeatInterval), maxMs: config.electionTimeout },
         ...(options.server === undefined ? {} : { server: options.server }),
       });
     this.node = new RaftNode({

@@ -1,4 +1,5 @@
-import { parseAddress, formatAddress } from '../config.ts';
+import { readFileSync } from 'node:fs';
+import { clientTokenProblem, errnoReason, formatAddress, parseAddress } from '../config.ts';
 
 /** A failure the CLI reports as one line and exit code 1. */
 export class CliError extends Error {}
@@ -16,6 +17,62 @@ export class UnreachableError extends CliError {
   }
 }
 
+/** A node refused the request for want of the right client token (HTTP 401). */
+export class UnauthorizedError extends CliError {}
+
+/** The environment variable that holds the client token, when `--token-file` is not given. */
+export const TOKEN_VARIABLE = 'GRAFT_TOKEN';
+
+/** The client token the CLI sends, and where it came from (for messages; never the token itself). */
+interface ClientToken {
+  readonly token: string;
+  readonly source: string;
+}
+
+/** Where the token comes from: `--token-file`, else GRAFT_TOKEN, else `fallbackToken`. Read when first needed. */
+const tokenSource: { file: string | undefined; fallback: ClientToken | null; loaded: ClientToken | null | undefined } = {
+  file: undefined,
+  fallback: null,
+  loaded: undefined,
+};
+
+/** The global option `--token-file PATH`: the file holding the token every request sends. It wins over GRAFT_TOKEN. */
+export function useTokenFile(path: string | undefined): void {
+  tokenSource.file = path;
+  tokenSource.loaded = undefined;
+}
+
+/**
+ * A token to send when neither `--token-file` nor GRAFT_TOKEN gives one: that of the cluster file a
+ * joining node was started with, whose cluster has the same token. `source` names it in messages.
+ */
+export function useFallbackToken(token: string | null, source: string): void {
+  tokenSource.fallback = token === null ? null : { token, source };
+  tokenSource.loaded = undefined;
+}
+
+/** The token requests carry: from `--token-file`, else GRAFT_TOKEN, else the fallback; null for none. A CliError when it cannot be used. */
+export function clientToken(): ClientToken | null {
+  if (tokenSource.loaded !== undefined) return tokenSource.loaded;
+  let found: ClientToken | null = tokenSource.fallback;
+  if (tokenSource.file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(tokenSource.file, 'utf8');
+    } catch (error) {
+      throw new CliError(`cannot read --token-file ${tokenSource.file}: ${errnoReason(error)}`);
+    }
+    found = { token: text.trim(), source: `--token-file ${tokenSource.file}` };
+  } else {
+    const variable = process.env[TOKEN_VARIABLE]?.trim();
+    if (variable !== undefined && variable !== '') found = { token: variable, source: TOKEN_VARIABLE };
+  }
+  const problem = found === null ? null : clientTokenProblem(found.token);
+  if (problem !== null) throw new CliError(`${found!.source}: ${problem}`);
+  tokenSource.loaded = found;
+  return found;
+}
+
 /** The JSON answer of a node, with its HTTP status. */
 export interface NodeAnswer {
   readonly status: number;
@@ -23,8 +80,10 @@ export interface NodeAnswer {
 }
 
 /**
- * Sends one HTTP JSON request to a node. Network failures and non-JSON answers become CliErrors that
- * name the node and what happened (UnreachableError when it did not answer). `signal` cancels it.
+ * Sends one HTTP JSON request to a node, with the client token when there is one (`clientToken`).
+ * Network failures and non-JSON answers become CliErrors that name the node and what happened
+ * (UnreachableError when it did not answer); a refusal for want of the token, an UnauthorizedError
+ * saying how to give it. `signal` cancels it.
  */
 export async function requestNode(
   cluster: string,
@@ -35,12 +94,17 @@ export async function requestNode(
   signal?: AbortSignal,
 ): Promise<NodeAnswer> {
   const address = nodeAddress('--cluster', cluster);
+  const token = clientToken();
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token !== null) headers['authorization'] = `Bearer ${token.token}`;
   let response: Response;
   try {
     response = await fetch(`http://${address}${path}`, {
       method,
+      headers,
       signal: signal === undefined ? AbortSignal.timeout(timeoutMs) : AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]),
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -55,6 +119,13 @@ export async function requestNode(
     throw new UnreachableError(address, why);
   }
   const text = await response.text();
+  if (response.status === 401) {
+    throw new UnauthorizedError(
+      token === null
+        ? `${address} requires a client token: give --token-file PATH or set ${TOKEN_VARIABLE}`
+        : `${address} refused the client token from ${token.source}: give the cluster's token with --token-file PATH or ${TOKEN_VARIABLE}`,
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

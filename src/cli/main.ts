@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { GraftError } from '../errors.ts';
 import { apps, DEFAULT_APP } from './apps.ts';
-import { CliError, UsageError } from './client.ts';
+import { CliError, TOKEN_VARIABLE, UsageError, useTokenFile } from './client.ts';
 import { kvCompareAndSet, kvDelete, kvGet, kvSet, type ValueSource } from './commands/kv.ts';
 import { leaderTransfer } from './commands/leader.ts';
 import { memberAdd, memberRemove } from './commands/member.ts';
@@ -15,7 +15,9 @@ function program(): Command {
   const cli = new Command('graft')
     .description('Run Graft nodes (a replicated key-value store by default) and talk to them')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .option('--token-file <path>', `the client token to send, for a cluster with clientTokenFile (default: the environment variable ${TOKEN_VARIABLE})`)
+    .hook('preAction', (command) => useTokenFile((command.opts() as { tokenFile?: string }).tokenFile));
 
   const app = (): Option =>
     new Option(

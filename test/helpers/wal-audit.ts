@@ -13,7 +13,7 @@ export async function http(address: string, method: string, path: string, body?:
     const res = await fetch(`http://${address}${path}`, {
       method,
       signal: AbortSignal.timeout(3000),
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
     return { status: res.status, json: (await res.json()) as Record<string, unknown> };
   } catch {

@@ -16,7 +16,7 @@ describe('integration: stale reads, on request, over HTTP', function () {
 
   it('a node cut off from its quorum still answers a stale read from its own copy, but not a linearizable one', async () => {
     // A write answers once applied on the node that took it.
-    expect((await fetch(cluster.url('1', '/kv/k'), { method: 'PUT', body: '"v1"' })).status).to.equal(200);
+    expect((await fetch(cluster.url('1', '/kv/k'), { method: 'PUT', body: '"v1"', headers: { 'content-type': 'application/json' } })).status).to.equal(200);
     await Promise.all(['2', '3'].map((id) => cluster.nodes.get(id)!.stop()));
 
     const stale = await fetch(cluster.url('1', '/kv/k?consistency=stale'), { signal: AbortSignal.timeout(1000) });

@@ -10,7 +10,11 @@ type HistoryOp = Operation<KvInput, KvOutput>;
 async function perform(address: string, input: KvInput): Promise<KvOutput | undefined> {
   const path = `/kv/${input.key}`;
   const request = (method: string, suffix = '', body?: unknown) =>
-    fetch(`http://${address}${path}${suffix}`, { method, signal: AbortSignal.timeout(2000), ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    fetch(`http://${address}${path}${suffix}`, {
+      method,
+      signal: AbortSignal.timeout(2000),
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
   try {
     switch (input.kind) {
       case 'set': {

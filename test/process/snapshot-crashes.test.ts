@@ -10,7 +10,12 @@ const big = (k: number): string => `${k}:`.padEnd(40_000, 'y');
 
 async function put(address: string, key: string, value: unknown): Promise<boolean> {
   try {
-    const res = await fetch(`http://${address}/kv/${key}`, { method: 'PUT', body: JSON.stringify(value), signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`http://${address}/kv/${key}`, {
+      method: 'PUT',
+      body: JSON.stringify(value),
+      headers: { 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(5000),
+    });
     await res.arrayBuffer();
     return res.status === 200;
   } catch {

@@ -42,6 +42,7 @@ async function writeMany(address: () => string, from: number, count: number, val
             const res = await fetch(`http://${address()}/kv/k${i % KEYS}`, {
               method: 'PUT',
               body: JSON.stringify(value(i)),
+              headers: { 'content-type': 'application/json' },
               signal: AbortSignal.timeout(5000),
             });
             await res.arrayBuffer();

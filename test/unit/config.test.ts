@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SNAPSHOT_POLICY, clusterConfigFromObject, loadClusterConfig, parseAddress, parseClusterConfig, validateMachineId } from '../../src/config.ts';
@@ -152,6 +152,117 @@ describe('config: cluster.yaml', () => {
   it('a machine id outside the configuration is refused, listing the members', () => {
     const config = parseClusterConfig(`electionTimeout: 150\n${members}`, 'cluster.yaml');
     expect(errorOf(() => validateMachineId(config, '7')).message).to.equal('machine id "7" is not in the configuration of cluster.yaml (members: 1, 2)');
+  });
+
+  describe('allowedOrigins and clientTokenFile', () => {
+    const token = 'a1b2c3d4e5f6a7b8c9d0';
+
+    it('are absent by default: no origin allowed, no token', () => {
+      const config = parseClusterConfig(`electionTimeout: 150\n${members}`);
+      expect(config.allowedOrigins).to.deep.equal([]);
+      expect(config.clientTokenFile).to.equal(null);
+      expect(config.clientToken).to.equal(null);
+    });
+
+    it('reads the origins and the token, trimmed, from a file beside the cluster file', () => {
+      write('token', `\n  ${token}  \n`);
+      const path = write(
+        'secure.yaml',
+        `electionTimeout: 150\n${members}allowedOrigins: ["https://dashboard.example.com", "http://127.0.0.1:8080"]\nclientTokenFile: ./token\n`,
+      );
+      const config = loadClusterConfig(path);
+      expect(config.allowedOrigins).to.deep.equal(['https://dashboard.example.com', 'http://127.0.0.1:8080']);
+      expect(config.clientTokenFile).to.equal(join(dir, 'token'));
+      expect(config.clientToken).to.equal(token);
+      expect(parseClusterConfig(`electionTimeout: 150\n${members}allowedOrigins: []\n`).allowedOrigins).to.deep.equal([]);
+    });
+
+    it('resolves a relative clientTokenFile against the cluster file, wherever the working directory is', () => {
+      const sub = join(dir, 'etc');
+      mkdirSync(sub, { recursive: true });
+      writeFileSync(join(sub, 'client.token'), token);
+      const config = loadClusterConfig(write('etc/cluster.yaml', `electionTimeout: 150\n${members}clientTokenFile: client.token\n`));
+      expect(config.clientTokenFile).to.equal(join(sub, 'client.token'));
+      expect(config.clientToken).to.equal(token);
+      // An absolute path is taken as it is.
+      const absolute = parseClusterConfig(`electionTimeout: 150\n${members}clientTokenFile: ${join(sub, 'client.token')}\n`, join(dir, 'x.yaml'));
+      expect(absolute.clientToken).to.equal(token);
+    });
+
+    it('reads both from a plain object, a relative path from the working directory', () => {
+      const path = write('object.token', token);
+      const config = clusterConfigFromObject({
+        electionTimeout: 150,
+        configuration: { 1: '127.0.0.1:9001' },
+        allowedOrigins: ['https://a.example'],
+        clientTokenFile: path,
+      });
+      expect(config.allowedOrigins).to.deep.equal(['https://a.example']);
+      expect(config.clientToken).to.equal(token);
+    });
+
+    const wrong: [string, string, RegExp][] = [
+      [
+        'allowedOrigins not a list',
+        'allowedOrigins: https://a.example',
+        /: allowedOrigins: expected a list of web origins, scheme:\/\/host\[:port\], e\.g\. \["https:\/\/dashboard\.example\.com"\], got string "https:\/\/a\.example"$/,
+      ],
+      ['an origin not a string', 'allowedOrigins: [1]', /: allowedOrigins\[0\]: expected an origin "scheme:\/\/host\[:port\]", got number 1$/],
+      [
+        'an origin without a scheme',
+        'allowedOrigins: ["a.example"]',
+        /: allowedOrigins\[0\]: "a\.example" is not a web origin; expected "http:\/\/host\[:port\]"/,
+      ],
+      ['an origin of another scheme', 'allowedOrigins: ["file:///x"]', /: allowedOrigins\[0\]: "file:\/\/\/x" is not a web origin/],
+      [
+        'an origin with a path',
+        'allowedOrigins: ["https://ok.example", "https://a.example/app/"]',
+        /: allowedOrigins\[1\]: "https:\/\/a\.example\/app\/" is not an origin as browsers send it; write "https:\/\/a\.example"$/,
+      ],
+      ['an origin with its default port', 'allowedOrigins: ["https://a.example:443"]', /write "https:\/\/a\.example"$/],
+      ['an origin in upper case', 'allowedOrigins: ["https://A.example"]', /write "https:\/\/a\.example"$/],
+      ['clientTokenFile not a string', 'clientTokenFile: [a]', /: clientTokenFile: expected the path of a file holding the client token, got a list$/],
+      ['clientTokenFile empty', 'clientTokenFile: ""', /: clientTokenFile: expected the path of a file holding the client token, got string ""$/],
+      ['clientTokenFile missing', 'clientTokenFile: ./no-such.token', /: clientTokenFile: cannot read \/.*\/no-such\.token: no such file$/],
+      ['clientTokenFile a directory', 'clientTokenFile: .', /: clientTokenFile: cannot read \/.*: it is a directory$/],
+      [
+        'a token too short',
+        'clientTokenFile: short.token',
+        /: clientTokenFile: \/.*\/short\.token: the token is 15 characters long; a client token needs at least 16/,
+      ],
+      ['an empty token', 'clientTokenFile: empty.token', /: clientTokenFile: \/.*\/empty\.token: the token is empty; a client token needs at least 16/],
+      [
+        'a token with a space',
+        'clientTokenFile: spaced.token',
+        /: clientTokenFile: \/.*\/spaced\.token: the token may hold only printable ASCII characters, without spaces/,
+      ],
+    ];
+    for (const [what, line, pattern] of wrong) {
+      it(`names the file, the key and the expectation: ${what}`, () => {
+        write('short.token', '0123456789abcde\n');
+        write('empty.token', ' \n');
+        write('spaced.token', '0123456789 abcdef0123\n');
+        const path = write('bad.yaml', `electionTimeout: 150\n${members}${line}\n`);
+        const error = errorOf(() => loadClusterConfig(path));
+        expect(error.message.startsWith(`${path}: `), error.message).to.equal(true);
+        expect(error.message).to.match(pattern);
+      });
+    }
+
+    it('an unreadable token file is named, with the reason', function () {
+      if (process.getuid?.() === 0) this.skip(); // root reads any file
+      const path = write('secret.token', token);
+      chmodSync(path, 0o000);
+      const error = errorOf(() => loadClusterConfig(write('unreadable.yaml', `electionTimeout: 150\n${members}clientTokenFile: secret.token\n`)));
+      expect(error.message).to.equal(`${join(dir, 'unreadable.yaml')}: clientTokenFile: cannot read ${path}: permission denied`);
+    });
+
+    it('no message holds the token', () => {
+      const secret = 'secret-but-short';
+      write('almost.token', `${secret} x\n`);
+      const error = errorOf(() => loadClusterConfig(write('almost.yaml', `electionTimeout: 150\n${members}clientTokenFile: almost.token\n`)));
+      expect(error.message).to.not.include(secret);
+    });
   });
 
   it('parses addresses', () => {

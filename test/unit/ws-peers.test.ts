@@ -30,7 +30,7 @@ describe('transport: the peers of a WebSocketTransport change at runtime', () =>
   });
 
   /** Starts node `self` with the peers `peers`, calling setPeers first when `strangers` is given. */
-  async function start(self: NodeId, peers: readonly NodeId[], strangers?: boolean): Promise<Node> {
+  async function start(self: NodeId, peers: readonly NodeId[], strangers?: boolean, backoff = { initialMs: 20, maxMs: 80 }): Promise<Node> {
     const logs: Node['logs'] = [];
     const logger: Logger = {
       debug: (message, context) => logs.push({ level: 'debug', message, ...(context === undefined ? {} : { context }) }),
@@ -39,7 +39,7 @@ describe('transport: the peers of a WebSocketTransport change at runtime', () =>
       error: (message, context) => logs.push({ level: 'error', message, ...(context === undefined ? {} : { context }) }),
       child: () => logger,
     };
-    const transport = new WebSocketTransport({ self, members: pick([self, ...peers]), logger, backoff: { initialMs: 20, maxMs: 80 } });
+    const transport = new WebSocketTransport({ self, members: pick([self, ...peers]), logger, backoff });
     if (strangers !== undefined) transport.setPeers(pick(peers), strangers);
     const received: PeerMessage[] = [];
     await transport.start((message) => received.push(message));
@@ -84,7 +84,10 @@ describe('transport: the peers of a WebSocketTransport change at runtime', () =>
     await exchange(one, two);
     await exchange(two, one);
     expect(ping(one, three), 'not a peer of 1 yet').to.equal(false);
-    expect(ping(three, one), '1 never called 3').to.equal(false);
+    // 3 calls 1, and 1 refuses it until 3 is one of its peers.
+    await waitFor(() => refusals(one).some((r) => r.includes('"3" is not a peer')), '1 refuses 3');
+    ping(three, one);
+    expect(from(three, one)).to.deep.equal([]);
 
     one.transport.setPeers(pick(['2', '3']), false);
     await exchange(one, three);
@@ -153,6 +156,37 @@ describe('transport: the peers of a WebSocketTransport change at runtime', () =>
     socket.once('open', () => socket.send(encodeHello({ from: '5', to: '5' })));
     expect(await closed).to.equal(1008);
     expect(refusals(five).some((r) => r.includes('"5" is not a peer'))).to.equal(true);
+  });
+
+  it('two nodes that dial each other at once keep one connection, the one the smaller id dialed', async () => {
+    const [one, two] = await Promise.all([start('1', ['2']), start('2', ['1'])]);
+    await exchange(one, two);
+    await exchange(two, one);
+    const connections = (node: Node): number => node.logs.filter((l) => /^connected to/.test(l.message)).length;
+    const settled = [connections(one), connections(two)];
+    // Quiet for several backoff periods: no connection is opened and closed again and again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([connections(one), connections(two)]).to.deep.equal(settled);
+    await exchange(one, two);
+    await exchange(two, one);
+  });
+
+  it('a node that restarts calls its peers at once, however long their backoff, and they say it is back', async () => {
+    // 1 calls again only after seconds: the restarted 2 must not wait for that.
+    const one = await start('1', ['2'], undefined, { initialMs: 2000, maxMs: 5000 });
+    let two = await start('2', ['1']);
+    await exchange(one, two);
+    await two.transport.stop();
+    nodes.splice(nodes.indexOf(two), 1);
+    await waitFor(() => one.logs.some((l) => l.level === 'warn' && l.message === 'lost the connection to peer 2; calling it again'), '1 warns');
+    // 1 has called once at once (woken by the loss), failed, and now waits a second or more.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const restarted = Date.now();
+    two = await start('2', ['1']);
+    await exchange(two, one);
+    expect(Date.now() - restarted, 'ms until the restarted node is heard').to.be.below(80);
+    await waitFor(() => one.logs.some((l) => l.level === 'info' && l.message === 'connected to peer 2 again'), '1 says 2 is back');
+    expect(one.logs.filter((l) => l.level === 'warn' && l.message.startsWith('lost the connection'))).to.have.length(1);
   });
 });
 

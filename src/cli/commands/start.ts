@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { clusterConfigFromObject, formatAddress, loadClusterConfig, type ClusterConfig } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import { apps, type AppName } from '../apps.ts';
-import { CliError, expectOk, nodeAddress, requestNode, UnreachableError, UsageError, type Member } from '../client.ts';
+import { CliError, expectOk, nodeAddress, requestNode, UnreachableError, UsageError, useFallbackToken, type Member } from '../client.ts';
 import { changeMembership } from './member.ts';
 
 /** The configuration file `graft start` reads when `--config` is not given, if the working directory has one. */
@@ -97,6 +97,8 @@ async function configure(options: StartOptions, logger: Logger): Promise<{ confi
   const { id } = options;
   const file = configFile(options);
   const fileConfig = file === null ? null : loadClusterConfig(file);
+  // A joining machine asks with the cluster's own token, unless --token-file or GRAFT_TOKEN gives one.
+  if (fileConfig !== null) useFallbackToken(fileConfig.clientToken, `clientTokenFile of ${file}`);
   const address = options.address === undefined ? undefined : nodeAddress('--address', options.address);
   const listedInFile = fileConfig?.members.get(id);
   const fileAddress = listedInFile === undefined ? undefined : formatAddress(listedInFile);
@@ -150,7 +152,8 @@ async function configure(options: StartOptions, logger: Logger): Promise<{ confi
       // The voters, as in a file; learners are in the cluster's log, which this node is sent.
       configuration: Object.fromEntries(members.filter((m) => m.role !== 'learner').map((m) => [m.id, m.address])),
       ...(fileConfig === null || fileConfig.dataDir === null ? {} : { dataDir: fileConfig.dataDir }), // already absolute
-      ...(fileConfig === null ? {} : { readMode: fileConfig.readMode, snapshot: { ...fileConfig.snapshot } }),
+      ...(fileConfig === null ? {} : { readMode: fileConfig.readMode, snapshot: { ...fileConfig.snapshot }, allowedOrigins: fileConfig.allowedOrigins }),
+      ...(fileConfig === null || fileConfig.clientTokenFile === null ? {} : { clientTokenFile: fileConfig.clientTokenFile }), // already absolute
     },
     `the cluster at ${join}`,
   );

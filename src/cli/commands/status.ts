@@ -1,5 +1,5 @@
 import { formatAddress, parseAddress } from '../../config.ts';
-import { CliError, expectOk, requestNode, type Member } from '../client.ts';
+import { CliError, expectOk, requestNode, UnauthorizedError, type Member } from '../client.ts';
 import { formatTable } from '../table.ts';
 
 interface NodeStatus {
@@ -23,6 +23,7 @@ export async function snapshot(cluster: string): Promise<void> {
         `${member.id}: snapshot at index ${String(taken['index'])} (term ${String(taken['term'])}); the log now begins at ${String(taken['firstIndex'])}`,
       );
     } catch (error) {
+      if (error instanceof UnauthorizedError) throw error; // every member would refuse it alike
       failed.push(member.id);
       console.log(`${member.id}: no snapshot: ${(error as Error).message}`);
     }

@@ -5,8 +5,9 @@ import { Backoff, type BackoffOptions } from './backoff.ts';
 import { encodeHello } from './hello.ts';
 
 /**
- * Keeps one outgoing connection to a peer open: connects, says hello, and after any close
- * reconnects with backoff until stopped.
+ * Keeps a connection to a peer: connects, says hello, and after a close connects again with
+ * backoff, until stopped. While the peer is connected another way (it called this node), the dialer
+ * rests; `wake` calls again at once, the backoff forgotten, when that connection is lost.
  */
 export class Dialer {
   private socket: WebSocket | null = null;
@@ -19,15 +20,26 @@ export class Dialer {
     private readonly peer: NodeId,
     private readonly url: string,
     private readonly maxPayload: number,
-    backoff: BackoffOptions,
+    private readonly backoffOptions: BackoffOptions,
     private readonly logger: Logger,
     /** Called with each connection once it is open and the hello is sent. */
     private readonly onOpen: (socket: WebSocket) => void,
+    /** Whether the peer is connected already, by a connection this dialer did not make. */
+    private readonly linked: () => boolean = () => false,
   ) {
-    this.backoff = new Backoff(backoff);
+    this.backoff = new Backoff(backoffOptions);
   }
 
   start(): void {
+    this.connect();
+  }
+
+  /** The peer's connection was lost: call it now, from the start of the backoff. */
+  wake(): void {
+    if (this.stopped || this.socket !== null) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.backoff.reset();
     this.connect();
   }
 
@@ -40,8 +52,13 @@ export class Dialer {
   }
 
   private connect(): void {
-    if (this.stopped) return;
-    const socket = new WebSocket(this.url, { maxPayload: this.maxPayload, perMessageDeflate: false });
+    if (this.stopped || this.linked()) return;
+    // A peer that does not answer at all (a host gone, packets dropped) must not hold a call for the OS's minutes.
+    const socket = new WebSocket(this.url, {
+      maxPayload: this.maxPayload,
+      perMessageDeflate: false,
+      handshakeTimeout: Math.max(1000, 2 * this.backoffOptions.maxMs),
+    });
     this.socket = socket;
     socket.on('open', () => {
       this.backoff.reset();

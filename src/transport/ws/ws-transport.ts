@@ -34,21 +34,26 @@ export interface WebSocketTransportOptions {
 }
 
 /**
- * Peers over WebSockets: one connection per pair of nodes, dialed by the node with the smaller id and
- * used both ways. Every frame is size-limited and validated before it reaches the core; a peer that
- * sends a bad frame is disconnected with a warning, and the node goes on.
+ * Peers over WebSockets: one connection per pair of nodes, used both ways. Either side may dial, so
+ * a node that restarts calls its peers at once instead of waiting out their backoff; when both
+ * dial at the same moment, both keep the connection dialed by the smaller id. Every frame is
+ * size-limited and validated before it reaches the core; a peer that sends a bad frame is
+ * disconnected with a warning, and the node goes on.
  */
 export class WebSocketTransport implements Transport {
   private readonly self: NodeId;
   private readonly logger: Logger;
   private readonly maxFrameBytes: number;
-  /** The open, authenticated connection to each peer. */
+  /** The open connection to each peer, and whether this node dialed it. */
   private readonly sockets = new Map<NodeId, WebSocket>();
+  private readonly dialedHere = new WeakSet<WebSocket>();
+  /** Peers whose connection was lost, for a warning once and a note when it returns. */
+  private readonly lost = new Set<NodeId>();
   /** The current peers (never self): those dialed, or allowed to call. */
   private peers = new Map<NodeId, PeerAddress>();
   /** Whether ids outside `peers` may call. */
   private acceptStrangers = false;
-  /** The dialer of each peer with a larger id, while started. */
+  /** The dialer of each peer, while started. */
   private readonly dialers = new Map<NodeId, Dialer>();
   private readonly wss: WebSocketServer;
   private server: Server | null = null;
@@ -152,9 +157,9 @@ export class WebSocketTransport implements Transport {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
   };
 
-  /** Keeps a connection to `peer` open at `address` if this node is the one to dial it (the smaller id), replacing an older dialer. */
+  /** Keeps a connection to `peer` open at `address`, replacing an older dialer. */
   private dial(peer: NodeId, address: PeerAddress): void {
-    if (!this.started || this.stopped || !(this.self < peer)) return;
+    if (!this.started || this.stopped) return;
     this.dialers.get(peer)?.stop();
     const dialer = new Dialer(
       this.self,
@@ -163,7 +168,11 @@ export class WebSocketTransport implements Transport {
       this.maxFrameBytes,
       this.options.backoff ?? DEFAULT_BACKOFF,
       this.logger,
-      (socket) => this.adopt(peer, socket),
+      (socket) => {
+        this.dialedHere.add(socket);
+        this.adopt(peer, socket);
+      },
+      () => this.sockets.get(peer)?.readyState === WebSocket.OPEN,
     );
     this.dialers.set(peer, dialer);
     dialer.start();
@@ -177,7 +186,7 @@ export class WebSocketTransport implements Transport {
     this.sockets.delete(peer);
   }
 
-  /** An incoming connection must say hello first, as a peer (or a welcome stranger) with a smaller id calling us. */
+  /** An incoming connection must say hello first, as a peer (or a welcome stranger) calling this node. */
   private accept(ws: WebSocket): void {
     ws.on('error', (error) => this.logger.warn('error on an incoming peer connection', { error: error.message }));
     const timer = setTimeout(() => ws.close(POLICY_VIOLATION, 'no hello'), this.options.helloTimeoutMs ?? 5000);
@@ -189,7 +198,6 @@ export class WebSocketTransport implements Transport {
         if (hello.from === this.self || !(this.peers.has(hello.from) || this.acceptStrangers))
           throw new Error(`"${hello.from}" is not a peer in the configuration`);
         if (hello.to !== this.self) throw new Error(`it called "${hello.to}", but this is "${this.self}"`);
-        if (!(hello.from < this.self)) throw new Error(`"${hello.from}" should wait for "${this.self}" to dial it`);
         this.adopt(hello.from, ws);
       } catch (error) {
         this.logger.warn('refused a peer connection', { reason: (error as Error).message });
@@ -198,24 +206,46 @@ export class WebSocketTransport implements Transport {
     });
   }
 
-  /** Makes `socket` the connection to `peer`, replacing an older one (a restarted peer). */
+  /**
+   * Makes `socket` the connection to `peer`. It replaces an older one dialed the same way (a
+   * restarted peer calling again). Against one dialed the other way (both sides dialed at once),
+   * the one dialed by the smaller id wins, on both sides alike, and the other is closed.
+   */
   private adopt(peer: NodeId, socket: WebSocket): void {
     if (this.stopped) {
       socket.terminate();
       return;
     }
     const previous = this.sockets.get(peer);
-    if (previous !== undefined && previous !== socket) previous.terminate();
+    if (previous !== undefined && previous !== socket) {
+      const crossed = previous.readyState === WebSocket.OPEN && this.dialedHere.has(previous) !== this.dialedHere.has(socket);
+      if (crossed && !this.dialedBySmaller(peer, socket)) {
+        socket.terminate();
+        return;
+      }
+      previous.terminate();
+    }
     this.sockets.set(peer, socket);
-    this.logger.debug(`connected to ${peer}`);
+    if (this.lost.delete(peer)) this.logger.info(`connected to peer ${peer} again`);
+    else this.logger.debug(`connected to ${peer}`);
     socket.on('message', (data: Buffer) => this.onFrame(peer, socket, data));
     socket.on('error', (error) => {
       const tooBig = error.message.includes('Max payload size exceeded');
       this.logger.warn(`dropping connection to ${peer}: ${tooBig ? `a frame over ${this.maxFrameBytes} bytes` : error.message}`);
     });
     socket.once('close', () => {
-      if (this.sockets.get(peer) === socket) this.sockets.delete(peer);
+      if (this.sockets.get(peer) !== socket) return;
+      this.sockets.delete(peer);
+      if (this.stopped || !this.peers.has(peer)) return;
+      if (!this.lost.has(peer)) this.logger.warn(`lost the connection to peer ${peer}; calling it again`);
+      this.lost.add(peer);
+      this.dialers.get(peer)?.wake();
     });
+  }
+
+  /** Whether `socket` to `peer` was dialed by the smaller of the two ids. */
+  private dialedBySmaller(peer: NodeId, socket: WebSocket): boolean {
+    return this.dialedHere.has(socket) ? this.self < peer : peer < this.self;
   }
 
   private onFrame(peer: NodeId, socket: WebSocket, data: Buffer): void {

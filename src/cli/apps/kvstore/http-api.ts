@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatAddress, parseAddress } from '../../../config.ts';
 import { GraftError, type GraftErrorCode } from '../../../index.ts';
@@ -10,10 +11,25 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
 }
+
+/** Who may call the API: cluster.yaml's `allowedOrigins` and the token read from its `clientTokenFile`. */
+export interface HttpAccess {
+  /** The web origins whose pages may call; a request with any other `Origin` header is refused (403). */
+  readonly allowedOrigins: readonly string[];
+  /** The token every request must carry as `Authorization: Bearer <token>` (but `GET /status` and `/health`); null: none needed. */
+  readonly clientToken: string | null;
+}
+
+/** The access of a node without `allowedOrigins` and `clientTokenFile`: no browser, any other client. */
+export const OPEN_ACCESS: HttpAccess = { allowedOrigins: [], clientToken: null };
+
+/** What a node answers without a token, for load balancers and monitors: `GET /status` and `GET /health`. */
+const OPEN_ENDPOINTS = new Set(['/status', '/health']);
 
 /**
  * The kvstore's HTTP JSON API (see DESIGN.md, "The node's port"). Every error is a JSON
@@ -21,10 +37,20 @@ class HttpError extends Error {
  * Membership changes take longest (a new member catches up first, within Graft's catchUpTimeoutMs,
  * a minute by default): the server sets no deadline of its own on answers, so nothing cuts them short.
  * `stop` shuts the node down; it is called once the answer to `POST /admin/stop` has been sent.
+ *
+ * Before anything else, `access` decides who is served (see `admit`): a browser only from a listed
+ * origin, a body only as JSON, and, when the cluster has a client token, only a client that sends it.
  */
-export function createHttpHandler(store: KVStore, stop: () => void): (req: IncomingMessage, res: ServerResponse) => void {
+export function createHttpHandler(store: KVStore, stop: () => void, access: HttpAccess = OPEN_ACCESS): (req: IncomingMessage, res: ServerResponse) => void {
+  const token = access.clientToken === null ? null : Buffer.from(access.clientToken, 'utf8');
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      if (admit(req, res, url, access.allowedOrigins, token) === 'answered') return;
+    } catch (error) {
+      replyError(res, error);
+      return;
+    }
     if (url.pathname === '/admin/stop') {
       if (req.method !== 'POST') replyError(res, new HttpError(405, `${req.method} /admin/stop is not supported; use POST`));
       else reply(res, 202, { stopping: store.graft.id }, stop);
@@ -35,6 +61,67 @@ export function createHttpHandler(store: KVStore, stop: () => void): (req: Incom
       (error: unknown) => replyError(res, error),
     );
   };
+}
+
+/**
+ * Refuses what must not be served, by throwing an HttpError, in this order:
+ * - a request from a web page (it carries `Origin`) unless its origin is listed: 403. A page of any
+ *   other site could otherwise make a visitor's browser write or stop the node (a `text/plain` POST
+ *   needs no CORS preflight). A listed origin's preflight is answered here, and its answers carry
+ *   `Access-Control-Allow-Origin`;
+ * - a body that is not declared `application/json`: 415 (a form or `text/plain` body is what a page
+ *   can send without a preflight);
+ * - with a client token, a request that does not carry it, but `GET /status` and `GET /health`: 401.
+ * Returns 'answered' when it has answered the request itself (a preflight), else 'go'.
+ */
+function admit(req: IncomingMessage, res: ServerResponse, url: URL, allowedOrigins: readonly string[], token: Buffer | null): 'answered' | 'go' {
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    if (!allowedOrigins.includes(origin)) {
+      throw new HttpError(403, `requests from web pages are refused: the origin ${JSON.stringify(origin)} is not in the cluster's allowedOrigins`);
+    }
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('vary', 'Origin');
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+      // The browser asks first whether a JSON or authorized request may be sent; it sends no token with this.
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, PUT, POST, DELETE',
+        'access-control-allow-headers': 'authorization, content-type',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return 'answered';
+    }
+  }
+  if (hasBody(req)) {
+    const type = req.headers['content-type'];
+    if (type === undefined || type.split(';')[0]!.trim().toLowerCase() !== 'application/json') {
+      throw new HttpError(
+        415,
+        `a request body must be JSON, sent with content-type: application/json; got ${type === undefined ? 'no content-type' : JSON.stringify(type)}`,
+      );
+    }
+  }
+  if (token !== null && !(req.method === 'GET' && OPEN_ENDPOINTS.has(url.pathname))) {
+    const header = req.headers.authorization;
+    const bearer = header === undefined ? undefined : /^Bearer +(\S+) *$/i.exec(header)?.[1];
+    if (bearer === undefined) {
+      throw new HttpError(401, 'this node needs a client token: send Authorization: Bearer <token>', { 'www-authenticate': 'Bearer realm="graft"' });
+    }
+    const given = Buffer.from(bearer, 'utf8');
+    // Constant time: how much of a guess is right must not show in how long the refusal takes.
+    if (given.length !== token.length || !timingSafeEqual(given, token)) {
+      throw new HttpError(401, 'the client token is wrong', { 'www-authenticate': 'Bearer realm="graft", error="invalid_token"' });
+    }
+  }
+  return 'go';
+}
+
+/** Whether the request carries a body: a non-zero Content-Length, or a chunked one (which may turn out empty). */
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && Number(length) > 0;
 }
 
 async function route(store: KVStore, req: IncomingMessage, url: URL): Promise<[number, unknown]> {
@@ -186,6 +273,7 @@ const HTTP_STATUS_OF: Partial<Record<GraftErrorCode, number>> = {
 
 function replyError(res: ServerResponse, error: unknown): void {
   if (error instanceof HttpError) {
+    for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
     reply(res, error.status, { error: error.message });
     return;
   }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { formatAddress, parseAddress } from '../../../config.ts';
 import type { ClusterConfig, Logger } from '../../../index.ts';
+import { createLogger } from '../../../logger.ts';
 import { createHttpHandler } from './http-api.ts';
 import { KVStore } from './kv-store.ts';
 
@@ -23,6 +24,9 @@ export interface KvNode {
  * and carries the peers' WebSocket connections on `/raft`, one port for everything. A machine that
  * `config` does not list (one to be added to a running cluster, or added before) needs `address`,
  * where it listens (GraftOptions.address).
+ *
+ * The API serves whom the configuration allows: clients that send its `clientToken` (anyone, without
+ * one: the node then says so in a warning), and web pages of its `allowedOrigins` only.
  */
 export async function startKvNode(options: {
   config: ClusterConfig;
@@ -41,6 +45,7 @@ export async function startKvNode(options: {
     throw new Error(`machine id ${id} listens on ${formatAddress(listed)} in the configuration of ${config.source}, not on ${options.address}`);
   }
   const address = listed ?? parseAddress(options.address!);
+  const logger = options.logger ?? createLogger(`node ${id}`);
   const server = createServer();
   const store = new KVStore({
     config,
@@ -48,7 +53,7 @@ export async function startKvNode(options: {
     server,
     // Only for a machine outside the configuration: one it lists has its address there.
     ...(listed === undefined ? { address: formatAddress(address) } : {}),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    logger,
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
   });
@@ -68,7 +73,7 @@ export async function startKvNode(options: {
   const stopped = new Promise<Error | null>((resolve) => server.once('close', () => resolve(failure)));
   server.on(
     'request',
-    createHttpHandler(store, () => void stop()),
+    createHttpHandler(store, () => void stop(), { allowedOrigins: config.allowedOrigins, clientToken: config.clientToken }),
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -83,6 +88,12 @@ export async function startKvNode(options: {
     // A node that cannot start (its data directory is refused, say) must not keep the port open.
     await stop();
     throw error;
+  }
+  if (config.clientToken === null) {
+    logger.warn(
+      `the HTTP API is open: anyone who can reach ${formatAddress(address)} can read and write keys, change the members and stop this node; ` +
+        'set clientTokenFile in cluster.yaml to require a token',
+    );
   }
   return { store, server, address: formatAddress(address), stop, stopped };
 }

@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import { ProcessCluster, waitUntil } from '../helpers/processes.ts';
+
+const ELECTION_TIMEOUT = 300;
+
+/** Whether a request to node `address` answers 200 within a short deadline. */
+async function ok(address: string, path: string, init: RequestInit = {}): Promise<boolean> {
+  return fetch(`http://${address}${path}`, { ...init, signal: AbortSignal.timeout(1000) }).then(
+    (res) => res.status === 200,
+    () => false,
+  );
+}
+
+describe('process: a node killed and restarted is back within an election timeout (kill -9, each node in turn)', function () {
+  this.timeout(120_000);
+  let cluster: ProcessCluster;
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('each node, the highest id included, serves a linearizable read within one election timeout of listening again; failovers take under two', async () => {
+    cluster = await ProcessCluster.create(3, ELECTION_TIMEOUT);
+    const ids = ['1', '2', '3'];
+    await cluster.agreedLeader(ids);
+    const put = (id: string, value: number) =>
+      ok(cluster.address(id), '/kv/probe', { method: 'PUT', body: JSON.stringify(value), headers: { 'content-type': 'application/json' } });
+    expect(await put('1', 0)).to.equal(true);
+    const backAfter: number[] = [];
+    const failovers: number[] = [];
+    for (const [round, id] of ['3', '1', '2', '3'].entries()) {
+      const { leader } = await cluster.agreedLeader(ids);
+      const others = ids.filter((other) => other !== id);
+      const killed = performance.now();
+      await cluster.nodes.get(id)!.kill('SIGKILL');
+      // A write through the survivors: at once when a follower died, after an election when the leader did.
+      await waitUntil(`a write through ${others.join(' or ')}`, () => put(others[round % 2]!, round + 1), 10_000, 5);
+      if (id === leader) failovers.push(performance.now() - killed);
+      const node = cluster.start(id);
+      await node.waitForLine(/listening on/);
+      const listening = performance.now();
+      await waitUntil(`node ${id} to serve a linearizable read`, () => ok(cluster.address(id), '/kv/probe'), 10_000, 5);
+      backAfter.push(performance.now() - listening);
+    }
+    console.log(
+      `      back ${backAfter.map((ms) => `${Math.round(ms)} ms`).join(', ')} after listening; failovers ${failovers.map((ms) => `${Math.round(ms)} ms`).join(', ') || 'none (no leader was killed)'}; election timeout ${ELECTION_TIMEOUT} ms`,
+    );
+    for (const ms of backAfter) expect(ms, 'a restarted node serves a read within one election timeout of listening').to.be.below(ELECTION_TIMEOUT);
+    for (const ms of failovers) expect(ms, 'a failover takes under two election timeouts').to.be.below(2 * ELECTION_TIMEOUT);
+  });
+});
