@@ -42,6 +42,14 @@ export interface ClusterConfig {
    * read from `clientTokenFile` when the configuration was loaded; null when there is none.
    */
   readonly clientToken: string | null;
+  /**
+   * The cluster secret every peer connection proves knowledge of, both ways, before any message
+   * passes: read from `secretFile`, else from the environment variable GRAFT_CLUSTER_SECRET; null
+   * when there is neither (the peer protocol is then open to anyone who reaches a node's port).
+   */
+  readonly secret: string | null;
+  /** The file `secret` was read from, resolved against the file's directory; null when it came from the environment or there is none. */
+  readonly secretFile: string | null;
   /** The file it came from, or '<inline>'. */
   readonly source: string;
 }
@@ -65,7 +73,17 @@ const SNAPSHOT_KEYS = ['entries', 'bytes', 'keep'] as const;
 /** The port of an address written as a bare host name. */
 export const DEFAULT_PORT = 7070;
 
-const KEYS = ['electionTimeout', 'heartbeatInterval', 'configuration', 'dataDir', 'readMode', 'snapshot', 'allowedOrigins', 'clientTokenFile'] as const;
+const KEYS = [
+  'electionTimeout',
+  'heartbeatInterval',
+  'configuration',
+  'dataDir',
+  'readMode',
+  'snapshot',
+  'allowedOrigins',
+  'clientTokenFile',
+  'secretFile',
+] as const;
 
 /** The fewest characters a client token may have. */
 export const MIN_CLIENT_TOKEN_LENGTH = 16;
@@ -164,7 +182,10 @@ function parseConfigText(text: string, source: string, baseDir: string): Cluster
     clientTokenFile = resolve(baseDir, value as string);
     clientToken = readClientTokenFile(clientTokenFile, (message) => fail('clientTokenFile', message));
   }
-  return { electionTimeout, heartbeatInterval, members, dataDir, readMode, snapshot, allowedOrigins, clientTokenFile, clientToken, source };
+  const rawSecretFile = top.get('secretFile');
+  const secretFile = rawSecretFile === undefined ? null : resolve(baseDir, String(isScalar(rawSecretFile) ? rawSecretFile.value : ''));
+  const secret = clusterSecret(rawSecretFile, baseDir, fail);
+  return { electionTimeout, heartbeatInterval, members, dataDir, readMode, snapshot, allowedOrigins, clientTokenFile, clientToken, secret, secretFile, source };
 }
 
 /**
@@ -189,6 +210,8 @@ export interface ClusterConfigObject {
   readonly allowedOrigins?: readonly string[];
   /** The file holding the token clients of a kvstore node's HTTP API must send; relative to the working directory. */
   readonly clientTokenFile?: string;
+  /** The file holding the cluster secret peers authenticate each other with; relative to the working directory. */
+  readonly secretFile?: string;
 }
 
 /** Validates a configuration given as a plain object, with the same rules and messages as a file. */
@@ -291,16 +314,33 @@ function origins(node: unknown, fail: (k: string, m: string) => never): string[]
  * What is wrong with `token` as a client token (too short, or holding characters an HTTP header
  * cannot carry), or null when it will do.
  */
-export function clientTokenProblem(token: string): string | null {
+export function clientTokenProblem(token: string, what = 'a client token'): string | null {
   if (token.length < MIN_CLIENT_TOKEN_LENGTH) {
-    return `the token is ${token.length === 0 ? 'empty' : `${token.length} characters long`}; a client token needs at least ${MIN_CLIENT_TOKEN_LENGTH} (e.g. openssl rand -hex 32)`;
+    return `the token is ${token.length === 0 ? 'empty' : `${token.length} characters long`}; ${what} needs at least ${MIN_CLIENT_TOKEN_LENGTH} (e.g. openssl rand -hex 32)`;
   }
   if (!/^[\x21-\x7e]+$/.test(token)) return 'the token may hold only printable ASCII characters, without spaces (e.g. openssl rand -hex 32)';
   return null;
 }
 
-/** The client token in `path`, trimmed; `fail` is called with why it cannot be used (unreadable, too short). */
-function readClientTokenFile(path: string, fail: (message: string) => never): string {
+/**
+ * The cluster secret: from `secretFile` (resolved against `baseDir`), else GRAFT_CLUSTER_SECRET,
+ * else null. The same rules as a client token: at least 16 printable characters.
+ */
+function clusterSecret(raw: unknown, baseDir: string, fail: (key: string, message: string) => never): string | null {
+  if (raw === undefined) {
+    const fromEnvironment = process.env['GRAFT_CLUSTER_SECRET']?.trim();
+    if (fromEnvironment === undefined || fromEnvironment === '') return null;
+    const problem = clientTokenProblem(fromEnvironment, 'a cluster secret');
+    if (problem !== null) fail('secretFile', `none given, and GRAFT_CLUSTER_SECRET will not do: ${problem.replace('the token', 'it')}`);
+    return fromEnvironment;
+  }
+  const value = isScalar(raw) ? raw.value : toJs(raw);
+  if (typeof value !== 'string' || value === '') fail('secretFile', `expected the path of a file holding the cluster secret, got ${describe(value)}`);
+  return readClientTokenFile(resolve(baseDir, value as string), (message) => fail('secretFile', message), 'a cluster secret');
+}
+
+/** The client token (or cluster secret) in `path`, trimmed; `fail` is called with why it cannot be used (unreadable, too short). */
+function readClientTokenFile(path: string, fail: (message: string) => never, what = 'a client token'): string {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -308,7 +348,7 @@ function readClientTokenFile(path: string, fail: (message: string) => never): st
     return fail(`cannot read ${path}: ${errnoReason(error)}`);
   }
   const token = text.trim();
-  const problem = clientTokenProblem(token);
+  const problem = clientTokenProblem(token, what);
   if (problem !== null) fail(`${path}: ${problem}`);
   return token;
 }

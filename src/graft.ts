@@ -112,6 +112,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         self: this.id,
         members: addressBook,
         logger: this.logger.child('transport'),
+        ...(config.secret === null ? {} : { secret: config.secret }),
         // A peer that comes back is called again within about an election timeout.
         backoff: { initialMs: Math.min(50, config.heartbeatInterval), maxMs: config.electionTimeout },
         ...(options.server === undefined ? {} : { server: options.server }),
@@ -187,6 +188,11 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   async start(): Promise<void> {
     if (this.state !== 'new') throw new GraftError('NOT_STARTED', `start() called on a ${this.state} instance; create a new one`);
     this.state = 'starting';
+    if (this.options.transport === undefined && this.config.secret === null) {
+      this.logger.warn(
+        "the peer protocol is open: with no cluster secret (secretFile in cluster.yaml, or GRAFT_CLUSTER_SECRET), anyone who can reach this node's port can speak to it as a member",
+      );
+    }
     await this.node.start();
     this.state = 'running';
     this.session.open();

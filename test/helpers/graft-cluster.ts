@@ -35,6 +35,8 @@ export interface GraftClusterOptions {
   readonly requestTimeoutMs?: number;
   /** How long a leader's addMember waits for a new member to catch up. */
   readonly catchUpTimeoutMs?: number;
+  /** A file holding the cluster secret every peer connection must prove (cluster.yaml's `secretFile`). */
+  readonly secretFile?: string;
 }
 
 /** A node of a test cluster: its instance, its storage (kept across restarts) and what it applied. */
@@ -61,7 +63,8 @@ export class GraftCluster {
     for (let i = 1; i <= size; i++) lines.push(`  ${i}: 127.0.0.1:${await freePort()}`);
     const electionTimeout = options.electionTimeout ?? 150;
     const config = parseClusterConfig(
-      `electionTimeout: ${electionTimeout}\nheartbeatInterval: ${Math.floor(electionTimeout / 3)}\nconfiguration:\n${lines.join('\n')}\n`,
+      `electionTimeout: ${electionTimeout}\nheartbeatInterval: ${Math.floor(electionTimeout / 3)}\nconfiguration:\n${lines.join('\n')}\n` +
+        (options.secretFile === undefined ? '' : `secretFile: ${JSON.stringify(options.secretFile)}\n`),
     );
     const cluster = new GraftCluster(config, options);
     for (const id of config.members.keys()) cluster.nodes.set(id, cluster.build(id, new MemoryStorage()));

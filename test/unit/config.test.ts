@@ -154,6 +154,37 @@ describe('config: cluster.yaml', () => {
     expect(errorOf(() => validateMachineId(config, '7')).message).to.equal('machine id "7" is not in the configuration of cluster.yaml (members: 1, 2)');
   });
 
+  describe('secretFile and GRAFT_CLUSTER_SECRET', () => {
+    const secret = 'f00dfeedcafebabe0123';
+    afterEach(() => delete process.env['GRAFT_CLUSTER_SECRET']);
+
+    it('reads the cluster secret, trimmed, from a file beside the cluster file', () => {
+      write('cluster.secret', `${secret}\n`);
+      const config = loadClusterConfig(write('with-secret.yaml', `electionTimeout: 150\n${members}secretFile: cluster.secret\n`));
+      expect([config.secret, config.secretFile]).to.deep.equal([secret, join(dir, 'cluster.secret')]);
+    });
+
+    it('without secretFile, takes GRAFT_CLUSTER_SECRET, and has none without either', () => {
+      expect(parseClusterConfig(`electionTimeout: 150\n${members}`).secret).to.equal(null);
+      process.env['GRAFT_CLUSTER_SECRET'] = ` ${secret} `;
+      expect(parseClusterConfig(`electionTimeout: 150\n${members}`).secret).to.equal(secret);
+    });
+
+    it('refuses a secret too short or unreadable, naming where it came from, and never printing it', () => {
+      write('short.secret', 'abc123');
+      const short = errorOf(() => loadClusterConfig(write('short.yaml', `electionTimeout: 150\n${members}secretFile: short.secret\n`))).message;
+      expect(short).to.match(/short\.yaml: secretFile: .*short\.secret: the token is 6 characters long; a cluster secret needs at least 16/);
+      expect(short).to.not.contain('abc123');
+      expect(errorOf(() => parseClusterConfig(`electionTimeout: 150\n${members}secretFile: /no/such.secret\n`)).message).to.contain(
+        'secretFile: cannot read /no/such.secret: no such file',
+      );
+      process.env['GRAFT_CLUSTER_SECRET'] = 'tiny';
+      expect(errorOf(() => parseClusterConfig(`electionTimeout: 150\n${members}`)).message).to.match(
+        /secretFile: none given, and GRAFT_CLUSTER_SECRET will not do: it is 4 characters long/,
+      );
+    });
+  });
+
   describe('allowedOrigins and clientTokenFile', () => {
     const token = 'a1b2c3d4e5f6a7b8c9d0';
 

@@ -154,6 +154,7 @@ async function configure(options: StartOptions, logger: Logger): Promise<{ confi
       ...(fileConfig === null || fileConfig.dataDir === null ? {} : { dataDir: fileConfig.dataDir }), // already absolute
       ...(fileConfig === null ? {} : { readMode: fileConfig.readMode, snapshot: { ...fileConfig.snapshot }, allowedOrigins: fileConfig.allowedOrigins }),
       ...(fileConfig === null || fileConfig.clientTokenFile === null ? {} : { clientTokenFile: fileConfig.clientTokenFile }), // already absolute
+      ...(fileConfig === null || fileConfig.secretFile === null ? {} : { secretFile: fileConfig.secretFile }),
     },
     `the cluster at ${join}`,
   );

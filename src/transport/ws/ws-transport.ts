@@ -9,7 +9,7 @@ import type { PeerMessage } from '../peer-messages.ts';
 import type { ReceiveHandler, Transport } from '../transport.ts';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { Dialer } from './dialer.ts';
-import { decodeHello } from './hello.ts';
+import { decodeAuth, decodeHello, encodeChallenge, newNonce, proof, sameProof, type Hello } from './hello.ts';
 
 /** The path peers connect to. */
 export const RAFT_PATH = '/raft';
@@ -29,8 +29,14 @@ export interface WebSocketTransportOptions {
   /** The largest frame accepted, in bytes. Default 16 MiB. */
   readonly maxFrameBytes?: number;
   readonly backoff?: BackoffOptions;
-  /** How long an accepted connection may take to say hello, ms. Default 5000. */
+  /** How long an accepted connection may take to finish its handshake, ms. Default 5000. */
   readonly helloTimeoutMs?: number;
+  /**
+   * The cluster secret: every connection, both ways, proves that its two sides know it before any
+   * message passes (see hello.ts). Absent: a hello alone opens a connection, and anyone who reaches
+   * the port can speak as a member.
+   */
+  readonly secret?: string;
 }
 
 /**
@@ -61,6 +67,8 @@ export class WebSocketTransport implements Transport {
   private receive: ReceiveHandler = () => {};
   private started = false;
   private stopped = false;
+  /** When each refusal (its reason and the remote host) was last logged: each is logged once a minute at most. */
+  private readonly refusalsLogged = new Map<string, number>();
 
   constructor(private readonly options: WebSocketTransportOptions) {
     this.self = options.self;
@@ -154,7 +162,8 @@ export class WebSocketTransport implements Transport {
       return;
     }
     socket.on('error', () => {});
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, remote));
   };
 
   /** Keeps a connection to `peer` open at `address`, replacing an older dialer. */
@@ -173,6 +182,7 @@ export class WebSocketTransport implements Transport {
         this.adopt(peer, socket);
       },
       () => this.sockets.get(peer)?.readyState === WebSocket.OPEN,
+      this.options.secret ?? null,
     );
     this.dialers.set(peer, dialer);
     dialer.start();
@@ -186,24 +196,64 @@ export class WebSocketTransport implements Transport {
     this.sockets.delete(peer);
   }
 
-  /** An incoming connection must say hello first, as a peer (or a welcome stranger) calling this node. */
-  private accept(ws: WebSocket): void {
-    ws.on('error', (error) => this.logger.warn('error on an incoming peer connection', { error: error.message }));
-    const timer = setTimeout(() => ws.close(POLICY_VIOLATION, 'no hello'), this.options.helloTimeoutMs ?? 5000);
+  /**
+   * An incoming connection must go through the handshake first (hello.ts): a hello from a peer (or
+   * a welcome stranger) calling this node, and with a cluster secret, proofs both ways.
+   */
+  private accept(ws: WebSocket, remote: string): void {
+    ws.on('error', (error) => this.logger.warn('error on an incoming peer connection', { error: error.message, remote }));
+    const timer = setTimeout(() => ws.close(POLICY_VIOLATION, 'no handshake in time'), this.options.helloTimeoutMs ?? 5000);
     ws.once('close', () => clearTimeout(timer));
-    ws.once('message', (data: Buffer) => {
+    const refuse = (error: unknown): void => {
       clearTimeout(timer);
+      const why = (error as Error).message;
+      this.logRefusal(why, remote);
+      ws.close(POLICY_VIOLATION, truncateReason(why));
+    };
+    const secret = this.options.secret ?? null;
+    ws.once('message', (data: Buffer) => {
+      let hello: Hello;
       try {
-        const hello = decodeHello(data);
+        hello = decodeHello(data);
         if (hello.from === this.self || !(this.peers.has(hello.from) || this.acceptStrangers))
           throw new Error(`"${hello.from}" is not a peer in the configuration`);
         if (hello.to !== this.self) throw new Error(`it called "${hello.to}", but this is "${this.self}"`);
-        this.adopt(hello.from, ws);
+        if (secret !== null && hello.nonce === undefined) throw new Error(`"${hello.from}" has no cluster secret, and this cluster requires one`);
+        if (secret === null && hello.nonce !== undefined) throw new Error(`"${hello.from}" has a cluster secret, and this node has none`);
       } catch (error) {
-        this.logger.warn('refused a peer connection', { reason: (error as Error).message });
-        ws.close(POLICY_VIOLATION, truncateReason((error as Error).message));
+        refuse(error);
+        return;
       }
+      if (secret === null) {
+        clearTimeout(timer);
+        this.adopt(hello.from, ws);
+        return;
+      }
+      const calledNonce = newNonce();
+      ws.send(encodeChallenge({ nonce: calledNonce, proof: proof(secret, 'called', hello, calledNonce) }));
+      ws.once('message', (answer: Buffer) => {
+        try {
+          if (!sameProof(decodeAuth(answer), proof(secret, 'dialer', hello, calledNonce))) {
+            throw new Error(`"${hello.from}" failed the handshake: its proof does not match the cluster secret`);
+          }
+        } catch (error) {
+          refuse(error);
+          return;
+        }
+        clearTimeout(timer);
+        this.adopt(hello.from, ws);
+      });
     });
+  }
+
+  /** A refused connection is logged with where it came from, once a minute at most for the same reason and host. */
+  private logRefusal(why: string, remote: string): void {
+    const key = `${why}|${remote.slice(0, remote.lastIndexOf(':'))}`;
+    const now = Date.now();
+    if ((this.refusalsLogged.get(key) ?? -Infinity) > now - 60_000) return;
+    if (this.refusalsLogged.size > 1000) this.refusalsLogged.clear();
+    this.refusalsLogged.set(key, now);
+    this.logger.warn('refused a peer connection', { reason: why, remote });
   }
 
   /**
