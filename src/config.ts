@@ -116,6 +116,13 @@ function parseConfigText(text: string, source: string, baseDir: string): Cluster
     const line = syntax.linePos?.[0]?.line;
     fail('', `not valid YAML${line === undefined ? '' : ` (line ${line})`}: ${syntax.message.split('\n')[0]}`);
   }
+  // Aliases are resolved only when read: one that names no anchor, or too many of them (an alias
+  // bomb), throws then, so read the whole document once here and say it is not valid YAML.
+  try {
+    doc.toJS();
+  } catch (error) {
+    fail('', `not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
   if (!isMap(doc.contents)) fail('', `expected a mapping with the keys ${KEYS.join(', ')}, got ${describe(doc.toJS())}`);
   const top = new Map<string, unknown>();
   for (const pair of (doc.contents as { items: Pair[] }).items) {

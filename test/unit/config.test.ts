@@ -154,6 +154,15 @@ describe('config: cluster.yaml', () => {
     expect(errorOf(() => validateMachineId(config, '7')).message).to.equal('machine id "7" is not in the configuration of cluster.yaml (members: 1, 2)');
   });
 
+  it('text whose aliases cannot be resolved is not valid YAML, not a crash (found by the fuzz test)', () => {
+    expect(errorOf(() => parseClusterConfig('*!', 'cluster.yaml')).message).to.match(/^cluster\.yaml: not valid YAML: Unresolved alias/);
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      ...Array.from({ length: 8 }, (_, i) => `${'bcdefghi'[i]}: &${'bcdefghi'[i]} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`),
+    ].join('\n');
+    expect(errorOf(() => parseClusterConfig(bomb, 'cluster.yaml')).message).to.match(/^cluster\.yaml: not valid YAML: /);
+  });
+
   describe('secretFile and GRAFT_CLUSTER_SECRET', () => {
     const secret = 'f00dfeedcafebabe0123';
     afterEach(() => delete process.env['GRAFT_CLUSTER_SECRET']);

@@ -1,0 +1,173 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { clusterConfigFromObject, parseClusterConfig, type ClusterConfigObject } from '../../src/config.ts';
+import { GraftError } from '../../src/errors.ts';
+import { decodeFrame, encodeFrame, FrameError, FRAME_VERSION } from '../../src/transport/codec.ts';
+import type { PeerMessage } from '../../src/transport/peer-messages.ts';
+import { decodeAuth, decodeChallenge, decodeHello } from '../../src/transport/ws/hello.ts';
+
+/**
+ * Property tests with generated input for what reads bytes from outside: the frame decoder, the
+ * handshake, the configuration loader. Whatever comes in, each either accepts it or refuses it with
+ * its own error (FrameError, GraftError CONFIG_INVALID), naming what is wrong; nothing else may
+ * escape (a TypeError from a field read as the wrong type would take a connection handler down).
+ */
+const RUNS = Number(process.env['GRAFT_FUZZ_RUNS'] ?? 3000);
+const LIMIT = 1024 * 1024;
+
+/** Valid messages of each shape, for mutation. */
+const SAMPLES: PeerMessage[] = [
+  { type: 'RequestVote', from: '1', to: '2', term: 3, lastLogIndex: 9, lastLogTerm: 2, transfer: false },
+  { type: 'RequestVoteResponse', from: '2', to: '1', term: 3, granted: true },
+  { type: 'PreVote', from: '1', to: '2', term: 4, lastLogIndex: 9, lastLogTerm: 2 },
+  {
+    type: 'AppendEntries',
+    from: '1',
+    to: '2',
+    term: 3,
+    prevLogIndex: 4,
+    prevLogTerm: 2,
+    leaderCommit: 4,
+    readRound: 1,
+    entries: [
+      { index: 5, term: 3, kind: 'normal', data: '{"k":1}', stamp: { session: 2, seq: 1, lowestOutstanding: 1 } },
+      { index: 6, term: 3, kind: 'config', data: '{"voters":["1","2","3"],"outgoing":[],"learners":[],"addresses":{}}' },
+    ],
+  },
+  {
+    type: 'AppendEntriesResponse',
+    from: '2',
+    to: '1',
+    term: 3,
+    success: false,
+    matchIndex: 0,
+    rejectedIndex: 4,
+    conflictIndex: 3,
+    conflictTerm: 2,
+    readRound: 1,
+  },
+  { type: 'ReadIndex', from: '2', to: '1', term: 3, context: 7 },
+  { type: 'ReadIndexResponse', from: '1', to: '2', term: 3, context: 7, index: null },
+  { type: 'TimeoutNow', from: '1', to: '2', term: 3 },
+];
+
+/** Something that may stand in for a field's value: any JSON, numbers at the edges, or nothing. */
+const oddValue = fc.oneof(fc.jsonValue(), fc.constantFrom(undefined, -1, 2 ** 53, Number.MAX_SAFE_INTEGER, 1.5, '', '1', [], {}, null, true, 'x'.repeat(300)));
+
+/** A valid message with one field (at the top, or in its first entry) replaced, or removed. */
+const mutatedMessage = fc.tuple(fc.constantFrom(...SAMPLES), fc.nat(), fc.boolean(), oddValue).map(([sample, which, inEntry, value]) => {
+  const message = structuredClone(sample) as unknown as Record<string, unknown>;
+  const entries = message['entries'] as Record<string, unknown>[] | undefined;
+  const target = inEntry && entries !== undefined && entries.length > 0 ? entries[0]! : message;
+  const keys = Object.keys(target);
+  const key = keys[which % keys.length]!;
+  if (value === undefined) delete target[key];
+  else target[key] = value;
+  return message;
+});
+
+/** Runs `decode` on `input`: it must return, or throw an error of `allowed`; any other error is a finding. */
+function acceptsOrRefuses(decode: () => unknown, allowed: new (...args: never[]) => Error): boolean {
+  try {
+    decode();
+    return true;
+  } catch (error) {
+    if (error instanceof allowed) return true;
+    throw error;
+  }
+}
+
+describe(`fuzz: generated input never escapes its boundary (${RUNS} runs a property; GRAFT_FUZZ_RUNS for more)`, function () {
+  this.timeout(Math.max(20_000, RUNS * 10));
+
+  it('the frame decoder accepts or refuses any bytes, any JSON and any mutation of a valid frame, with a FrameError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => acceptsOrRefuses(() => decodeFrame(Buffer.from(bytes), LIMIT), FrameError)),
+      {
+        numRuns: RUNS,
+      },
+    );
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => acceptsOrRefuses(() => decodeFrame(JSON.stringify(value) ?? '', LIMIT), FrameError)),
+      {
+        numRuns: RUNS,
+      },
+    );
+    fc.assert(
+      fc.property(fc.array(mutatedMessage, { minLength: 1, maxLength: 3 }), (messages) => {
+        const text = JSON.stringify({ v: FRAME_VERSION, messages });
+        let decoded: PeerMessage[];
+        try {
+          decoded = decodeFrame(text, LIMIT);
+        } catch (error) {
+          if (error instanceof FrameError) return true;
+          throw error;
+        }
+        // What it accepts is what it would send: encoding it again gives the same messages.
+        expect(decodeFrame(encodeFrame(decoded), LIMIT)).to.deep.equal(decoded);
+        return true;
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('the handshake decoders accept or refuse anything with a FrameError', () => {
+    const framed = fc.oneof(
+      fc.string(),
+      fc.jsonValue().map((v) => JSON.stringify(v) ?? ''),
+      fc.dictionary(fc.constantFrom('hello', 'challenge', 'auth', 'v'), oddValue).map((v) => JSON.stringify({ v: FRAME_VERSION, ...v })),
+      fc
+        .record({ from: oddValue, to: oddValue, nonce: oddValue, proof: oddValue })
+        .map((part) => JSON.stringify({ v: FRAME_VERSION, hello: part, challenge: part, auth: part })),
+    );
+    fc.assert(
+      fc.property(framed, (text) => {
+        for (const decode of [decodeHello, decodeChallenge, decodeAuth]) acceptsOrRefuses(() => decode(text), FrameError);
+        return true;
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('the configuration loader accepts or refuses any text and any object with CONFIG_INVALID, naming the source', () => {
+    const keys = fc.constantFrom(
+      'electionTimeout',
+      'heartbeatInterval',
+      'configuration',
+      'dataDir',
+      'readMode',
+      'snapshot',
+      'allowedOrigins',
+      'clientTokenFile',
+      'secretFile',
+      'nonsense',
+    );
+    const configish = fc.dictionary(keys, fc.oneof(oddValue, fc.dictionary(fc.string({ maxLength: 4 }), oddValue)));
+    const refusedProperly = (load: () => unknown): boolean => {
+      try {
+        load();
+        return true;
+      } catch (error) {
+        if (!(error instanceof GraftError)) throw error;
+        expect(error.code).to.equal('CONFIG_INVALID');
+        expect(error.message).to.match(/^fuzz\.yaml: /);
+        return true;
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          configish.map((c) => stringify(c)),
+        ),
+        (text) => refusedProperly(() => parseClusterConfig(text, 'fuzz.yaml')),
+      ),
+      { numRuns: RUNS },
+    );
+    fc.assert(
+      fc.property(configish, (object) => refusedProperly(() => clusterConfigFromObject(object as unknown as ClusterConfigObject, 'fuzz.yaml'))),
+      { numRuns: RUNS },
+    );
+  });
+});
