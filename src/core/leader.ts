@@ -28,6 +28,8 @@ export class Leader {
   private transferee: NodeId | null = null;
   private transferElapsed = 0;
   private heartbeatElapsed = 0;
+  /** The index of this leader's first entry: of its term. */
+  private termStart = 0;
   /** Whether this leader, removed, has tried to hand over, and whether it told the target to campaign (see handingOver). */
   private handOverTried = false;
   private timeoutNowSent = false;
@@ -49,7 +51,8 @@ export class Leader {
   start(): void {
     const { s } = this;
     const holdsNone = s.configs.current().index === 0;
-    this.append([holdsNone ? { kind: 'config', data: encodeConfiguration(s.membership.configuration) } : { kind: 'noop', data: '' }]);
+    const [first] = this.append([holdsNone ? { kind: 'config', data: encodeConfiguration(s.membership.configuration) } : { kind: 'noop', data: '' }]);
+    this.termStart = first!.index;
     for (const peer of this.progress.keys()) this.sendAppend(peer, true);
   }
 
@@ -93,9 +96,10 @@ export class Leader {
     let next = applyChanges(current.configuration, changes);
     if (isRefusal(next)) return next;
     const unready = changes.map((c) => (c.type === 'add-voter' ? this.unreadyVoter(c.id) : null)).find((reason) => reason !== null);
-    if (unready !== undefined) return { reason: 'invalid', message: unready };
+    // Lagging is passing: the caller may ask again once the member has caught up.
+    if (unready !== undefined) return { reason: 'in-flight', message: unready };
     const dependsOnLagging = this.quorumLacksLog(next);
-    if (dependsOnLagging !== null) return { reason: 'invalid', message: dependsOnLagging };
+    if (dependsOnLagging !== null) return { reason: 'in-flight', message: dependsOnLagging };
     if (s.settings.sabotage === 'change-without-joint') next = leaveJoint(next);
     const [position] = this.append([{ kind: 'config', data: encodeConfiguration(next) }]);
     for (const peer of this.progress.keys()) this.sendAppend(peer, false);
@@ -124,7 +128,10 @@ export class Leader {
   private quorumLacksLog(next: Configuration): string | null {
     const { s } = this;
     const holding = new Map<NodeId, boolean>([[s.id, true]]);
-    for (const [peer, pr] of this.progress) holding.set(peer, pr.match >= s.log.committed);
+    // A voter that acknowledged an entry of this term holds what was committed before it, and has
+    // left its rejoin hold (RejoinGuard); one that did not may be empty. (Its match may trail the commit
+    // index under load, so that is not the test.)
+    for (const [peer, pr] of this.progress) holding.set(peer, pr.match >= this.termStart);
     if (new Membership(next).voteResult(holding) === 'won') return null;
     const behind = [...next.voters, ...next.outgoing].filter((id) => holding.get(id) !== true);
     return `the new configuration would depend on voters that do not hold the log yet (${[...new Set(behind)].sort().join(', ')}): wait until they catch up`;
