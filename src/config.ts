@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { isMap, isScalar, parseDocument, stringify, type Pair } from 'yaml';
 import type { Configuration } from './core/membership.ts';
+import { CLUSTER_ID } from './core/configuration-format.ts';
 import { GraftError } from './errors.ts';
 
 /** Where a member listens: peers and clients alike. */
@@ -50,9 +52,39 @@ export interface ClusterConfig {
   readonly secret: string | null;
   /** The file `secret` was read from, resolved against the file's directory; null when it came from the environment or there is none. */
   readonly secretFile: string | null;
+  /**
+   * TLS for everything on the node's port (`tls` in cluster.yaml): peers over wss:// and clients over
+   * https://, each side presenting a certificate signed by the cluster CA. Null when absent: plain
+   * ws:// and http://.
+   */
+  readonly tls: TlsConfig | null;
+  /**
+   * The id the cluster must have: a node refuses a data directory holding another cluster's log, and
+   * peers of another cluster. Null when absent: the first leader then picks a random one.
+   */
+  readonly clusterId: string | null;
   /** The file it came from, or '<inline>'. */
   readonly source: string;
 }
+
+/**
+ * A node's TLS identity and the cluster CA, as PEM text read from the files of cluster.yaml's `tls`
+ * when the configuration was loaded. The same three serve the node as a server (to peers and
+ * clients) and as a client (dialing peers).
+ */
+export interface TlsConfig {
+  /** This node's certificate (and any intermediate certificates after it). */
+  readonly cert: string;
+  /** Its private key, unencrypted. */
+  readonly key: string;
+  /** The cluster CA: every peer's and every client's certificate must chain to it. */
+  readonly ca: string;
+  /** The files they came from, resolved against the cluster file's directory. */
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+const TLS_KEYS = ['cert', 'key', 'ca'] as const;
 
 /** How a leader confirms it still leads before a read: a heartbeat round (`read-index`) or its lease (`lease`). See the README, "Reads". */
 export type ReadMode = 'read-index' | 'lease';
@@ -83,6 +115,8 @@ const KEYS = [
   'allowedOrigins',
   'clientTokenFile',
   'secretFile',
+  'clusterId',
+  'tls',
 ] as const;
 
 /** The fewest characters a client token may have. */
@@ -192,7 +226,24 @@ function parseConfigText(text: string, source: string, baseDir: string): Cluster
   const rawSecretFile = top.get('secretFile');
   const secretFile = rawSecretFile === undefined ? null : resolve(baseDir, String(isScalar(rawSecretFile) ? rawSecretFile.value : ''));
   const secret = clusterSecret(rawSecretFile, baseDir, fail);
-  return { electionTimeout, heartbeatInterval, members, dataDir, readMode, snapshot, allowedOrigins, clientTokenFile, clientToken, secret, secretFile, source };
+  const tls = tlsConfig(top.get('tls'), baseDir, fail);
+  const clusterId = clusterIdOf(top.get('clusterId'), fail);
+  return {
+    electionTimeout,
+    heartbeatInterval,
+    members,
+    dataDir,
+    readMode,
+    snapshot,
+    allowedOrigins,
+    clientTokenFile,
+    clientToken,
+    secret,
+    secretFile,
+    clusterId,
+    tls,
+    source,
+  };
 }
 
 /**
@@ -219,6 +270,10 @@ export interface ClusterConfigObject {
   readonly clientTokenFile?: string;
   /** The file holding the cluster secret peers authenticate each other with; relative to the working directory. */
   readonly secretFile?: string;
+  /** PEM files of this node's certificate, its key and the cluster CA: TLS for peers and clients. Relative to the working directory. */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
+  /** The id the cluster must have (letters, digits, `.`, `_`, `-`; at most 64). Default: the first leader picks one. */
+  readonly clusterId?: string;
 }
 
 /** Validates a configuration given as a plain object, with the same rules and messages as a file. */
@@ -346,6 +401,54 @@ function clusterSecret(raw: unknown, baseDir: string, fail: (key: string, messag
   return readClientTokenFile(resolve(baseDir, value as string), (message) => fail('secretFile', message), 'a cluster secret');
 }
 
+/**
+ * The `tls` mapping: three PEM files (cert, key, ca), resolved against `baseDir` and read now, so a
+ * missing or wrong file stops the node at once, naming the key and the file. The check is loose
+ * (PEM headers of the right kind, and that the key and certificate load together), not a validation
+ * of the chain: a peer finds out about that at its first handshake.
+ */
+function tlsConfig(node: unknown, baseDir: string, fail: (key: string, message: string) => never): TlsConfig | null {
+  if (node === undefined) return null;
+  const expected = `a mapping with the keys ${TLS_KEYS.join(', ')}, each the path of a PEM file`;
+  if (!isMap(node)) return fail('tls', `expected ${expected}, got ${describe(toJs(node))}`);
+  const paths = new Map<string, string>();
+  for (const pair of (node as { items: Pair[] }).items) {
+    const name = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const key = `tls.${name}`;
+    if (!(TLS_KEYS as readonly string[]).includes(name)) fail(key, `unknown key; the keys are ${TLS_KEYS.join(', ')}`);
+    if (paths.has(name)) fail(key, 'appears twice');
+    const value = isScalar(pair.value) ? pair.value.value : toJs(pair.value);
+    if (typeof value !== 'string' || value === '') fail(key, `expected the path of a PEM file, got ${describe(value)}`);
+    paths.set(name, resolve(baseDir, value as string));
+  }
+  const what = { cert: "this node's certificate", key: "this node's private key", ca: 'the cluster CA certificate' } as const;
+  const read = (name: (typeof TLS_KEYS)[number]): { file: string; pem: string } => {
+    const file = paths.get(name);
+    if (file === undefined) return fail(`tls.${name}`, `missing; expected the path of a PEM file holding ${what[name]} (tls needs cert, key and ca)`);
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (error) {
+      return fail(`tls.${name}`, `cannot read ${file}: ${errnoReason(error)}`);
+    }
+    const header = name === 'key' ? /-----BEGIN [A-Z ]*PRIVATE KEY-----/ : /-----BEGIN CERTIFICATE-----/;
+    if (!header.test(pem)) {
+      const kind = name === 'key' ? 'a private key ("-----BEGIN ... PRIVATE KEY-----")' : 'a certificate ("-----BEGIN CERTIFICATE-----")';
+      fail(`tls.${name}`, `${file} is not PEM holding ${kind}; expected ${what[name]}`);
+    }
+    return { file, pem };
+  };
+  const cert = read('cert');
+  const key = read('key');
+  const ca = read('ca');
+  try {
+    createSecureContext({ cert: cert.pem, key: key.pem, ca: ca.pem });
+  } catch (error) {
+    fail('tls', `${cert.file} and ${key.file} cannot be used together: ${(error as Error).message}`);
+  }
+  return { cert: cert.pem, key: key.pem, ca: ca.pem, certFile: cert.file, keyFile: key.file, caFile: ca.file };
+}
+
 /** The client token (or cluster secret) in `path`, trimmed; `fail` is called with why it cannot be used (unreadable, too short). */
 function readClientTokenFile(path: string, fail: (message: string) => never, what = 'a client token'): string {
   let text: string;
@@ -381,7 +484,18 @@ function describe(value: unknown): string {
  * The configuration a cluster starts with: every member of the file a voter. Once the cluster runs,
  * its log holds the configuration, and this is used only by a node whose log holds none yet.
  */
-export function bootstrapConfiguration(config: ClusterConfig): Configuration {
+export function bootstrapConfiguration(config: ClusterConfig, cluster: string): Configuration {
   const voters = [...config.members.keys()].sort();
-  return { voters, outgoing: [], learners: [], addresses: Object.fromEntries(voters.map((id) => [id, formatAddress(config.members.get(id)!)])) };
+  const addresses = Object.fromEntries(voters.map((id) => [id, formatAddress(config.members.get(id)!)]));
+  return { voters, outgoing: [], learners: [], addresses, cluster };
+}
+
+/** `clusterId`: absent, or an id of the form CLUSTER_ID. */
+function clusterIdOf(node: unknown, fail: (key: string, message: string) => never): string | null {
+  if (node === undefined) return null;
+  const value = isScalar(node) ? node.value : toJs(node);
+  if (typeof value !== 'string' || !CLUSTER_ID.test(value)) {
+    fail('clusterId', `expected a cluster id (1 to 64 letters, digits, ".", "_" or "-", beginning with a letter or digit), got ${describe(value)}`);
+  }
+  return value as string;
 }

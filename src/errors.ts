@@ -24,6 +24,34 @@ export type GraftErrorCode =
   | 'NOT_CAUGHT_UP'
   | 'INVALID_ARGUMENT';
 
+/** Every code once: a code that arrives from a peer (a forwarded request's answer) must be one of these. */
+const KNOWN_CODES: Readonly<Record<GraftErrorCode, true>> = {
+  NOT_LEADER: true,
+  NO_LEADER: true,
+  UNREACHABLE: true,
+  TIMEOUT_OUTCOME_UNKNOWN: true,
+  SHUTDOWN: true,
+  NOT_STARTED: true,
+  CONFIG_INVALID: true,
+  STORAGE_CORRUPT: true,
+  STORAGE_FAILED: true,
+  STORAGE_INVALID: true,
+  OVERLOADED: true,
+  APPLY_FAILED: true,
+  SNAPSHOT_UNSUPPORTED: true,
+  SESSION_EXPIRED: true,
+  PROTOCOL: true,
+  TRANSFER_ABORTED: true,
+  CHANGE_IN_PROGRESS: true,
+  NOT_CAUGHT_UP: true,
+  INVALID_ARGUMENT: true,
+};
+
+/** Whether `value` is one of Graft's error codes. */
+export function isGraftErrorCode(value: unknown): value is GraftErrorCode {
+  return typeof value === 'string' && Object.hasOwn(KNOWN_CODES, value);
+}
+
 /** The base of every error Graft raises, with a stable `code` and the context that explains it. */
 export class GraftError extends Error {
   /** What went wrong, as a stable code to match on. */

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { bootstrapConfiguration, formatAddress, parseAddress, type ClusterConfig } from './config.ts';
 import { Membership, type Configuration } from './core/membership.ts';
@@ -27,6 +27,8 @@ export type { GraftOptions, TestKnobs } from './options.ts';
 export interface GraftStatus {
   /** This node's machine id. */
   readonly id: NodeId;
+  /** The id of the cluster this node belongs to: null until its log names one (a new member, or a cluster bootstrapped before ids). */
+  readonly clusterId: string | null;
   /** `Stopped` once the instance has stopped, by `stop()` or after a fatal error: it has no role then. */
   readonly role: Role | 'Stopped';
   /** The current term (§5.1). */
@@ -113,13 +115,17 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         members: addressBook,
         logger: this.logger.child('transport'),
         ...(config.secret === null ? {} : { secret: config.secret }),
+        ...(config.tls === null ? {} : { tls: { cert: config.tls.cert, key: config.tls.key, ca: config.tls.ca } }),
+        ...(config.clusterId === null ? {} : { cluster: config.clusterId }),
         // A peer that comes back is called again within about an election timeout.
         backoff: { initialMs: Math.min(50, config.heartbeatInterval), maxMs: config.electionTimeout },
         ...(options.server === undefined ? {} : { server: options.server }),
       });
     this.node = new RaftNode({
       id: this.id,
-      configuration: bootstrapConfiguration(config),
+      // Should this node lead first, the cluster takes the id it proposes: the configured one, or a new one.
+      configuration: bootstrapConfiguration(config, config.clusterId ?? randomUUID()),
+      expectedCluster: config.clusterId,
       addressBook,
       electionTimeoutMs: config.electionTimeout,
       heartbeatIntervalMs: config.heartbeatInterval,
@@ -190,7 +196,9 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.state = 'starting';
     if (this.options.transport === undefined && this.config.secret === null) {
       this.logger.warn(
-        "the peer protocol is open: with no cluster secret (secretFile in cluster.yaml, or GRAFT_CLUSTER_SECRET), anyone who can reach this node's port can speak to it as a member",
+        this.config.tls === null
+          ? "the peer protocol is open: with no cluster secret (secretFile in cluster.yaml, or GRAFT_CLUSTER_SECRET), anyone who can reach this node's port can speak to it as a member"
+          : 'the peer protocol is open to every certificate of the cluster CA, clients included: with no cluster secret (secretFile in cluster.yaml, or GRAFT_CLUSTER_SECRET), any of them can speak to this node as a member',
       );
     }
     await this.node.start();
@@ -309,6 +317,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     const stopped = this.state === 'stopped';
     return {
       id: this.id,
+      clusterId: this.node.clusterId(),
       role: stopped ? 'Stopped' : soft.role,
       term: soft.term,
       leader: stopped ? null : soft.leader,

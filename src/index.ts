@@ -9,6 +9,7 @@ export {
   type PeerAddress,
   type ReadMode,
   type SnapshotPolicy,
+  type TlsConfig,
 } from './config.ts';
 export { superjsonSerializer, jsonSerializer, type Serializer } from './serializer.ts';
 export { recordsToSnapshot, snapshotToRecords } from './snapshot-records.ts';
@@ -39,6 +40,8 @@ export type {
 } from './core/messages.ts';
 export { encodeFrame, decodeFrame, FrameError, FRAME_VERSION } from './transport/codec.ts';
 export { WebSocketTransport, type WebSocketTransportOptions } from './transport/ws/ws-transport.ts';
+export type { HandshakeLimits } from './transport/ws/handshake-limits.ts';
+export type { TlsIdentity } from './transport/ws/tls.ts';
 export type { BackoffOptions } from './transport/ws/backoff.ts';
 export type { Command, Entry, EntryKind, HardState, NodeId, Role, SessionStamp, SnapshotMeta } from './core/types.ts';
 export type { LogPosition } from './core/raft.ts';

@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
+import { Server as TlsServer } from 'node:tls';
 import {
   clusterConfigFromObject,
   formatAddress,
@@ -62,8 +64,12 @@ export interface GraftOptions<Op, Result> {
   readonly dataDir?: string;
   /** How messages reach peers. Default: WebSockets on this member's address. */
   readonly transport?: Transport;
-  /** An HTTP server of yours to share: peers connect to its `/raft` path; you listen on it. */
-  readonly server?: Server;
+  /**
+   * An HTTP server of yours to share: peers connect to its `/raft` path; you listen on it. With `tls`
+   * in the configuration it must be an HTTPS server with the same certificate, key and CA, that
+   * requires client certificates (`requestCert: true, rejectUnauthorized: true`).
+   */
+  readonly server?: Server | HttpsServer;
   /** How long `applyOperation` waits before rejecting with TIMEOUT_OUTCOME_UNKNOWN. Default 5000 ms. */
   readonly requestTimeoutMs?: number;
   /** Where log lines go. Default: stderr, level from GRAFT_LOG_LEVEL (see `createLogger`). */
@@ -111,6 +117,13 @@ export function validateOptions<Op, Result>(options: GraftOptions<Op, Result>): 
   if ((options.snapshot === undefined) !== (options.restore === undefined)) invalid('snapshot and restore go together: give both hooks, or neither');
   for (const hook of ['snapshot', 'restore'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') invalid(`${hook} must be a function`);
+  }
+  if (options.server !== undefined && options.transport === undefined && (config.tls !== null) !== options.server instanceof TlsServer) {
+    invalid(
+      config.tls === null
+        ? 'server is an HTTPS server, but the configuration has no tls: peers would dial it over plain ws://'
+        : 'server must be an HTTPS server (https.createServer) with the certificates of the configuration, which has tls',
+    );
   }
   if (config.readMode === 'lease' && options.checkQuorum === false) {
     throw new GraftError('CONFIG_INVALID', 'readMode "lease" needs checkQuorum: without it, voters do not hold off elections while the leader is alive');

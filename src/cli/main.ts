@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { GraftError } from '../errors.ts';
 import { apps, DEFAULT_APP } from './apps.ts';
-import { CliError, TOKEN_VARIABLE, UsageError, useTokenFile } from './client.ts';
+import { CliError, TLS_VARIABLES, TOKEN_VARIABLE, UsageError, useTlsFiles, useTokenFile } from './client.ts';
 import { kvCompareAndSet, kvDelete, kvGet, kvSet, type ValueSource } from './commands/kv.ts';
 import { leaderTransfer } from './commands/leader.ts';
 import { memberAdd, memberRemove } from './commands/member.ts';
@@ -17,7 +17,14 @@ function program(): Command {
     .exitOverride()
     .showHelpAfterError()
     .option('--token-file <path>', `the client token to send, for a cluster with clientTokenFile (default: the environment variable ${TOKEN_VARIABLE})`)
-    .hook('preAction', (command) => useTokenFile((command.opts() as { tokenFile?: string }).tokenFile));
+    .option('--ca <file>', `the CA (PEM) that signed the nodes' certificates, for a cluster with tls: speak HTTPS (default: ${TLS_VARIABLES.ca})`)
+    .option('--cert <file>', `the client certificate (PEM) to present, signed by the cluster CA (default: ${TLS_VARIABLES.cert})`)
+    .option('--key <file>', `the private key (PEM) of --cert (default: ${TLS_VARIABLES.key})`)
+    .hook('preAction', (command) => {
+      const options = command.opts() as { tokenFile?: string; ca?: string; cert?: string; key?: string };
+      useTokenFile(options.tokenFile);
+      useTlsFiles({ ca: options.ca, cert: options.cert, key: options.key });
+    });
 
   const app = (): Option =>
     new Option(

@@ -56,13 +56,18 @@ export function applyChanges(current: Configuration, changes: readonly ConfigCha
     learners: [...learners].sort(),
     addresses: {},
   };
-  return { ...next, addresses: addressesOf(next, addresses) };
+  return withIdentity({ ...next, addresses: addressesOf(next, addresses) }, current);
 }
 
 /** The second step of a joint change (thesis §4.3): the new voters alone. */
 export function leaveJoint(joint: Configuration): Configuration {
   const next: Configuration = { voters: joint.voters, outgoing: [], learners: joint.learners, addresses: {} };
-  return { ...next, addresses: addressesOf(next, joint.addresses) };
+  return withIdentity({ ...next, addresses: addressesOf(next, joint.addresses) }, joint);
+}
+
+/** Every configuration carries on the cluster id of the one it follows. */
+function withIdentity(next: Configuration, from: Configuration): Configuration {
+  return from.cluster === undefined ? next : { ...next, cluster: from.cluster };
 }
 
 /** Whether `value` is a refusal rather than what was asked for. */

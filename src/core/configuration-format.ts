@@ -9,8 +9,18 @@ const MAX_MEMBERS = 1024;
  * its lists sorted, so equal configurations are written alike on every node.
  */
 export function encodeConfiguration(c: Configuration): string {
-  return JSON.stringify({ voters: [...c.voters].sort(), outgoing: [...c.outgoing].sort(), learners: [...c.learners].sort(), addresses: c.addresses });
+  const { voters, outgoing, learners, addresses, cluster } = c;
+  return JSON.stringify({
+    voters: [...voters].sort(),
+    outgoing: [...outgoing].sort(),
+    learners: [...learners].sort(),
+    addresses,
+    ...(cluster === undefined ? {} : { cluster }),
+  });
 }
+
+/** What a cluster id may be: a name or a UUID, safe to print in a log line and a file. */
+export const CLUSTER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The configuration a `config` entry carries; throws an Error naming what is wrong. */
 export function decodeConfiguration(data: string, where: string): Configuration {
@@ -44,7 +54,10 @@ export function parseConfiguration(value: unknown, where: string): Configuration
     if (typeof address !== 'string' || address === '' || address.length > 512) throw new Error(`${where}.addresses.${id}: expected an address`);
     addresses[id] = address;
   }
-  return { voters, outgoing, learners, addresses };
+  const cluster = v['cluster'];
+  if (cluster === undefined) return { voters, outgoing, learners, addresses };
+  if (typeof cluster !== 'string' || !CLUSTER_ID.test(cluster)) throw new Error(`${where}.cluster: expected a cluster id`);
+  return { voters, outgoing, learners, addresses, cluster };
 }
 
 function idList(value: unknown, where: string): NodeId[] {

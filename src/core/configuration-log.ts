@@ -32,8 +32,13 @@ export class ConfigurationLog {
 
   /** The configuration in force at `index`: the latest at or before it. */
   at(index: number): Configuration {
-    for (let i = this.records.length - 1; i >= 0; i--) if (this.records[i]!.index <= index) return this.records[i]!.configuration;
-    return this.base.configuration;
+    return this.recordAt(index).configuration;
+  }
+
+  /** The record of the configuration in force at `index`. */
+  recordAt(index: number): ConfigurationRecord {
+    for (let i = this.records.length - 1; i >= 0; i--) if (this.records[i]!.index <= index) return this.records[i]!;
+    return this.base;
   }
 
   /**

@@ -11,6 +11,8 @@ import type { NodeId } from './types.ts';
 /** §5.3, the AppendEntries receiver rules. */
 export function receiveAppend(s: RaftState, m: AppendEntries): void {
   s.electionElapsed = 0;
+  // The lease is renewed: pre-votes it refused stay refused (answerPreVotesAfterLease).
+  s.preVotesInLease.clear();
   if (s.rejoin !== null) heardLeaderWhileRejoining(s, m.from, m.leaderCommit);
   const reply = (fields: Pick<AppendEntriesResponse, 'success' | 'matchIndex' | 'conflictIndex' | 'conflictTerm'>): void =>
     s.send<AppendEntriesResponse>({
@@ -59,6 +61,7 @@ export function receiveAppend(s: RaftState, m: AppendEntries): void {
  */
 export function receiveSnapshot(s: RaftState, m: InstallSnapshot): void {
   s.electionElapsed = 0;
+  s.preVotesInLease.clear();
   // A snapshot holds only committed state: its index is one the leader has committed.
   if (s.rejoin !== null) heardLeaderWhileRejoining(s, m.from, m.snapshot.index);
   const { index, term } = m.snapshot;

@@ -14,6 +14,12 @@ export interface Configuration {
   readonly learners: readonly NodeId[];
   /** Where each member is reached, as the runtime wrote it. Opaque to the core. */
   readonly addresses: Readonly<Record<NodeId, string>>;
+  /**
+   * The cluster's identity: the first leader writes the one its runtime proposed into the log's
+   * first entry, and every later configuration copies it, so all members agree on one. Opaque to
+   * the core; absent in clusters bootstrapped before identities existed.
+   */
+  readonly cluster?: string;
 }
 
 /** A configuration of these voters alone, with no addresses: for tests and for the bootstrap of a core. */

@@ -12,7 +12,7 @@ import { RejoinGuard } from './rejoin.ts';
 import type { RaftOptions } from './settings.ts';
 import { RaftState } from './state.ts';
 import type { Command, HardState, LogPosition, NodeId, SnapshotMeta, SoftState } from './types.ts';
-import { answerPreVote, answerRequestVote } from './voting.ts';
+import { answerPreVote, answerPreVotesAfterLease, answerRequestVote } from './voting.ts';
 
 export type { RaftOptions, Sabotage } from './settings.ts';
 export type { LogPosition } from './types.ts';
@@ -129,6 +129,12 @@ export class RaftCore {
     return this.s.configs.at(index);
   }
 
+  /** The latest committed configuration and the index of its entry (0: the bootstrap's, which the log does not hold yet). */
+  committedConfiguration(): { readonly configuration: Configuration; readonly index: number } {
+    const { configuration, index } = this.s.configs.recordAt(this.commitIndex());
+    return { configuration, index };
+  }
+
   /** The index of the entry that holds the configuration in force (0: the bootstrap's; a snapshot's index: the snapshot's). */
   configurationIndex(): number {
     return this.s.configs.current().index;
@@ -171,6 +177,8 @@ export class RaftCore {
       return;
     }
     s.electionElapsed++;
+    // Before this node's own timeout, so that the candidate it now grants hears so first.
+    answerPreVotesAfterLease(s);
     if (s.electionElapsed >= s.randomizedElectionTimeout && s.mayCampaign()) {
       // A node that may have lost its data asks first (its pre-vote shows the others its empty log),
       // unless it knows already that this is a new cluster's first election.
@@ -253,7 +261,7 @@ export class RaftCore {
     }
     // Pre-votes change no term, in either direction (thesis §9.6).
     if (message.type === 'PreVote') {
-      answerPreVote(s, message);
+      answerPreVote(s, message, this.election?.holdsAgainst(message) === true);
       return;
     }
     if (message.type === 'PreVoteResponse') {
@@ -430,6 +438,7 @@ export class RaftCore {
     s.role = 'Leader';
     s.leader = this.id;
     s.electionElapsed = 0;
+    s.preVotesInLease.clear();
     this.election = null;
     this.leading = new Leader(s, this.readRounds);
     this.leading.start();

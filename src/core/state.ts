@@ -52,6 +52,11 @@ export class RaftState {
   warnings: string[] = [];
   /** Contexts this node sent to its leader and has no answer for. */
   readonly readsAtLeader = new Set<number>();
+  /**
+   * Pre-votes refused only because this node's lease on a leader still ran, by candidate: answered
+   * again once the lease ends, unless a leader is heard from first (see answerPreVotesAfterLease).
+   */
+  readonly preVotesInLease = new Map<NodeId, PreVote>();
   /** The configurations the log holds; the latest is in force (thesis §4.1). */
   readonly configs: ConfigurationLog;
 

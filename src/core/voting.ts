@@ -21,11 +21,41 @@ export function answerRequestVote(s: RaftState, m: RequestVote): void {
 
 /**
  * Thesis §9.6: grant a pre-vote to a log at least as up to date, for a later term, unless a leader
- * was heard from within the election timeout. Neither the term nor the vote changes.
+ * was heard from within the election timeout (thesis §4.2.3; the request is then kept, to be answered
+ * again when that lease runs out). Neither the term nor the vote changes.
  */
-export function answerPreVote(s: RaftState, m: PreVote): void {
-  const granted = m.term > s.term && !s.inLease() && s.candidateUpToDate(m) && mayVoteWhileRejoining(s, m);
+export function answerPreVote(s: RaftState, m: PreVote, rivalCrossed = false): void {
+  // A rival pre-candidate whose request crossed this node's own, and is the worse of the two (Election.holdsAgainst).
+  const eligible = !rivalCrossed && eligibleForPreVote(s, m);
+  const granted = eligible && !s.inLease();
+  if (eligible && !granted && s.role !== 'Leader' && s.membership.allVoters().includes(m.from)) s.preVotesInLease.set(m.from, m);
   s.send<PreVoteResponse>({ type: 'PreVoteResponse', from: s.id, to: m.from, term: granted ? m.term : s.term, granted });
+}
+
+/**
+ * Called on every tick of a follower or candidate. A pre-vote refused only for the lease (thesis
+ * §4.2.3) is answered again once the lease has run out with no leader heard from, as if the request
+ * had only now arrived (thesis §9.6; a network may delay and duplicate requests, so this answer is
+ * one that could be given anyway). Without it, a survivor of a dead leader that timed out a tick
+ * before the others' leases ran out would wait for a whole new election timeout, or for another
+ * node's own, to try again; with it, it wins as soon as they may vote. A node cut off from a live
+ * leader gains nothing: the others hear from the leader, which drops what they kept.
+ */
+export function answerPreVotesAfterLease(s: RaftState): void {
+  if (s.preVotesInLease.size === 0 || s.inLease()) return;
+  const waiting = [...s.preVotesInLease.values()];
+  s.preVotesInLease.clear();
+  for (const m of waiting) {
+    // Only a grant is news: a refusal was sent already.
+    if (eligibleForPreVote(s, m)) {
+      s.send<PreVoteResponse>({ type: 'PreVoteResponse', from: s.id, to: m.from, term: m.term, granted: true });
+    }
+  }
+}
+
+/** Whether a pre-vote would be granted but for a lease: for a later term, from a log at least as up to date. */
+function eligibleForPreVote(s: RaftState, m: PreVote): boolean {
+  return m.term > s.term && s.candidateUpToDate(m) && mayVoteWhileRejoining(s, m);
 }
 
 /** A node that may have lost its data votes only in a new cluster's first elections (see RejoinGuard). */

@@ -33,8 +33,10 @@ const PAUSE_TICKS = 3;
 /** What the runtime needs to drive one core. */
 export interface RaftNodeOptions {
   readonly id: NodeId;
-  /** The configuration at bootstrap: in force until the log or a snapshot holds one. */
+  /** The configuration at bootstrap: in force until the log or a snapshot holds one. Its `cluster` is the id this node proposes, should it lead first. */
   readonly configuration: Configuration;
+  /** The cluster this node must belong to (cluster.yaml's `clusterId`); null: whichever its log names. */
+  readonly expectedCluster: string | null;
   /** Addresses to fall back on for members a configuration names without one (snapshots from before membership changes). */
   readonly addressBook: ReadonlyMap<NodeId, PeerAddress>;
   readonly electionTimeoutMs: number;
@@ -83,6 +85,8 @@ interface QueuedProposal {
  */
 export class RaftNode {
   private core: RaftCore | null = null;
+  /** The cluster id the log names, once it names one. */
+  private cluster: string | null = null;
   private proposals: QueuedProposal[] = [];
   /** Reads waiting for the next loop turn, and reads asked of the core, by context. */
   private reads: QueuedRead[] = [];
@@ -155,6 +159,7 @@ export class RaftNode {
       lastIndex: this.core.lastIndex(),
     });
     this.replay = new ReplayProgress(this.core.commitIndex(), clock, this.options.logger);
+    this.noticeCluster(this.core);
     this.configurationChanged(this.core.configuration());
     await transport.start((message) => this.receive(message));
     this.tickMs = plan.tickMs;
@@ -289,6 +294,33 @@ export class RaftNode {
     this.options.onConfiguration(configuration);
   }
 
+  /**
+   * Once a configuration naming the cluster commits, the transport refuses peers of any other. Only
+   * a committed one counts: the first entry of a new cluster may still be cut away and replaced by
+   * another leader's, which names the id that leader proposed. A log of another cluster than the one
+   * configured is another cluster's data: refused, at start or when it arrives.
+   */
+  private noticeCluster(core: RaftCore): void {
+    if (this.cluster !== null) return;
+    const { configuration, index } = core.committedConfiguration();
+    if (index === 0 || configuration.cluster === undefined) return;
+    const cluster = configuration.cluster;
+    const expected = this.options.expectedCluster;
+    if (expected !== null && cluster !== expected) {
+      throw new GraftError(
+        'STORAGE_INVALID',
+        `the log is of cluster ${cluster}, but the configuration names cluster ${expected}: this is another cluster's data`,
+      );
+    }
+    this.cluster = cluster;
+    this.options.transport.setCluster?.(cluster);
+  }
+
+  /** The id of the cluster this node belongs to, once its log names one (or the configuration does). */
+  clusterId(): string | null {
+    return this.cluster ?? this.options.expectedCluster;
+  }
+
   /** A tick throws only if the core's own state is broken: nothing from a peer reaches it unchecked, so that is a local fault. */
   private tick(): void {
     if (this.stopped || this.core === null || !this.catchUpOrFail(this.core)) return;
@@ -401,6 +433,7 @@ export class RaftNode {
         }
         for (const state of ready.readStates) this.answerReads(state.context, state.index);
         core.advance(ready);
+        this.noticeCluster(core);
         if (applied.length === APPLY_CHUNK) await new Promise<void>((resolve) => this.options.clock.defer(resolve));
       }
     } catch (error) {

@@ -1,7 +1,7 @@
 import { MAX_INDEX, MAX_TERM } from '../core/limits.ts';
 import { decodeConfiguration, parseConfiguration } from '../core/configuration-format.ts';
 import type { Command, Entry, EntryKind, SessionStamp, SnapshotMeta } from '../core/types.ts';
-import { GraftError } from '../errors.ts';
+import { GraftError, isGraftErrorCode } from '../errors.ts';
 import type { PeerMessage } from './peer-messages.ts';
 import { LEGACY_MARK } from '../session/legacy-command.ts';
 
@@ -230,9 +230,8 @@ function positions(value: unknown, path: string): { index: number; term: number 
 function forwardError(value: unknown, path: string): { code: string; message: string; leader: string | null } | null {
   if (value === null) return null;
   const e = record(value, path);
-  for (const key of ['code', 'message'] as const) {
-    if (typeof e[key] !== 'string') throw new FrameError(`${path}.${key}: expected a string, got ${show(e[key])}`);
-  }
+  if (!isGraftErrorCode(e['code'])) throw new FrameError(`${path}.code: expected one of Graft's error codes, got ${show(e['code'])}`);
+  if (typeof e['message'] !== 'string') throw new FrameError(`${path}.message: expected a string, got ${show(e['message'])}`);
   return { code: e['code'] as string, message: e['message'] as string, leader: e['leader'] === null ? null : id(e, 'leader', path) };
 }
 
@@ -277,6 +276,12 @@ function bool(obj: Record<string, unknown>, key: string, path: string): boolean 
 
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    // JSON.parse takes nesting that JSON.stringify has no stack for (a RangeError would escape the decoder).
+    return `${Array.isArray(value) ? 'a list' : 'an object'} nested too deeply to show`;
+  }
   return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }

@@ -24,6 +24,11 @@ export interface Transport {
    * this node. Callable before and after `start`. Optional: a transport that reaches any id needs none.
    */
   setPeers?(peers: ReadonlyMap<NodeId, PeerAddress>, acceptStrangers: boolean): void;
+  /**
+   * The cluster this node belongs to is now known (its log named it): peers of another cluster are
+   * refused from now on. Optional: a transport with no handshake has nothing to check.
+   */
+  setCluster?(cluster: string): void;
   /** Closes every connection and server this transport opened. Idempotent. */
   stop(): Promise<void>;
 }

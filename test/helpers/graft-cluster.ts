@@ -1,6 +1,6 @@
 import { parseClusterConfig, type ClusterConfig } from '../../src/config.ts';
 import { GraftInstance } from '../../src/graft.ts';
-import { createLogger, silentLogger } from '../../src/logger.ts';
+import { createLogger, silentLogger, type Logger } from '../../src/logger.ts';
 import { jsonSerializer } from '../../src/serializer.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
 import type { Transport } from '../../src/transport/transport.ts';
@@ -37,6 +37,12 @@ export interface GraftClusterOptions {
   readonly catchUpTimeoutMs?: number;
   /** A file holding the cluster secret every peer connection must prove (cluster.yaml's `secretFile`). */
   readonly secretFile?: string;
+  /** The id the cluster must have (cluster.yaml's `clusterId`). */
+  readonly clusterId?: string;
+  /** PEM files of the nodes' certificate, key and CA (cluster.yaml's `tls`): peers over wss:// with mutual TLS. */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
+  /** Where node `id` logs. Default: nowhere (or stderr with DBG set). */
+  readonly logger?: (id: string) => Logger;
 }
 
 /** A node of a test cluster: its instance, its storage (kept across restarts) and what it applied. */
@@ -64,7 +70,9 @@ export class GraftCluster {
     const electionTimeout = options.electionTimeout ?? 150;
     const config = parseClusterConfig(
       `electionTimeout: ${electionTimeout}\nheartbeatInterval: ${Math.floor(electionTimeout / 3)}\nconfiguration:\n${lines.join('\n')}\n` +
-        (options.secretFile === undefined ? '' : `secretFile: ${JSON.stringify(options.secretFile)}\n`),
+        (options.secretFile === undefined ? '' : `secretFile: ${JSON.stringify(options.secretFile)}\n`) +
+        (options.clusterId === undefined ? '' : `clusterId: ${options.clusterId}\n`) +
+        (options.tls === undefined ? '' : `tls: ${JSON.stringify(options.tls)}\n`),
     );
     const cluster = new GraftCluster(config, options);
     for (const id of config.members.keys()) cluster.nodes.set(id, cluster.build(id, new MemoryStorage()));
@@ -94,7 +102,7 @@ export class GraftCluster {
       ...(address === undefined ? {} : { address }),
       ...(this.options.catchUpTimeoutMs === undefined ? {} : { catchUpTimeoutMs: this.options.catchUpTimeoutMs }),
       storage,
-      logger: process.env['DBG'] ? createLogger('node ' + id) : silentLogger,
+      logger: this.options.logger?.(id) ?? (process.env['DBG'] ? createLogger('node ' + id) : silentLogger),
       serializer: jsonSerializer<string>(),
       applicator: (op) => node.applied.push(op),
       ...(this.options.transport === undefined ? {} : { transport: this.options.transport(id) }),

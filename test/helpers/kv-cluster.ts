@@ -11,10 +11,11 @@ export class KvCluster {
     readonly nodes: Map<string, KvNode>,
   ) {}
 
-  static async create(size = 3): Promise<KvCluster> {
+  /** `extraConfig`: more cluster.yaml lines (allowedOrigins, clientTokenFile with an absolute path, ...). */
+  static async create(size = 3, extraConfig = ''): Promise<KvCluster> {
     const lines: string[] = [];
     for (let i = 1; i <= size; i++) lines.push(`  ${i}: 127.0.0.1:${await freePort()}`);
-    const config = parseClusterConfig(`electionTimeout: 150\nconfiguration:\n${lines.join('\n')}\n`);
+    const config = parseClusterConfig(`electionTimeout: 150\nconfiguration:\n${lines.join('\n')}\n${extraConfig}`);
     const nodes = new Map<string, KvNode>();
     for (const id of config.members.keys()) nodes.set(id, await startKvNode({ config, id, logger: silentLogger }));
     return new KvCluster(config, nodes);

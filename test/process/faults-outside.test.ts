@@ -310,12 +310,12 @@ describe('process: frames with numbers no node can hold, sent to every node, tak
         node.lines.filter((l) => / ERROR /.test(l) || /handling a message from .* failed/.test(l)),
         `node ${id}'s errors`,
       ).to.deep.equal([]);
-      for (const hostileTerm of [2 ** 48 - 1, 2 ** 48]) {
-        expect(
-          node.lines.some((l) => / WARN .*dropping connection to 0: bad frame/.test(l) && l.includes(String(hostileTerm))),
-          `node ${id} warns of term ${hostileTerm}`,
-        ).to.equal(true);
-      }
+      // Each bad frame closed its connection (above); the log says so once a minute per peer, with the count.
+      const warned = node.lines.filter((l) => / WARN .*dropping connection to 0: bad frame/.test(l));
+      expect(warned, `node ${id}'s warnings of bad frames`).to.have.length(1);
+      expect(warned[0])
+        .to.include(String(2 ** 48 - 1))
+        .and.to.match(/badFramesSinceStart=1\b/);
       const view = await cluster.status(id);
       expect(view?.term, `node ${id}'s term`).to.be.below(1000);
     }

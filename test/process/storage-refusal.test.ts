@@ -31,6 +31,20 @@ describe('process: graft start refuses storage it cannot trust', function () {
     expect(run.stderr).to.contain(`graft: data directory ${join(dir, 'data', '2')}: it belongs to machine 1, not 2`);
   });
 
+  it('a data directory that holds the log of another cluster than cluster.yaml names', async () => {
+    const named = join(dir, 'named.yaml');
+    writeFileSync(named, `${readFileSync(config, 'utf8')}clusterId: beta\n`);
+    const storage = new FileStorage({ dir: join(dir, 'other', '1'), identity: { machineId: '1', members: ['1', '2'] } });
+    await storage.load();
+    const configuration = { voters: ['1', '2'], outgoing: [], learners: [], addresses: {}, cluster: 'alpha' };
+    await storage.append([{ index: 1, term: 1, kind: 'config', data: JSON.stringify(configuration) }]);
+    await storage.saveHardState({ term: 1, vote: '1', commit: 1 });
+    await storage.close();
+    const run = await runCli(['start', '--config', named, '--id', '1', '--data-dir', join(dir, 'other')]);
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.contain("graft: the log is of cluster alpha, but the configuration names cluster beta: this is another cluster's data");
+  });
+
   it('a log with a damaged record before its end, naming the file and offset, and leaving it as it was', async () => {
     const node = join(dir, 'data', '1');
     const wal = join(

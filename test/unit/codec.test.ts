@@ -98,7 +98,15 @@ describe('codec: peer frames', () => {
         /entries\[0\]\.kind: expected "normal", "noop", "config" or "session"/,
       ],
       [{ v: FRAME_VERSION, messages: [{ ...append, entries: [{ ...append.entries[0]!, data: 5 }] }] }, /entries\[0\]\.data: expected a string/],
-      [{ v: FRAME_VERSION, messages: [{ ...every[7]!, error: { code: 1 } }] }, /messages\[0\]\.error\.code: expected a string/],
+      [{ v: FRAME_VERSION, messages: [{ ...every[7]!, error: { code: 1 } }] }, /messages\[0\]\.error\.code: expected one of Graft's error codes, got 1/],
+      [
+        { v: FRAME_VERSION, messages: [{ ...every[7]!, error: { code: 'PWNED', message: 'x', leader: null } }] },
+        /messages\[0\]\.error\.code: expected one of Graft's error codes, got "PWNED"/,
+      ],
+      [
+        { v: FRAME_VERSION, messages: [{ ...every[7]!, error: { code: 'NOT_LEADER', message: 7, leader: null } }] },
+        /messages\[0\]\.error\.message: expected a string/,
+      ],
     ];
     for (const [frame, pattern] of cases) expect(refused(frame)).to.match(pattern);
   });

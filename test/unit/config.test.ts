@@ -145,6 +145,16 @@ describe('config: cluster.yaml', () => {
     expect(error.message).to.equal('<object>: snapshot.keep: expected a whole number of at least 1, got number 0');
   });
 
+  it('reads an optional clusterId, and refuses one that is not a plain name', () => {
+    expect(parseClusterConfig(`electionTimeout: 150\n${members}`, 'cluster.yaml').clusterId).to.equal(null);
+    expect(parseClusterConfig(`electionTimeout: 150\nclusterId: prod-eu.1\n${members}`, 'cluster.yaml').clusterId).to.equal('prod-eu.1');
+    for (const bad of ['"a b"', '"-x"', '42', `${'x'.repeat(65)}`, '[a]']) {
+      expect(errorOf(() => parseClusterConfig(`electionTimeout: 150\nclusterId: ${bad}\n${members}`, 'cluster.yaml')).message).to.match(
+        /^cluster\.yaml: clusterId: expected a cluster id \(1 to 64 letters/,
+      );
+    }
+  });
+
   it('a missing file is named, with the reason', () => {
     expect(errorOf(() => loadClusterConfig(join(dir, 'nope.yaml'))).message).to.match(/nope\.yaml: cannot read the cluster configuration: no such file/);
   });

@@ -33,15 +33,15 @@ describe('transport: reconnecting with backoff', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     const next = (): Promise<void> => new Promise((resolve) => (arrived = resolve));
-    const dialer = new Dialer(
-      '1',
-      '2',
-      `ws://127.0.0.1:${(server.address() as AddressInfo).port}/raft`,
-      1 << 20,
-      { initialMs: 40, maxMs: 160 },
-      silentLogger,
-      () => {},
-    );
+    const dialer = new Dialer({
+      self: '1',
+      peer: '2',
+      url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/raft`,
+      maxPayload: 1 << 20,
+      backoff: { initialMs: 40, maxMs: 160 },
+      logger: silentLogger,
+      onOpen: () => {},
+    });
     try {
       let arrival = next();
       dialer.start();

@@ -112,6 +112,19 @@ describe(`fuzz: generated input never escapes its boundary (${RUNS} runs a prope
     );
   });
 
+  it('regression: a frame nested deeper than JSON.stringify can follow is refused with a FrameError, not a RangeError', () => {
+    // Found by the live frame fuzzer: JSON.parse took 10,000 nested lists, and describing the refused
+    // value in the error ran JSON.stringify out of stack.
+    for (const text of ['['.repeat(10_000) + ']'.repeat(10_000), `{"v":${FRAME_VERSION},"messages":[${'['.repeat(10_000)}${']'.repeat(10_000)}]}`]) {
+      expect(() => decodeFrame(text, LIMIT)).to.throw(FrameError, /nested too deeply to show/);
+    }
+    const deepEntry = `{"v":${FRAME_VERSION},"messages":[{"type":"TimeoutNow","from":"1","to":"2","term":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}]}`;
+    expect(() => decodeFrame(deepEntry, LIMIT)).to.throw(
+      FrameError,
+      /messages\[0\]\.term: expected a non-negative integer, got an object nested too deeply to show/,
+    );
+  });
+
   it('the handshake decoders accept or refuse anything with a FrameError', () => {
     const framed = fc.oneof(
       fc.string(),

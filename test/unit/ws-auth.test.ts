@@ -32,7 +32,7 @@ describe('transport: peers prove they know the cluster secret before any message
     await Promise.all(nodes.splice(0).map((node) => node.transport.stop()));
   });
 
-  async function start(self: NodeId, secret: string | undefined): Promise<Node> {
+  async function start(self: NodeId, secret: string | undefined, cluster?: string): Promise<Node> {
     const warnings: string[] = [];
     const logger: Logger = {
       debug: () => {},
@@ -47,6 +47,7 @@ describe('transport: peers prove they know the cluster secret before any message
       logger,
       backoff: { initialMs: 20, maxMs: 80 },
       ...(secret === undefined ? {} : { secret }),
+      ...(cluster === undefined ? {} : { cluster }),
     });
     const received: PeerMessage[] = [];
     await transport.start((message) => received.push(message));
@@ -56,6 +57,16 @@ describe('transport: peers prove they know the cluster secret before any message
   }
 
   const timeoutNow = (from: NodeId, to: NodeId): PeerMessage => ({ type: 'TimeoutNow', from, to, term: 1 });
+
+  /** Both try to send for a while; neither receives anything. */
+  async function expectNothingPasses(one: Node, two: Node): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+      one.transport.send('2', [timeoutNow('1', '2')]);
+      two.transport.send('1', [timeoutNow('2', '1')]);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect([one.received, two.received]).to.deep.equal([[], []]);
+  }
 
   it('two nodes with the same secret connect and exchange messages both ways', async () => {
     const [one, two] = await Promise.all([start('1', SECRET), start('2', SECRET)]);
@@ -71,14 +82,26 @@ describe('transport: peers prove they know the cluster secret before any message
     it(`a node with ${what} never gets a message through, and the refusal says why`, async () => {
       const [one, two] = await Promise.all([start('1', SECRET), start('2', secretOfTwo)]);
       await waitFor(() => [...one.warnings, ...two.warnings].some((w) => reason.test(w)), 'a refusal that says why');
-      for (let i = 0; i < 20; i++) {
-        one.transport.send('2', [timeoutNow('1', '2')]);
-        two.transport.send('1', [timeoutNow('2', '1')]);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      expect([one.received, two.received]).to.deep.equal([[], []]);
+      await expectNothingPasses(one, two);
     });
   }
+
+  for (const secret of [SECRET, undefined]) {
+    it(`a peer of another cluster is refused, naming both clusters (${secret === undefined ? 'no secret' : 'with a secret'})`, async () => {
+      const [one, two] = await Promise.all([start('1', secret, 'blue'), start('2', secret, 'green')]);
+      const refusal = /belongs to cluster (blue|green), and this node to cluster (green|blue)/;
+      await waitFor(() => [...one.warnings, ...two.warnings].some((w) => refusal.test(w)), 'a refusal naming both clusters');
+      await expectNothingPasses(one, two);
+    });
+  }
+
+  it('a node that does not know its cluster yet (a new member) connects to one that does, and learns it later', async () => {
+    const [one, two] = await Promise.all([start('1', SECRET, 'blue'), start('2', SECRET)]);
+    await waitFor(() => one.transport.send('2', [timeoutNow('1', '2')]) && two.received.length > 0, '2 hears 1');
+    two.transport.setCluster('blue');
+    await waitFor(() => two.transport.send('1', [timeoutNow('2', '1')]) && one.received.length > 0, '1 hears 2');
+    expect([...one.warnings, ...two.warnings]).to.deep.equal([]);
+  });
 
   it('a handshake recorded on one connection is refused on the next: the called node picks a new nonce each time', async () => {
     const two = await start('2', SECRET);
@@ -87,7 +110,7 @@ describe('transport: peers prove they know the cluster secret before any message
     const first = await open(addresses.get('2')!);
     first.send(encodeHello(hello));
     const challenge = decodeChallenge(await nextMessage(first));
-    const recorded = proof(SECRET, 'dialer', hello, challenge.nonce);
+    const recorded = proof(SECRET, 'dialer', hello, challenge);
     first.send(encodeAuth(recorded));
     first.send(JSON.stringify({ v: FRAME_VERSION, messages: [timeoutNow('1', '2')] }));
     await waitFor(() => two.received.length === 1, '2 receives from the client that knew the secret');

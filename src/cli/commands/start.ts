@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { clusterConfigFromObject, formatAddress, loadClusterConfig, type ClusterConfig } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import { apps, type AppName } from '../apps.ts';
-import { CliError, expectOk, nodeAddress, requestNode, UnreachableError, UsageError, useFallbackToken, type Member } from '../client.ts';
+import { CliError, expectOk, nodeAddress, requestNode, UnreachableError, UsageError, useFallbackTls, useFallbackToken, type Member } from '../client.ts';
 import { changeMembership } from './member.ts';
 
 /** The configuration file `graft start` reads when `--config` is not given, if the working directory has one. */
@@ -99,6 +99,8 @@ async function configure(options: StartOptions, logger: Logger): Promise<{ confi
   const fileConfig = file === null ? null : loadClusterConfig(file);
   // A joining machine asks with the cluster's own token, unless --token-file or GRAFT_TOKEN gives one.
   if (fileConfig !== null) useFallbackToken(fileConfig.clientToken, `clientTokenFile of ${file}`);
+  // And over TLS with the node's own certificate, unless --ca, --cert and --key (or GRAFT_CA, ...) say otherwise.
+  if (fileConfig !== null) useFallbackTls(fileConfig.tls, file!);
   const address = options.address === undefined ? undefined : nodeAddress('--address', options.address);
   const listedInFile = fileConfig?.members.get(id);
   const fileAddress = listedInFile === undefined ? undefined : formatAddress(listedInFile);
@@ -155,6 +157,9 @@ async function configure(options: StartOptions, logger: Logger): Promise<{ confi
       ...(fileConfig === null ? {} : { readMode: fileConfig.readMode, snapshot: { ...fileConfig.snapshot }, allowedOrigins: fileConfig.allowedOrigins }),
       ...(fileConfig === null || fileConfig.clientTokenFile === null ? {} : { clientTokenFile: fileConfig.clientTokenFile }), // already absolute
       ...(fileConfig === null || fileConfig.secretFile === null ? {} : { secretFile: fileConfig.secretFile }),
+      ...(fileConfig === null || fileConfig.tls === null
+        ? {}
+        : { tls: { cert: fileConfig.tls.certFile, key: fileConfig.tls.keyFile, ca: fileConfig.tls.caFile } }), // already absolute
     },
     `the cluster at ${join}`,
   );

@@ -4,6 +4,7 @@ import { formatTable } from '../table.ts';
 
 interface NodeStatus {
   id: string;
+  clusterId: string | null;
   role: string;
   term: number;
   leader: string | null;
@@ -56,6 +57,6 @@ export async function configuration(cluster: string): Promise<void> {
       }
     }),
   );
-  console.log(`leader: ${first.leader ?? '(none known)'}   term: ${first.term}`);
+  console.log(`cluster: ${first.clusterId ?? '(not named yet)'}   leader: ${first.leader ?? '(none known)'}   term: ${first.term}`);
   for (const line of formatTable(['id', 'address', 'suffrage', 'role', 'term', 'commit', 'applied'], rows)) console.log(line);
 }

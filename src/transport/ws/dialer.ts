@@ -2,10 +2,32 @@ import WebSocket from 'ws';
 import type { NodeId } from '../../core/types.ts';
 import type { Logger } from '../../logger.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
-import { decodeChallenge, encodeAuth, encodeHello, newNonce, proof, sameProof, type Hello } from './hello.ts';
+import { tlsFailure, type TlsIdentity } from './tls.ts';
+import { tlsConnector } from './tls-connector.ts';
+import { clusterMismatch, decodeChallenge, encodeAuth, encodeHello, newNonce, proof, sameProof, type Hello } from './hello.ts';
 
 /** Close code for a handshake that failed: a policy violation. */
 const POLICY_VIOLATION = 1008;
+
+/** How a Dialer is set up. */
+export interface DialerOptions {
+  readonly self: NodeId;
+  readonly peer: NodeId;
+  readonly url: string;
+  readonly maxPayload: number;
+  readonly backoff: BackoffOptions;
+  readonly logger: Logger;
+  /** Called with each connection once the handshake is done. */
+  readonly onOpen: (socket: WebSocket) => void;
+  /** Whether the peer is connected already, by a connection this dialer did not make. Default: never. */
+  readonly linked?: () => boolean;
+  /** The cluster secret: the peer must prove it knows it, and so must this node. Absent: no proofs. */
+  readonly secret?: string;
+  /** The cluster this node belongs to, when known: said in the hello, and a peer of another is refused. */
+  readonly cluster?: () => string | null;
+  /** Mutual TLS (a wss:// url): this node's certificate and key, and the CA the peer's certificate must chain to. */
+  readonly tls?: TlsIdentity;
+}
 
 /**
  * Keeps a connection to a peer: connects, goes through the handshake (hello.ts), and after a close
@@ -18,22 +40,15 @@ export class Dialer {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly backoff: Backoff;
+  private readonly peer: NodeId;
+  private readonly logger: Logger;
+  /** The last TLS failure logged, so that a peer that keeps failing the same way is logged once. */
+  private tlsProblem: string | null = null;
 
-  constructor(
-    private readonly self: NodeId,
-    private readonly peer: NodeId,
-    private readonly url: string,
-    private readonly maxPayload: number,
-    private readonly backoffOptions: BackoffOptions,
-    private readonly logger: Logger,
-    /** Called with each connection once the handshake is done. */
-    private readonly onOpen: (socket: WebSocket) => void,
-    /** Whether the peer is connected already, by a connection this dialer did not make. */
-    private readonly linked: () => boolean = () => false,
-    /** The cluster secret: the peer must prove it knows it, and so must this node. Null: no proofs. */
-    private readonly secret: string | null = null,
-  ) {
-    this.backoff = new Backoff(backoffOptions);
+  constructor(private readonly options: DialerOptions) {
+    this.backoff = new Backoff(options.backoff);
+    this.peer = options.peer;
+    this.logger = options.logger;
   }
 
   start(): void {
@@ -58,22 +73,33 @@ export class Dialer {
   }
 
   private connect(): void {
-    if (this.stopped || this.linked()) return;
+    const { url, self, secret, onOpen } = this.options;
+    if (this.stopped || this.options.linked?.() === true) return;
+    const tls = this.options.tls;
+    let secured = false;
     // A peer that does not answer at all (a host gone, packets dropped) must not hold a call for the OS's minutes.
-    const socket = new WebSocket(this.url, {
-      maxPayload: this.maxPayload,
+    const socket = new WebSocket(url, {
+      maxPayload: this.options.maxPayload,
       perMessageDeflate: false,
-      handshakeTimeout: Math.max(1000, 2 * this.backoffOptions.maxMs),
+      handshakeTimeout: Math.max(1000, 2 * this.options.backoff.maxMs),
+      ...(tls === undefined ? {} : { ca: tls.ca, cert: tls.cert, key: tls.key, createConnection: tlsConnector(() => (secured = true)) }),
     });
     this.socket = socket;
     socket.on('open', () => {
       this.backoff.reset();
-      const hello: Hello = this.secret === null ? { from: this.self, to: this.peer } : { from: this.self, to: this.peer, nonce: newNonce() };
+      this.tlsProblem = null;
+      const cluster = this.options.cluster?.() ?? null;
+      const hello: Hello = {
+        from: self,
+        to: this.peer,
+        ...(secret === undefined ? {} : { nonce: newNonce() }),
+        ...(cluster === null ? {} : { cluster }),
+      };
       socket.send(encodeHello(hello));
-      if (this.secret === null) this.onOpen(socket);
-      else socket.once('message', (data: Buffer) => this.authenticate(socket, hello, data, this.secret!));
+      if (secret === undefined) onOpen(socket);
+      else socket.once('message', (data: Buffer) => this.authenticate(socket, hello, data, secret, cluster));
     });
-    socket.on('error', (error) => this.logger.debug(`connection to ${this.peer} failed`, { error: error.message }));
+    socket.on('error', (error) => this.failed(error, secured));
     socket.on('close', (code, reason) => {
       if (this.socket === socket) this.socket = null;
       if (this.stopped) return;
@@ -86,18 +112,42 @@ export class Dialer {
     });
   }
 
-  /** The called node's challenge: its proof must be right before this node proves itself and talks. */
-  private authenticate(socket: WebSocket, hello: Hello, data: Buffer, secret: string): void {
+  /** A call that failed: a TLS failure is worth a warning, once for as long as it lasts; anything else (the peer is down) is not. */
+  private failed(error: Error, secured: boolean): void {
+    const tls = this.options.tls === undefined ? null : tlsFailure(error);
+    const why =
+      tls?.kind === 'untrusted'
+        ? `its certificate is not trusted: ${tls.reason}`
+        : tls?.kind === 'refused'
+          ? `it refused this node's certificate: ${tls.reason}`
+          : tls?.kind === 'not-tls'
+            ? tls.reason
+            : // A peer that does not trust this node's certificate closes the connection right after the handshake.
+              this.options.tls !== undefined && secured && (error as NodeJS.ErrnoException).code === 'ECONNRESET'
+              ? "it closed the connection after the TLS handshake: most likely it does not trust this node's certificate"
+              : null;
+    if (why === null || why === this.tlsProblem) {
+      this.logger.debug(`connection to ${this.peer} failed`, { error: error.message });
+      return;
+    }
+    this.tlsProblem = why;
+    this.logger.warn(`TLS handshake with peer ${this.peer} failed: ${why}`, { url: this.options.url });
+  }
+
+  /** The called node's challenge: its proof must be right, and its cluster this one, before this node proves itself and talks. */
+  private authenticate(socket: WebSocket, hello: Hello, data: Buffer, secret: string, cluster: string | null): void {
     try {
       const challenge = decodeChallenge(data);
-      if (!sameProof(challenge.proof, proof(secret, 'called', hello, challenge.nonce))) {
+      if (!sameProof(challenge.proof, proof(secret, 'called', hello, challenge))) {
         throw new Error('its proof does not match the cluster secret');
       }
-      socket.send(encodeAuth(proof(secret, 'dialer', hello, challenge.nonce)));
-      this.onOpen(socket);
+      const mismatch = clusterMismatch(challenge.cluster, cluster, `peer ${this.peer}`);
+      if (mismatch !== null) throw new Error(mismatch);
+      socket.send(encodeAuth(proof(secret, 'dialer', hello, challenge)));
+      this.options.onOpen(socket);
     } catch (error) {
       const why = (error as Error).message;
-      this.logger.warn(`peer ${this.peer} failed the handshake: ${why}`, { url: this.url });
+      this.logger.warn(`peer ${this.peer} failed the handshake: ${why}`, { url: this.options.url });
       socket.close(POLICY_VIOLATION, why.slice(0, 120));
     }
   }

@@ -1,4 +1,7 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { NodeId } from '../../core/types.ts';
@@ -9,7 +12,10 @@ import type { PeerMessage } from '../peer-messages.ts';
 import type { ReceiveHandler, Transport } from '../transport.ts';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { Dialer } from './dialer.ts';
-import { decodeAuth, decodeHello, encodeChallenge, newNonce, proof, sameProof, type Hello } from './hello.ts';
+import { mutualTlsServerOptions, tlsClientRefusal, type TlsIdentity } from './tls.ts';
+import { PendingHandshakes, type HandshakeLimits } from './handshake-limits.ts';
+import { LogThrottle } from './log-throttle.ts';
+import { clusterMismatch, decodeAuth, decodeHello, encodeChallenge, newNonce, proof, sameProof, type Hello } from './hello.ts';
 
 /** The path peers connect to. */
 export const RAFT_PATH = '/raft';
@@ -23,20 +29,33 @@ export interface WebSocketTransportOptions {
   readonly self: NodeId;
   /** The first peers, and self: its address is where the transport listens when it owns its server. `setPeers` changes the peers. */
   readonly members: ReadonlyMap<NodeId, PeerAddress>;
-  /** Share this HTTP server (its owner listens); without it the transport listens on its own address. */
-  readonly server?: Server;
+  /**
+   * Share this HTTP server (its owner listens); without it the transport listens on its own address.
+   * With `tls`, it must be an HTTPS server made with the same certificates (`mutualTlsServerOptions`).
+   */
+  readonly server?: Server | HttpsServer;
   readonly logger?: Logger;
   /** The largest frame accepted, in bytes. Default 16 MiB. */
   readonly maxFrameBytes?: number;
   readonly backoff?: BackoffOptions;
   /** How long an accepted connection may take to finish its handshake, ms. Default 5000. */
   readonly helloTimeoutMs?: number;
+  /** Bounds on connections still in their handshake (see PendingHandshakes for the defaults). */
+  readonly handshakeLimits?: HandshakeLimits;
   /**
    * The cluster secret: every connection, both ways, proves that its two sides know it before any
    * message passes (see hello.ts). Absent: a hello alone opens a connection, and anyone who reaches
    * the port can speak as a member.
    */
   readonly secret?: string;
+  /**
+   * Mutual TLS: peers are dialed over wss://, presenting `cert`, and their certificates must chain to
+   * `ca` and name the host dialed; the server this transport makes is HTTPS and requires a
+   * certificate of `ca` from every client. Absent: plain ws://.
+   */
+  readonly tls?: TlsIdentity;
+  /** The cluster this node must belong to, when configured; `setCluster` names it once the log does. */
+  readonly cluster?: string;
 }
 
 /**
@@ -59,21 +78,28 @@ export class WebSocketTransport implements Transport {
   private peers = new Map<NodeId, PeerAddress>();
   /** Whether ids outside `peers` may call. */
   private acceptStrangers = false;
+  /** This node's cluster, once known: a peer that names another is refused. */
+  private cluster: string | null;
   /** The dialer of each peer, while started. */
   private readonly dialers = new Map<NodeId, Dialer>();
   private readonly wss: WebSocketServer;
-  private server: Server | null = null;
+  private server: Server | HttpsServer | null = null;
   private ownsServer = false;
   private receive: ReceiveHandler = () => {};
   private started = false;
   private stopped = false;
-  /** When each refusal (its reason and the remote host) was last logged: each is logged once a minute at most. */
-  private readonly refusalsLogged = new Map<string, number>();
+  /** Refusals and bad frames are logged once a minute at most for the same host or peer. */
+  private readonly throttle = new LogThrottle();
+  /** Bad frames from each peer since start: each closed its connection. */
+  private readonly badFrames = new Map<NodeId, number>();
+  private readonly pending: PendingHandshakes;
 
   constructor(private readonly options: WebSocketTransportOptions) {
     this.self = options.self;
     this.logger = options.logger ?? silentLogger;
     this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
+    this.cluster = options.cluster ?? null;
+    this.pending = new PendingHandshakes(options.handshakeLimits);
     if (!options.members.has(this.self)) throw new Error(`WebSocketTransport: self "${this.self}" is not among the members`);
     for (const [peer, address] of options.members) if (peer !== this.self) this.peers.set(peer, address);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameBytes, perMessageDeflate: false });
@@ -84,9 +110,15 @@ export class WebSocketTransport implements Transport {
     this.started = true;
     this.receive = receive;
     this.ownsServer = this.options.server === undefined;
-    const server = this.options.server ?? createServer((_req, res) => res.writeHead(404).end());
+    const notFound = (_req: IncomingMessage, res: ServerResponse): void => void res.writeHead(404).end();
+    const tls = this.options.tls;
+    const server = this.options.server ?? (tls === undefined ? createServer(notFound) : createHttpsServer(mutualTlsServerOptions(tls), notFound));
     this.server = server;
     server.on('upgrade', this.onUpgrade);
+    if (tls !== undefined) {
+      server.on('connection', this.onConnection);
+      server.on('tlsClientError', this.onTlsClientError);
+    }
     if (this.ownsServer) {
       const address = this.options.members.get(this.self)!;
       await new Promise<void>((resolve, reject) => {
@@ -118,6 +150,10 @@ export class WebSocketTransport implements Transport {
     }
   }
 
+  setCluster(cluster: string): void {
+    this.cluster = cluster;
+  }
+
   send(to: NodeId, messages: readonly PeerMessage[]): boolean {
     const socket = this.sockets.get(to);
     if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
@@ -144,6 +180,8 @@ export class WebSocketTransport implements Transport {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     if (this.server !== null) {
       this.server.off('upgrade', this.onUpgrade);
+      this.server.off('connection', this.onConnection);
+      this.server.off('tlsClientError', this.onTlsClientError);
       if (this.ownsServer) {
         this.server.closeAllConnections();
         await new Promise<void>((resolve) => this.server!.close(() => resolve()));
@@ -151,39 +189,82 @@ export class WebSocketTransport implements Transport {
     }
   }
 
+  /** Where each TCP connection came from: a TLS socket that fails its handshake no longer knows. */
+  private readonly remotes = new WeakMap<Socket, string>();
+  private readonly onConnection = (socket: Socket): void => {
+    this.remotes.set(socket, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
+  };
+
+  /**
+   * A connection that failed the TLS handshake (plain ws:// or HTTP, no certificate, a certificate of
+   * another CA) never reaches `/raft` or the HTTP API: Node closes it. It is logged with its remote
+   * address, once a minute at most for the same reason, peer or client alike, since at this point
+   * nothing tells them apart.
+   */
+  private readonly onTlsClientError = (error: Error, socket: TLSSocket): void => {
+    // Node keeps the TCP socket under a server's TLS socket as `_parent` (not in its types); '?:?' if that ever changes.
+    const raw = (socket as TLSSocket & { _parent?: unknown })._parent;
+    const remote = (raw !== null && typeof raw === 'object' ? this.remotes.get(raw as Socket) : undefined) ?? '?:?';
+    // Node sets authorizationError to the code of the failed verification (a string, whatever the types say).
+    const verify = socket.authorizationError as unknown;
+    const code = typeof verify === 'string' ? verify : ((verify as { code?: string } | null | undefined)?.code ?? null);
+    const why = tlsClientRefusal(error, code);
+    if (why === null) this.logger.debug('a connection hung up during its TLS handshake', { remote, error: error.message });
+    else if (this.throttle.allow(`tls|${why}|${remote.slice(0, remote.lastIndexOf(':'))}`)) {
+      this.logger.warn('refused a TLS connection (peer or client)', { reason: why, remote });
+    }
+    socket.destroy();
+  };
+
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== RAFT_PATH || this.stopped) {
-      // Someone else may serve this path on a shared server; on our own, nobody does.
-      if (this.ownsServer || this.stopped) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-        socket.destroy();
+    if (targetPath(req.url) !== RAFT_PATH || this.stopped) {
+      // Someone else may serve this path on a shared server; on our own, or with no other upgrade
+      // listener, nobody does: unanswered, the socket would stay open for good (and keep the server from closing).
+      if (this.ownsServer || this.stopped || this.server?.listenerCount('upgrade') === 1) {
+        socket.on('error', () => {});
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => socket.destroy());
       }
       return;
     }
     socket.on('error', () => {});
-    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, remote));
+    const host = req.socket.remoteAddress ?? '?';
+    const remote = `${host}:${req.socket.remotePort ?? '?'}`;
+    const admitted = this.pending.admit(host, req.socket);
+    if ('refused' in admitted) {
+      this.logRefusal(admitted.refused, remote);
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      admitted.watch(head.length, () => {
+        this.logRefusal('it sent too much before finishing its handshake', remote);
+        socket.destroy();
+      });
+      this.accept(ws, remote, admitted.done);
+    });
   };
 
   /** Keeps a connection to `peer` open at `address`, replacing an older dialer. */
   private dial(peer: NodeId, address: PeerAddress): void {
     if (!this.started || this.stopped) return;
     this.dialers.get(peer)?.stop();
-    const dialer = new Dialer(
-      this.self,
+    const dialer = new Dialer({
+      self: this.self,
       peer,
-      `ws://${formatAddress(address)}${RAFT_PATH}`,
-      this.maxFrameBytes,
-      this.options.backoff ?? DEFAULT_BACKOFF,
-      this.logger,
-      (socket) => {
+      url: `${this.options.tls === undefined ? 'ws' : 'wss'}://${formatAddress(address)}${RAFT_PATH}`,
+      maxPayload: this.maxFrameBytes,
+      backoff: this.options.backoff ?? DEFAULT_BACKOFF,
+      logger: this.logger,
+      onOpen: (socket) => {
         this.dialedHere.add(socket);
         this.adopt(peer, socket);
       },
-      () => this.sockets.get(peer)?.readyState === WebSocket.OPEN,
-      this.options.secret ?? null,
-    );
+      linked: () => this.sockets.get(peer)?.readyState === WebSocket.OPEN,
+      ...(this.options.secret === undefined ? {} : { secret: this.options.secret }),
+      ...(this.options.tls === undefined ? {} : { tls: this.options.tls }),
+      cluster: () => this.cluster,
+    });
     this.dialers.set(peer, dialer);
     dialer.start();
   }
@@ -200,7 +281,7 @@ export class WebSocketTransport implements Transport {
    * An incoming connection must go through the handshake first (hello.ts): a hello from a peer (or
    * a welcome stranger) calling this node, and with a cluster secret, proofs both ways.
    */
-  private accept(ws: WebSocket, remote: string): void {
+  private accept(ws: WebSocket, remote: string, handshakeDone: () => void): void {
     ws.on('error', (error) => this.logger.warn('error on an incoming peer connection', { error: error.message, remote }));
     const timer = setTimeout(() => ws.close(POLICY_VIOLATION, 'no handshake in time'), this.options.helloTimeoutMs ?? 5000);
     ws.once('close', () => clearTimeout(timer));
@@ -220,20 +301,23 @@ export class WebSocketTransport implements Transport {
         if (hello.to !== this.self) throw new Error(`it called "${hello.to}", but this is "${this.self}"`);
         if (secret !== null && hello.nonce === undefined) throw new Error(`"${hello.from}" has no cluster secret, and this cluster requires one`);
         if (secret === null && hello.nonce !== undefined) throw new Error(`"${hello.from}" has a cluster secret, and this node has none`);
+        const mismatch = clusterMismatch(hello.cluster, this.cluster, `"${hello.from}"`);
+        if (mismatch !== null) throw new Error(mismatch);
       } catch (error) {
         refuse(error);
         return;
       }
       if (secret === null) {
         clearTimeout(timer);
+        handshakeDone();
         this.adopt(hello.from, ws);
         return;
       }
-      const calledNonce = newNonce();
-      ws.send(encodeChallenge({ nonce: calledNonce, proof: proof(secret, 'called', hello, calledNonce) }));
+      const challenge = { nonce: newNonce(), ...(this.cluster === null ? {} : { cluster: this.cluster }) };
+      ws.send(encodeChallenge({ ...challenge, proof: proof(secret, 'called', hello, challenge) }));
       ws.once('message', (answer: Buffer) => {
         try {
-          if (!sameProof(decodeAuth(answer), proof(secret, 'dialer', hello, calledNonce))) {
+          if (!sameProof(decodeAuth(answer), proof(secret, 'dialer', hello, challenge))) {
             throw new Error(`"${hello.from}" failed the handshake: its proof does not match the cluster secret`);
           }
         } catch (error) {
@@ -241,6 +325,7 @@ export class WebSocketTransport implements Transport {
           return;
         }
         clearTimeout(timer);
+        handshakeDone();
         this.adopt(hello.from, ws);
       });
     });
@@ -248,12 +333,8 @@ export class WebSocketTransport implements Transport {
 
   /** A refused connection is logged with where it came from, once a minute at most for the same reason and host. */
   private logRefusal(why: string, remote: string): void {
-    const key = `${why}|${remote.slice(0, remote.lastIndexOf(':'))}`;
-    const now = Date.now();
-    if ((this.refusalsLogged.get(key) ?? -Infinity) > now - 60_000) return;
-    if (this.refusalsLogged.size > 1000) this.refusalsLogged.clear();
-    this.refusalsLogged.set(key, now);
-    this.logger.warn('refused a peer connection', { reason: why, remote });
+    if (this.throttle.allow(`refusal|${why}|${remote.slice(0, remote.lastIndexOf(':'))}`))
+      this.logger.warn('refused a peer connection', { reason: why, remote });
   }
 
   /**
@@ -273,6 +354,8 @@ export class WebSocketTransport implements Transport {
         socket.terminate();
         return;
       }
+      // Never silently: a peer that restarted calls again, and anything else that passed as it is worth knowing of.
+      if (previous.readyState === WebSocket.OPEN && !crossed) this.logger.info(`peer ${peer} connected again; its older connection is closed`);
       previous.terminate();
     }
     this.sockets.set(peer, socket);
@@ -299,6 +382,8 @@ export class WebSocketTransport implements Transport {
   }
 
   private onFrame(peer: NodeId, socket: WebSocket, data: Buffer): void {
+    // Closing after a bad frame: what the peer sent behind it is dropped with the connection, unread.
+    if (socket.readyState !== WebSocket.OPEN) return;
     let messages: PeerMessage[];
     try {
       messages = decodeFrame(data, this.maxFrameBytes);
@@ -308,7 +393,10 @@ export class WebSocketTransport implements Transport {
       }
     } catch (error) {
       const message = (error as Error).message;
-      this.logger.warn(`dropping connection to ${peer}: bad frame`, { reason: message });
+      const count = (this.badFrames.get(peer) ?? 0) + 1;
+      this.badFrames.set(peer, count);
+      if (this.throttle.allow(`bad frame|${peer}`))
+        this.logger.warn(`dropping connection to ${peer}: bad frame`, { reason: message, badFramesSinceStart: count });
       socket.close(message.includes('over the limit') ? TOO_BIG : POLICY_VIOLATION, truncateReason(message));
       return;
     }
@@ -319,6 +407,15 @@ export class WebSocketTransport implements Transport {
         this.logger.error(`handling a message from ${peer} failed`, { type: m.type, error: (error as Error).message });
       }
     }
+  }
+}
+
+/** The path of a request's target; null when the URL parser refuses it (`//`, `/\`: read as a host): an exception here would be uncaught. */
+function targetPath(url: string | undefined): string | null {
+  try {
+    return new URL(url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return null;
   }
 }
 

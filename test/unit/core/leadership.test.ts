@@ -77,6 +77,9 @@ describe('core: pre-vote (thesis §9.6)', () => {
     expect(ofType(voter.ready().messages, 'PreVoteResponse')[0], 'leader heard from just now').to.include({ granted: false, term: 4 });
 
     for (let i = 0; i < 10; i++) voter.tick();
+    expect(ofType(voter.ready().messages, 'PreVoteResponse'), 'the pre-vote refused for the lease, once the lease ran out').to.deep.equal([
+      { type: 'PreVoteResponse', from: '1', to: '2', term: 5, granted: true },
+    ]);
     voter.step({ type: 'PreVote', from: '2', to: '1', term: 5, lastLogIndex: 0, lastLogTerm: 0 });
     expect(ofType(voter.ready().messages, 'PreVoteResponse')[0], 'candidate log behind').to.include({ granted: false });
   });

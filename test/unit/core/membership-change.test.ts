@@ -65,6 +65,28 @@ describe('core: membership changes (thesis chapter 4)', () => {
     expect(c.disks.get('2')!.entries.map((e) => e.kind)).to.deep.equal(['config', 'noop']);
   });
 
+  it("the first leader's cluster id is in its first entry, committed on every node, and every later configuration carries it", () => {
+    const c = new CoreCluster(['1', '2', '3', '4'], {
+      configuration: { ...votersOnly(['1', '2', '3']), addresses: { 1: 'a1', 2: 'a2', 3: 'a3' }, cluster: 'blue' },
+    });
+    c.elect('1');
+    expect(JSON.parse(c.disks.get('1')!.entries[0]!.data)).to.have.property('cluster', 'blue');
+    change(c, '1', { type: 'add-learner', id: '4', address: 'a4' });
+    c.settle();
+    change(c, '1', { type: 'add-voter', id: '4', address: 'a4' });
+    c.settle();
+    change(c, '1', { type: 'remove', id: '3' });
+    c.settle();
+    for (const id of ['1', '2', '4']) {
+      const committed = c.node(id).committedConfiguration();
+      expect([shape(committed.configuration), committed.configuration.cluster, committed.index], id).to.deep.equal([
+        { voters: ['1', '2', '4'], outgoing: [], learners: [] },
+        'blue',
+        c.node(id).configurationIndex(),
+      ]);
+    }
+  });
+
   it('refuses a change while one is in flight, and changes that are impossible, saying why', () => {
     const c = clusterWithSpares('4', '5');
     c.isolate('2');

@@ -44,8 +44,9 @@ const OPEN_ENDPOINTS = new Set(['/status', '/health']);
 export function createHttpHandler(store: KVStore, stop: () => void, access: HttpAccess = OPEN_ACCESS): (req: IncomingMessage, res: ServerResponse) => void {
   const token = access.clientToken === null ? null : Buffer.from(access.clientToken, 'utf8');
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
     try {
+      url = requestUrl(req);
       if (admit(req, res, url, access.allowedOrigins, token) === 'answered') return;
     } catch (error) {
       replyError(res, error);
@@ -61,6 +62,18 @@ export function createHttpHandler(store: KVStore, stop: () => void, access: Http
       (error: unknown) => replyError(res, error),
     );
   };
+}
+
+/**
+ * The request's target as a URL. A target the URL parser refuses (`//`, `/\`, `//a:b`: read as a
+ * host) is a 400: thrown out of the request handler, it would take the process down.
+ */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    throw new HttpError(400, `the request target ${JSON.stringify(req.url)} is not a valid path`);
+  }
 }
 
 /**
@@ -253,11 +266,34 @@ async function readJson(req: IncomingMessage, emptyAllowed = false): Promise<unk
     if (emptyAllowed) return {};
     throw new HttpError(400, 'the body is empty; send a JSON value');
   }
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (error) {
     throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
   }
+  if (nestedDeeperThan(value, MAX_BODY_DEPTH)) throw new HttpError(400, `the body is nested deeper than ${MAX_BODY_DEPTH} levels`);
+  return value;
+}
+
+/**
+ * How deeply a body's arrays and objects may nest. A value much deeper would reach the log and then
+ * overflow the stack where it is encoded or compared (a compare-and-set runs isDeepStrictEqual as it
+ * is applied), and how deep that happens depends on each process's state: one node could apply a
+ * write that another fails.
+ */
+export const MAX_BODY_DEPTH = 256;
+
+/** Whether `value` nests arrays and objects more than `limit` deep; walked without recursion. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [v, depth] = next;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** The HTTP status of a GraftError; any other code means the node cannot serve now (503). */

@@ -1,14 +1,17 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { formatAddress, parseAddress } from '../../../config.ts';
 import type { ClusterConfig, Logger } from '../../../index.ts';
 import { createLogger } from '../../../logger.ts';
+import { mutualTlsServerOptions } from '../../../transport/ws/tls.ts';
 import { createHttpHandler } from './http-api.ts';
 import { KVStore } from './kv-store.ts';
 
 /** A running kvstore node: its store, its server, and how to stop both. */
 export interface KvNode {
   readonly store: KVStore;
-  readonly server: Server;
+  /** HTTP, or HTTPS when the configuration has `tls`. */
+  readonly server: Server | HttpsServer;
   /** Where it listens, `host:port`: its entry in the configuration, or the address it was given. */
   readonly address: string;
   stop(): Promise<void>;
@@ -26,7 +29,9 @@ export interface KvNode {
  * where it listens (GraftOptions.address).
  *
  * The API serves whom the configuration allows: clients that send its `clientToken` (anyone, without
- * one: the node then says so in a warning), and web pages of its `allowedOrigins` only.
+ * one: the node then says so in a warning), and web pages of its `allowedOrigins` only. With `tls`
+ * the port speaks HTTPS only, and every client, peer or not, must present a certificate signed by
+ * the cluster CA (mutual TLS, as etcd's client-cert-auth).
  */
 export async function startKvNode(options: {
   config: ClusterConfig;
@@ -46,7 +51,7 @@ export async function startKvNode(options: {
   }
   const address = listed ?? parseAddress(options.address!);
   const logger = options.logger ?? createLogger(`node ${id}`);
-  const server = createServer();
+  const server = config.tls === null ? createServer() : createHttpsServer(mutualTlsServerOptions(config.tls));
   const store = new KVStore({
     config,
     machineId: id,
@@ -89,11 +94,13 @@ export async function startKvNode(options: {
     await stop();
     throw error;
   }
-  if (config.clientToken === null) {
+  if (config.clientToken === null && config.tls === null) {
     logger.warn(
       `the HTTP API is open: anyone who can reach ${formatAddress(address)} can read and write keys, change the members and stop this node; ` +
         'set clientTokenFile in cluster.yaml to require a token',
     );
+  } else if (config.clientToken === null) {
+    logger.info('the HTTP API serves every client with a certificate of the cluster CA (set clientTokenFile in cluster.yaml to require a token too)');
   }
   return { store, server, address: formatAddress(address), stop, stopped };
 }
