@@ -7,6 +7,12 @@ import { LEGACY_MARK } from '../session/legacy-command.ts';
 
 /** A snapshot chunk's data: base64 of at most 1 MiB. */
 const MAX_CHUNK_TEXT = Math.ceil((1 << 20) / 3) * 4;
+/**
+ * At most this many messages in a frame, entries in an append or commands in a forward: far above
+ * what a node sends (a leader puts at most 512 entries in an append), and a bound on the objects one
+ * frame can make a node build, whatever its size.
+ */
+export const MAX_LIST = 65_536;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
@@ -37,7 +43,7 @@ export function decodeFrame(data: string | Buffer, maxBytes: number): PeerMessag
   const obj = record(frame, 'frame');
   if (obj['v'] !== FRAME_VERSION) throw new FrameError(`frame.v: expected version ${FRAME_VERSION}, got ${show(obj['v'])}`);
   const messages = obj['messages'];
-  if (!Array.isArray(messages)) throw new FrameError(`frame.messages: expected a list, got ${show(messages)}`);
+  list(messages, 'frame.messages');
   return messages.map((m, i) => validatePeerMessage(m, `messages[${i}]`));
 }
 
@@ -103,7 +109,7 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
       return { type, ...base, term: term(m, 'term', path), context: nat(m, 'context', path), index: m['index'] === null ? null : logIndex(m, 'index', path) };
     case 'Forward': {
       const commands = m['commands'];
-      if (!Array.isArray(commands)) throw new FrameError(`${path}.commands: expected a list, got ${show(commands)}`);
+      list(commands, `${path}.commands`);
       return { type, ...base, id: nat(m, 'id', path), commands: commands.map((c, i) => command(c, `${path}.commands[${i}]`)) };
     }
     case 'ForwardResponse':
@@ -150,8 +156,14 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
   }
 }
 
-function entries(value: unknown, prevLogIndex: number, path: string): Entry[] {
+/** Checks that `value` is a list of at most MAX_LIST items. */
+function list(value: unknown, path: string): asserts value is unknown[] {
   if (!Array.isArray(value)) throw new FrameError(`${path}: expected a list, got ${show(value)}`);
+  if (value.length > MAX_LIST) throw new FrameError(`${path}: ${value.length} items, over the limit of ${MAX_LIST}`);
+}
+
+function entries(value: unknown, prevLogIndex: number, path: string): Entry[] {
+  list(value, path);
   return value.map((v, i) => {
     const p = `${path}[${i}]`;
     const e = record(v, p);

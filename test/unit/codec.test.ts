@@ -2,7 +2,7 @@ import { votersOnly } from '../../src/core/membership.ts';
 import { expect } from 'chai';
 import { MAX_TERM } from '../../src/core/limits.ts';
 import type { PeerMessage, SnapshotChunk, SnapshotChunkAck } from '../../src/transport/peer-messages.ts';
-import { decodeFrame, encodeFrame, FrameError, FRAME_VERSION } from '../../src/transport/codec.ts';
+import { decodeFrame, encodeFrame, FrameError, FRAME_VERSION, MAX_LIST } from '../../src/transport/codec.ts';
 
 const LIMIT = 1024 * 1024;
 
@@ -131,6 +131,23 @@ describe('codec: peer frames', () => {
 
   it('refuses a frame over the size limit before parsing it', () => {
     expect(refused(encodeFrame(every), 100)).to.match(/frame of \d+ bytes is over the limit of 100/);
+  });
+
+  it('refuses lists longer than any node sends: messages in a frame, entries in an append, commands in a forward', () => {
+    const tooMany = MAX_LIST + 1;
+    const vote = every[0]!;
+    expect(refused({ v: FRAME_VERSION, messages: Array.from({ length: tooMany }, () => vote) }, 64 << 20)).to.equal(
+      `frame.messages: ${tooMany} items, over the limit of ${MAX_LIST}`,
+    );
+    const append = every[2]! as Extract<PeerMessage, { type: 'AppendEntries' }>;
+    const many = Array.from({ length: tooMany }, (_, i) => ({ index: append.prevLogIndex + 1 + i, term: append.term, kind: 'noop', data: '' }));
+    expect(refused({ v: FRAME_VERSION, messages: [{ ...append, entries: many }] }, 64 << 20)).to.equal(
+      `messages[0].entries: ${tooMany} items, over the limit of ${MAX_LIST}`,
+    );
+    const forward = every.find((m) => m.type === 'Forward')!;
+    expect(refused({ v: FRAME_VERSION, messages: [{ ...forward, commands: Array.from({ length: tooMany }, () => ({})) }] }, 64 << 20)).to.equal(
+      `messages[0].commands: ${tooMany} items, over the limit of ${MAX_LIST}`,
+    );
   });
 });
 

@@ -2,12 +2,11 @@ import WebSocket from 'ws';
 import type { NodeId } from '../../core/types.ts';
 import type { Logger } from '../../logger.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
+import { POLICY_VIOLATION, truncateReason } from './called-handshake.ts';
+import { LogThrottle } from './log-throttle.ts';
 import { tlsFailure, type TlsIdentity } from './tls.ts';
 import { tlsConnector } from './tls-connector.ts';
 import { clusterMismatch, decodeChallenge, encodeAuth, encodeHello, newNonce, proof, sameProof, type Hello } from './hello.ts';
-
-/** Close code for a handshake that failed: a policy violation. */
-const POLICY_VIOLATION = 1008;
 
 /** How a Dialer is set up. */
 export interface DialerOptions {
@@ -40,6 +39,7 @@ export class Dialer {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly backoff: Backoff;
+  private readonly throttle = new LogThrottle();
   private readonly peer: NodeId;
   private readonly logger: Logger;
   /** The last TLS failure logged, so that a peer that keeps failing the same way is logged once. */
@@ -103,7 +103,10 @@ export class Dialer {
     socket.on('close', (code, reason) => {
       if (this.socket === socket) this.socket = null;
       if (this.stopped) return;
-      if (code === POLICY_VIOLATION) this.logger.warn(`peer ${this.peer} refused the connection`, { reason: reason.toString() });
+      // A peer that keeps refusing (another cluster, another secret) is said once a minute, not at every call.
+      if (code === POLICY_VIOLATION && this.throttle.allow(`refused|${reason.toString()}`)) {
+        this.logger.warn(`peer ${this.peer} refused the connection`, { reason: reason.toString() });
+      }
       const delay = this.backoff.next();
       this.timer = setTimeout(() => {
         this.timer = null;
@@ -147,8 +150,8 @@ export class Dialer {
       this.options.onOpen(socket);
     } catch (error) {
       const why = (error as Error).message;
-      this.logger.warn(`peer ${this.peer} failed the handshake: ${why}`, { url: this.options.url });
-      socket.close(POLICY_VIOLATION, why.slice(0, 120));
+      if (this.throttle.allow(`failed|${why}`)) this.logger.warn(`peer ${this.peer} failed the handshake: ${why}`, { url: this.options.url });
+      socket.close(POLICY_VIOLATION, truncateReason(why));
     }
   }
 }

@@ -11,17 +11,16 @@ import { decodeFrame, encodeFrame } from '../codec.ts';
 import type { PeerMessage } from '../peer-messages.ts';
 import type { ReceiveHandler, Transport } from '../transport.ts';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { answerHandshake, POLICY_VIOLATION, truncateReason } from './called-handshake.ts';
 import { Dialer } from './dialer.ts';
 import { mutualTlsServerOptions, tlsClientRefusal, type TlsIdentity } from './tls.ts';
 import { PendingHandshakes, type HandshakeLimits } from './handshake-limits.ts';
 import { LogThrottle } from './log-throttle.ts';
-import { clusterMismatch, decodeAuth, decodeHello, encodeChallenge, newNonce, proof, sameProof, type Hello } from './hello.ts';
 
 /** The path peers connect to. */
 export const RAFT_PATH = '/raft';
 
-/** Close codes: 1008 policy violation (a bad or unexpected frame), 1009 a frame too big. */
-const POLICY_VIOLATION = 1008;
+/** Close code for a frame too big. */
 const TOO_BIG = 1009;
 
 /** How a WebSocketTransport is set up. */
@@ -283,51 +282,17 @@ export class WebSocketTransport implements Transport {
    */
   private accept(ws: WebSocket, remote: string, handshakeDone: () => void): void {
     ws.on('error', (error) => this.logger.warn('error on an incoming peer connection', { error: error.message, remote }));
-    const timer = setTimeout(() => ws.close(POLICY_VIOLATION, 'no handshake in time'), this.options.helloTimeoutMs ?? 5000);
-    ws.once('close', () => clearTimeout(timer));
-    const refuse = (error: unknown): void => {
-      clearTimeout(timer);
-      const why = (error as Error).message;
-      this.logRefusal(why, remote);
-      ws.close(POLICY_VIOLATION, truncateReason(why));
-    };
-    const secret = this.options.secret ?? null;
-    ws.once('message', (data: Buffer) => {
-      let hello: Hello;
-      try {
-        hello = decodeHello(data);
-        if (hello.from === this.self || !(this.peers.has(hello.from) || this.acceptStrangers))
-          throw new Error(`"${hello.from}" is not a peer in the configuration`);
-        if (hello.to !== this.self) throw new Error(`it called "${hello.to}", but this is "${this.self}"`);
-        if (secret !== null && hello.nonce === undefined) throw new Error(`"${hello.from}" has no cluster secret, and this cluster requires one`);
-        if (secret === null && hello.nonce !== undefined) throw new Error(`"${hello.from}" has a cluster secret, and this node has none`);
-        const mismatch = clusterMismatch(hello.cluster, this.cluster, `"${hello.from}"`);
-        if (mismatch !== null) throw new Error(mismatch);
-      } catch (error) {
-        refuse(error);
-        return;
-      }
-      if (secret === null) {
-        clearTimeout(timer);
+    answerHandshake(ws, {
+      self: this.self,
+      secret: this.options.secret ?? null,
+      timeoutMs: this.options.helloTimeoutMs ?? 5000,
+      admits: (id) => this.peers.has(id) || this.acceptStrangers,
+      cluster: () => this.cluster,
+      onDone: (peer) => {
         handshakeDone();
-        this.adopt(hello.from, ws);
-        return;
-      }
-      const challenge = { nonce: newNonce(), ...(this.cluster === null ? {} : { cluster: this.cluster }) };
-      ws.send(encodeChallenge({ ...challenge, proof: proof(secret, 'called', hello, challenge) }));
-      ws.once('message', (answer: Buffer) => {
-        try {
-          if (!sameProof(decodeAuth(answer), proof(secret, 'dialer', hello, challenge))) {
-            throw new Error(`"${hello.from}" failed the handshake: its proof does not match the cluster secret`);
-          }
-        } catch (error) {
-          refuse(error);
-          return;
-        }
-        clearTimeout(timer);
-        handshakeDone();
-        this.adopt(hello.from, ws);
-      });
+        this.adopt(peer, ws);
+      },
+      onRefused: (why) => this.logRefusal(why, remote),
     });
   }
 
@@ -417,9 +382,4 @@ function targetPath(url: string | undefined): string | null {
   } catch {
     return null;
   }
-}
-
-/** A close reason must fit in 123 bytes. */
-function truncateReason(reason: string): string {
-  return Buffer.byteLength(reason) <= 120 ? reason : `${Buffer.from(reason).subarray(0, 117).toString()}...`;
 }
