@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { GraftError } from '../errors.ts';
 import { apps, DEFAULT_APP } from './apps.ts';
-import { CliError, TLS_VARIABLES, TOKEN_VARIABLE, UsageError, useTlsFiles, useTokenFile } from './client.ts';
+import { CliError, UsageError } from './errors.ts';
+import { TLS_VARIABLES, TOKEN_VARIABLE, useTlsFiles, useTokenFile } from './credentials.ts';
 import { kvCompareAndSet, kvDelete, kvGet, kvSet, type ValueSource } from './commands/kv.ts';
 import { leaderTransfer } from './commands/leader.ts';
 import { memberAdd, memberRemove } from './commands/member.ts';

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { MAX_BODY_BYTES } from '../apps/kvstore/http-api.ts';
-import { CliError, expectOk, parseJsonArgument, parseJsonInput, requestNode } from '../client.ts';
+import { expectOk, requestNode } from '../client.ts';
+import { CliError } from '../errors.ts';
+import { parseJsonArgument, parseJsonInput } from '../json-input.ts';
 
 const keyPath = (key: string): string => `/kv/${encodeURIComponent(key)}`;
 

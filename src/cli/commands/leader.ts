@@ -1,4 +1,5 @@
-import { CliError, expectOk, findMember, requestNode, type Member } from '../client.ts';
+import { expectOk, findMember, requestNode, type Member } from '../client.ts';
+import { CliError } from '../errors.ts';
 
 /** `graft leader transfer [ID]`: finds the leader through any node and asks it to hand over. */
 export async function leaderTransfer(cluster: string, id: string | undefined): Promise<void> {

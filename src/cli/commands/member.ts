@@ -1,4 +1,5 @@
-import { CliError, expectOk, nodeAddress, requestNode, UnreachableError, type Member } from '../client.ts';
+import { expectOk, nodeAddress, requestNode, type Member } from '../client.ts';
+import { CliError, UnreachableError } from '../errors.ts';
 import { formatTable } from '../table.ts';
 
 /**

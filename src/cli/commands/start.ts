@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { clusterConfigFromObject, formatAddress, loadClusterConfig, type ClusterConfig } from '../../config.ts';
 import { createLogger, type Logger } from '../../logger.ts';
 import { apps, type AppName } from '../apps.ts';
-import { CliError, expectOk, nodeAddress, requestNode, UnreachableError, UsageError, useFallbackTls, useFallbackToken, type Member } from '../client.ts';
+import { expectOk, nodeAddress, requestNode, type Member } from '../client.ts';
+import { CliError, UnreachableError, UsageError } from '../errors.ts';
+import { useFallbackTls, useFallbackToken } from '../credentials.ts';
 import { changeMembership } from './member.ts';
 
 /** The configuration file `graft start` reads when `--config` is not given, if the working directory has one. */

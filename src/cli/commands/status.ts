@@ -1,5 +1,6 @@
 import { formatAddress, parseAddress } from '../../config.ts';
-import { CliError, expectOk, requestNode, UnauthorizedError, type Member } from '../client.ts';
+import { expectOk, requestNode, type Member } from '../client.ts';
+import { CliError, UnauthorizedError } from '../errors.ts';
 import { formatTable } from '../table.ts';
 
 interface NodeStatus {

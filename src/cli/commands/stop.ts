@@ -1,4 +1,5 @@
-import { CliError, expectOk, findMember, requestNode, type Member } from '../client.ts';
+import { expectOk, findMember, requestNode, type Member } from '../client.ts';
+import { CliError } from '../errors.ts';
 
 /**
  * `graft stop ID`: asks node ID (found through any node) to shut down cleanly, and waits until it has:
