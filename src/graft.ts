@@ -73,6 +73,9 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   /** Read barriers waiting, failed when the instance stops (their timers are cancelled with it). */
   private readonly barriers = new Set<(error: Error) => void>();
   private readonly requestTimeoutMs: number;
+  /** This instance's operations waiting for their outcome, and their serialized size: bounded (OVERLOADED). */
+  private pendingOperations = 0;
+  private pendingBytes = 0;
   private readonly storage: Storage;
   private readonly node: RaftNode;
   /** This instance's own session, through which all its operations go (thesis §6.3). */
@@ -144,6 +147,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         restore: (data, index) => this.applier.restore(data, index),
       },
       snapshotPolicy: config.snapshot,
+      maxUncommittedEntries: options.maxUncommittedEntries ?? 100_000,
       ...(knobs.sabotage === undefined || knobs.sabotage === 'apply-duplicates' ? {} : { sabotage: knobs.sabotage }),
       onApply: (entries) => this.applier.apply(entries),
       onSoftState: (s) => this.leadershipChanged(s.role, s.term, s.leader),
@@ -229,9 +233,25 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     if (typeof data !== 'string') {
       return Promise.reject(new GraftError('INVALID_ARGUMENT', `the serializer turned the operation into ${typeof data}, not text; nothing was sent`));
     }
+    const overload = this.overload(data.length);
+    if (overload !== null) return Promise.reject(overload);
+    this.pendingOperations++;
+    this.pendingBytes += data.length;
     const { seq, outcome } = this.session.run(data);
     return new Promise<Result>((resolve, reject) => {
+      let waiting = true;
+      const release = (): void => {
+        if (!waiting) return;
+        waiting = false;
+        this.pendingOperations--;
+        this.pendingBytes -= data.length;
+      };
+      const settled = (): void => {
+        release();
+        cancel();
+      };
       const cancel = this.timers.after(this.requestTimeoutMs, () => {
+        release();
         // Abandoned: no more copies are sent. One already on its way may still be applied, once.
         this.session.abandon(seq);
         reject(
@@ -242,16 +262,28 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       });
       outcome.then(
         (o) => {
-          cancel();
+          settled();
           if (o.ok) resolve(o.value as Result);
           else reject(o.error);
         },
         (error: Error) => {
-          cancel();
+          settled();
           reject(error);
         },
       );
     });
+  }
+
+  /** Why one more operation of `size` characters may not wait now (OVERLOADED), or null: queues must not grow without bound. */
+  private overload(size: number): GraftError | null {
+    const maxOperations = this.options.maxPendingOperations ?? 10_000;
+    const maxBytes = this.options.maxPendingBytes ?? 64 * 1024 * 1024;
+    if (this.pendingOperations < maxOperations && (this.pendingOperations === 0 || this.pendingBytes + size <= maxBytes)) return null;
+    return new GraftError(
+      'OVERLOADED',
+      `node ${this.id} has ${this.pendingOperations} operations (${this.pendingBytes} characters) waiting for their outcome, at most ${maxOperations} (${maxBytes}); try again once some are answered`,
+      { leader: this.node.softState().leader },
+    );
   }
 
   /**

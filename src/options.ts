@@ -72,6 +72,15 @@ export interface GraftOptions<Op, Result> {
   readonly server?: Server | HttpsServer;
   /** How long `applyOperation` waits before rejecting with TIMEOUT_OUTCOME_UNKNOWN. Default 5000 ms. */
   readonly requestTimeoutMs?: number;
+  /**
+   * At most this many `applyOperation` calls of this instance wait for their outcome at once; the
+   * next is refused at once with OVERLOADED rather than queued. Default 10,000.
+   */
+  readonly maxPendingOperations?: number;
+  /** At most this many characters of serialized operations wait at once (one operation alone always may). Default 64 MiB. */
+  readonly maxPendingBytes?: number;
+  /** While leading, refuse proposals with OVERLOADED once this many entries await a quorum. Default 100,000. */
+  readonly maxUncommittedEntries?: number;
   /** Where log lines go. Default: stderr, level from GRAFT_LOG_LEVEL (see `createLogger`). */
   readonly logger?: Logger;
   /** Pre-vote before elections, so a node coming back from a partition does not disrupt the leader (thesis §9.6). Default true. */
@@ -124,6 +133,10 @@ export function validateOptions<Op, Result>(options: GraftOptions<Op, Result>): 
         ? 'server is an HTTPS server, but the configuration has no tls: peers would dial it over plain ws://'
         : 'server must be an HTTPS server (https.createServer) with the certificates of the configuration, which has tls',
     );
+  }
+  for (const limit of ['maxPendingOperations', 'maxPendingBytes', 'maxUncommittedEntries', 'requestTimeoutMs', 'catchUpTimeoutMs'] as const) {
+    const value = options[limit];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) invalid(`${limit} must be a whole number of at least 1, got ${String(value)}`);
   }
   if (config.readMode === 'lease' && options.checkQuorum === false) {
     throw new GraftError('CONFIG_INVALID', 'readMode "lease" needs checkQuorum: without it, voters do not hold off elections while the leader is alive');

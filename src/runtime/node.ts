@@ -55,6 +55,11 @@ export interface RaftNodeOptions {
   readonly stateMachine: SnapshotStateMachine;
   /** When to take snapshots. */
   readonly snapshotPolicy: SnapshotPolicy;
+  /**
+   * While leading, proposals are refused with OVERLOADED once this many entries are appended and
+   * not yet committed (followers that cannot keep up): the log in memory stays bounded.
+   */
+  readonly maxUncommittedEntries: number;
   /** Committed entries, in log order, each exactly once per process lifetime. */
   readonly onApply: (entries: readonly Entry[]) => void;
   readonly onSoftState: (state: SoftState) => void;
@@ -447,6 +452,15 @@ export class RaftNode {
     if (this.proposals.length === 0) return;
     const batch = this.proposals;
     this.proposals = [];
+    const uncommitted = core.lastIndex() - core.commitIndex();
+    if (core.softState().role === 'Leader' && uncommitted >= this.options.maxUncommittedEntries) {
+      const error = new GraftError(
+        'OVERLOADED',
+        `leader ${core.id} holds ${uncommitted} entries its followers have not acknowledged (at most ${this.options.maxUncommittedEntries}); try again shortly`,
+      );
+      for (const p of batch) p.reject(error);
+      return;
+    }
     const positions = core.propose(batch.flatMap((p) => p.data));
     if (positions === null) {
       const { leader } = core.softState();

@@ -1,5 +1,6 @@
 import { parseClusterConfig, type ClusterConfig } from '../../src/config.ts';
 import { GraftInstance } from '../../src/graft.ts';
+import type { GraftOptions } from '../../src/options.ts';
 import { createLogger, silentLogger, type Logger } from '../../src/logger.ts';
 import { jsonSerializer } from '../../src/serializer.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
@@ -39,6 +40,8 @@ export interface GraftClusterOptions {
   readonly secretFile?: string;
   /** The id the cluster must have (cluster.yaml's `clusterId`). */
   readonly clusterId?: string;
+  /** More options for every instance (limits, checkQuorum, ...). */
+  readonly instance?: Partial<GraftOptions<string, number>>;
   /** PEM files of the nodes' certificate, key and CA (cluster.yaml's `tls`): peers over wss:// with mutual TLS. */
   readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
   /** Where node `id` logs. Default: nowhere (or stderr with DBG set). */
@@ -107,6 +110,7 @@ export class GraftCluster {
       applicator: (op) => node.applied.push(op),
       ...(this.options.transport === undefined ? {} : { transport: this.options.transport(id) }),
       ...(this.options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.options.requestTimeoutMs }),
+      ...this.options.instance,
     });
     return node;
   }
