@@ -428,8 +428,13 @@ export class RaftNode {
           await this.snapshots.install(ready.snapshot);
           this.replay?.applied(ready.snapshot.index);
         }
+        // A leader's messages go out while its own entries are being written (thesis §10.2.1): it
+        // counts itself towards a commit only once they are durable (the core's stable index). Any
+        // other node answers only after its writes, and so does a leader whose term or vote changed.
+        const sendFirst = this.leadsInDurableTerm(core, ready);
+        if (sendFirst) this.sendMessages(ready.messages);
         await this.persist(ready);
-        this.sendMessages(ready.messages);
+        if (!sendFirst) this.sendMessages(ready.messages);
         const applied = ready.committedEntries;
         if (applied.length > 0) {
           this.options.onApply(applied);
@@ -514,6 +519,13 @@ export class RaftNode {
    * A change of the commit index alone need not be synced: a restarted node relearns it (etcd's
    * MustSync makes the same choice), which saves an fsync per write on a lightly loaded node.
    */
+  /** Whether `ready` comes from a leader whose term and vote are durable already: its messages need not wait for its writes. */
+  private leadsInDurableTerm(core: RaftCore, ready: Ready): boolean {
+    if (core.softState().role !== 'Leader') return false;
+    const hs = ready.hardState;
+    return hs === null || (hs.term === this.durable.term && hs.vote === this.durable.vote);
+  }
+
   private async persist(ready: Ready): Promise<void> {
     const hs = ready.hardState;
     const entries = ready.entries.length > 0 ? this.options.storage.append(ready.entries) : null;
