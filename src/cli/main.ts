@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { GraftError } from '../errors.ts';
 import { apps, DEFAULT_APP } from './apps.ts';
@@ -15,6 +16,7 @@ import { up } from './commands/up.ts';
 function program(): Command {
   const cli = new Command('graft')
     .description('Run Graft nodes (a replicated key-value store by default) and talk to them')
+    .version(packageVersion(), '-V, --version', 'print the version of graft-raft')
     .exitOverride()
     .showHelpAfterError()
     .option('--token-file <path>', `the client token to send, for a cluster with clientTokenFile (default: the environment variable ${TOKEN_VARIABLE})`)
@@ -125,6 +127,12 @@ function program(): Command {
     .requiredOption(...cluster)
     .action((o: { cluster: string }) => configuration(o.cluster));
   return cli;
+}
+
+/** The version of the installed package: package.json lies two levels up, from src/cli and from dist/cli alike. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 /**

@@ -190,13 +190,15 @@ describe('package: the packed tarball, installed into a fresh project', function
     ).to.deep.equal([]);
   });
 
-  it('installs a `graft` bin that runs compiled JavaScript: --help, and `graft start` of a one-node cluster', async () => {
+  it('installs a `graft` bin that runs compiled JavaScript: --help, --version, and `graft start` of a one-node cluster', async () => {
     const bin = join(project(), 'node_modules', '.bin', 'graft');
     const help = await run(bin, ['--help'], project());
     expect(help)
       .to.match(/^Usage: graft /)
       .and.to.include('start')
       .and.to.include('kv');
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect((await run(bin, ['--version'], project())).trim()).to.equal(version);
 
     const port = await freePort();
     writeFileSync(join(project(), 'cluster.yaml'), `electionTimeout: 100\nconfiguration:\n  1: 127.0.0.1:${port}\ndataDir: ./data\n`);
