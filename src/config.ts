@@ -174,9 +174,13 @@ function parseConfigText(text: string, source: string, baseDir: string): Cluster
       return fail(`configuration.${id}`, `${JSON.stringify(value)} is not a valid address: ${(error as Error).message}`);
     }
     const formatted = formatAddress(address);
-    const owner = owners.get(formatted);
-    if (owner !== undefined) fail(`configuration.${id}`, `address ${formatted} is already the address of machine ${owner}; every member needs its own`);
-    owners.set(formatted, id);
+    const owner = owners.get(endpointKey(address));
+    if (owner !== undefined) {
+      const theirs = formatAddress(members.get(owner)!);
+      const how = theirs === formatted ? '' : ` (${theirs}, written another way)`;
+      fail(`configuration.${id}`, `address ${formatted} is already the address of machine ${owner}${how}; every member needs its own`);
+    }
+    owners.set(endpointKey(address), id);
     members.set(id, address);
   }
   if (members.size === 0) fail('configuration', 'no members; list at least one machine id with its address');
@@ -292,6 +296,35 @@ export function parseAddress(text: string): PeerAddress {
 /** `host:port`, with an IPv6 host in brackets. */
 export function formatAddress(address: PeerAddress): string {
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** Names that always mean this machine's own loopback interface. */
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
+
+/**
+ * The same for two addresses that reach the same endpoint however they are written: host names
+ * compared without case or a trailing dot, IPv6 in its canonical form, and `localhost`, `127.0.0.1`
+ * and `::1` as one. No name is looked up: two different names of one machine are not caught.
+ */
+export function endpointKey(address: PeerAddress): string {
+  let host = address.host.toLowerCase().replace(/\.$/, '');
+  if (host.includes(':')) {
+    try {
+      host = new URL(`http://[${host}]/`).hostname.slice(1, -1);
+    } catch {
+      // Not a valid IPv6 address: compared as written.
+    }
+  }
+  return `${LOOPBACK.has(host) ? 'loopback' : host}|${address.port}`;
+}
+
+/** Whether two `host:port` texts reach the same endpoint (endpointKey); false when either is not an address. */
+export function sameEndpoint(a: string, b: string): boolean {
+  try {
+    return endpointKey(parseAddress(a)) === endpointKey(parseAddress(b));
+  } catch {
+    return false;
+  }
 }
 
 /** Throws CONFIG_INVALID unless `id` is a member of `config`. */

@@ -1,6 +1,7 @@
 import { isRefusal, type ChangeRefusal, type ConfigChange } from '../core/configuration-change.ts';
 import { Membership, type Configuration } from '../core/membership.ts';
 import type { LogPosition, NodeId } from '../core/types.ts';
+import { sameEndpoint } from '../config.ts';
 import { GraftError } from '../errors.ts';
 import type { OwnedTimers } from './owned-timers.ts';
 
@@ -91,6 +92,11 @@ export class MembershipChanges {
       throw new GraftError('INVALID_ARGUMENT', `machine id ${id} is a member already, at ${known}, not at ${address}`);
     }
     const membership = new Membership(current);
+    const taken = Object.entries(current.addresses).find(([other, theirs]) => other !== id && membership.isMember(other) && sameEndpoint(theirs, address));
+    if (taken !== undefined) {
+      const how = taken[1] === address ? '' : ` (${taken[1]}, written another way)`;
+      throw new GraftError('INVALID_ARGUMENT', `address ${address} is already the address of machine ${taken[0]}${how}; every member needs its own`);
+    }
     if (!membership.isMember(id)) await this.change([{ type: 'add-learner', id, address }], (m) => m.isMember(id));
     if (learner || new Membership(this.parts.node.configuration().configuration).isVoter(id)) return this.members();
     await this.caughtUp(id, address);

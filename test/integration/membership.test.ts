@@ -88,7 +88,10 @@ describe('integration: membership changes at runtime (thesis chapter 4)', functi
     expect([notLeader.code, notLeader.leader]).to.deep.equal(['NOT_LEADER', leaderId]);
     const usedAddress = cluster.config.members.get('2')!;
     expect((await rejection(leader.addMember('9', `${usedAddress.host}:${usedAddress.port}`))).message).to.equal(
-      `address ${usedAddress.host}:${usedAddress.port} is used by machine id 2`,
+      `address ${usedAddress.host}:${usedAddress.port} is already the address of machine 2; every member needs its own`,
+    );
+    expect((await rejection(leader.addMember('9', `localhost:${usedAddress.port}`))).message).to.equal(
+      `address localhost:${usedAddress.port} is already the address of machine 2 (${usedAddress.host}:${usedAddress.port}, written another way); every member needs its own`,
     );
     expect((await rejection(leader.addMember('2', '127.0.0.1:1'))).code).to.equal('INVALID_ARGUMENT');
     expect((await rejection(leader.removeMember('9'))).message).to.match(/^machine id 9 is not a member/);

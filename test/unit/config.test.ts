@@ -86,7 +86,22 @@ describe('config: cluster.yaml', () => {
     [
       'duplicate address',
       'electionTimeout: 150\nconfiguration:\n  1: 127.0.0.1:9001\n  2: 127.0.0.1:9001\n',
-      /configuration\.2: address 127\.0\.0\.1:9001 is already the address of machine 1/,
+      /configuration\.2: address 127\.0\.0\.1:9001 is already the address of machine 1; every member needs its own/,
+    ],
+    [
+      'duplicate address, written another way (localhost for 127.0.0.1)',
+      'electionTimeout: 150\nconfiguration:\n  1: 127.0.0.1:9001\n  2: localhost:9001\n',
+      /configuration\.2: address localhost:9001 is already the address of machine 1 \(127\.0\.0\.1:9001, written another way\)/,
+    ],
+    [
+      'duplicate address, IPv6 written two ways',
+      'electionTimeout: 150\nconfiguration:\n  1: "[::1]:9001"\n  2: "[0:0:0:0:0:0:0:1]:9001"\n',
+      /configuration\.2: address \[0:0:0:0:0:0:0:1\]:9001 is already the address of machine 1 \(\[::1\]:9001, written another way\)/,
+    ],
+    [
+      'duplicate address, a host name in capitals',
+      'electionTimeout: 150\nconfiguration:\n  1: db.example.com:9001\n  2: DB.example.com.:9001\n',
+      /configuration\.2: address DB\.example\.com\.:9001 is already the address of machine 1 \(db\.example\.com:9001, written another way\)/,
     ],
     [
       'duplicate id, written as a number and a string',
