@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG_FILE, start } from './commands/start.ts';
 import { configuration, status, snapshot } from './commands/status.ts';
 import { stopNode } from './commands/stop.ts';
 import { up } from './commands/up.ts';
+import { explainSystemError } from './system-errors.ts';
 
 /** The `graft` command line. Exit codes: 0 done, 1 the request failed, 2 the command line was wrong. */
 function program(): Command {
@@ -160,7 +161,11 @@ try {
     console.error(`graft: ${error.message}`);
     process.exitCode = 1;
   } else {
-    console.error('graft: unexpected error:', error);
+    const explained = explainSystemError(error);
+    // A stack trace helps only whoever debugs graft itself: shown at GRAFT_LOG_LEVEL=debug.
+    if (explained !== null) console.error(`graft: ${explained}`);
+    else if (process.env['GRAFT_LOG_LEVEL'] === 'debug') console.error('graft: unexpected error:', error);
+    else console.error(`graft: unexpected error: ${error instanceof Error ? error.message : String(error)} (GRAFT_LOG_LEVEL=debug shows where)`);
     process.exitCode = 1;
   }
 }
