@@ -1,0 +1,63 @@
+import { mkdirSync } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Histogram, type LatencySummary } from './histogram.ts';
+
+/**
+ * What Graft's write-ahead log adds to an operation's bytes in each record: the record header (16),
+ * the entry's index, term and kind (13), and its session stamp (18). See src/storage/file/record.ts.
+ */
+export const WAL_RECORD_OVERHEAD = 47;
+/** The WAL's segment size: it moves to a new file, and syncs the directory, once a segment reaches it. */
+const SEGMENT_BYTES = 8 * 2 ** 20;
+
+/** The disk's sync rate for one batch size. */
+export interface DiskLimit {
+  readonly opBytes: number;
+  /** Records written per sync. */
+  readonly batch: number;
+  readonly syncsPerSec: number;
+  readonly recordsPerSec: number;
+  /** One write of the batch and its fdatasync. */
+  readonly sync: LatencySummary;
+}
+
+/**
+ * The disk's limit for the WAL's pattern, from this process: one write of `batch` records (each an
+ * `opBytes` operation as the WAL frames it) and one fdatasync, back to back for `seconds`, through
+ * `fs/promises` as the WAL does, appending to segment files of the WAL's size.
+ */
+export async function measureDisk(dir: string, opBytes: number, batch: number, seconds: number): Promise<DiskLimit> {
+  mkdirSync(dir, { recursive: true });
+  const data = Buffer.alloc(batch * (opBytes + WAL_RECORD_OVERHEAD), 'x');
+  const histogram = new Histogram();
+  let segment = 0;
+  let file = join(dir, `segment-${segment}`);
+  let handle: FileHandle = await open(file, 'a');
+  let size = 0;
+  let syncs = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  while (performance.now() < deadline) {
+    const t0 = performance.now();
+    if (size >= SEGMENT_BYTES) {
+      await handle.close();
+      await unlink(file);
+      file = join(dir, `segment-${++segment}`);
+      handle = await open(file, 'a');
+      size = 0;
+      const directory = await open(dir, 'r');
+      await directory.sync();
+      await directory.close();
+    }
+    for (let written = 0; written < data.length;) written += (await handle.write(data, written)).bytesWritten;
+    await handle.datasync();
+    size += data.length;
+    syncs++;
+    histogram.record(performance.now() - t0);
+  }
+  const elapsedSec = (performance.now() - started) / 1000;
+  await handle.close();
+  await unlink(file);
+  return { opBytes, batch, syncsPerSec: syncs / elapsedSec, recordsPerSec: (syncs * batch) / elapsedSec, sync: histogram.summary() };
+}
