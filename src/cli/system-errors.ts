@@ -7,7 +7,8 @@ export function explainSystemError(error: unknown): string | null {
   if (typeof e !== 'object' || e === null || typeof e.code !== 'string') return null;
   const where = e.address === undefined ? '' : ` ${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port ?? '?'}`;
   if (e.syscall === 'listen') {
-    if (e.code === 'EADDRINUSE') return `cannot listen on${where}: the port is in use (by another node, or another program); stop it, or give this member another address`;
+    if (e.code === 'EADDRINUSE')
+      return `cannot listen on${where}: the port is in use (by another node, or another program); stop it, or give this member another address`;
     if (e.code === 'EADDRNOTAVAIL') return `cannot listen on${where}: this machine has no such address; check this member's address in the configuration`;
     if (e.code === 'EACCES') return `cannot listen on${where}: permission denied (ports below 1024 need privileges); choose a higher port`;
   }
