@@ -45,6 +45,12 @@ export function runCli(args: readonly string[], timeoutMs = 30_000, input?: stri
   });
 }
 
+/** Starts the real `graft` CLI with `args` and leaves it running: for commands that do not end on their own (`graft up`). */
+export function spawnCli(args: readonly string[]): NodeProcess {
+  const child = spawn(process.execPath, [...NODE_FLAGS, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new NodeProcess('cli', '', child);
+}
+
 /** One `graft start` process, with a way to await a line of its output. */
 export class NodeProcess {
   /** Every line it printed, standard output and standard error together, in order of arrival. */
