@@ -29,7 +29,10 @@ export interface HttpAccess {
 export const OPEN_ACCESS: HttpAccess = { allowedOrigins: [], clientToken: null };
 
 /** What a node answers without a token, for load balancers and monitors: `GET /status` and `GET /health`. */
-const OPEN_ENDPOINTS = new Set(['/status', '/health']);
+const OPEN_ENDPOINTS = new Set(['/status', '/health', '/health/ready']);
+
+/** A node is ready to serve while it has applied all but at most this many committed entries. */
+export const READY_LAG = 1000;
 
 /**
  * The kvstore's HTTP JSON API (see DESIGN.md, "The node's port"). Every error is a JSON
@@ -174,6 +177,21 @@ async function route(store: KVStore, req: IncomingMessage, url: URL): Promise<[n
     // Alive: answers as soon as the node has started, while it replays its log too.
     if (!store.graft.isRunning()) return [503, { status: 'not running' }];
     return [200, { status: 'ok', appliedIndex: store.graft.status().appliedIndex }];
+  }
+  if (url.pathname === '/health/ready') {
+    if (method !== 'GET') throw new HttpError(405, `${method} /health/ready is not supported; use GET`);
+    // Ready: a leader is known, and this node is not far behind what it knows is committed.
+    const { leader, commitIndex, appliedIndex } = store.graft.status();
+    const lag = commitIndex - appliedIndex;
+    const ready = store.graft.isRunning() && leader !== null && lag <= READY_LAG;
+    const why = !store.graft.isRunning()
+      ? 'not running'
+      : leader === null
+        ? 'no leader known'
+        : lag > READY_LAG
+          ? `${lag} committed entries not applied yet`
+          : null;
+    return [ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...(why === null ? {} : { reason: why }), leader, commitIndex, appliedIndex }];
   }
   if (url.pathname === '/status') {
     if (method !== 'GET') throw new HttpError(405, `${method} /status is not supported; use GET`);
