@@ -90,7 +90,8 @@ const SNAPSHOT_KEYS = ['entries', 'bytes', 'keep'] as const;
 /** The port of an address written as a bare host name. */
 export const DEFAULT_PORT = 7070;
 
-const KEYS = [
+/** The top-level keys a cluster file may hold. */
+export const CLUSTER_FILE_KEYS = [
   'electionTimeout',
   'heartbeatInterval',
   'configuration',
@@ -140,11 +141,11 @@ function parseConfigText(text: string, source: string, baseDir: string): Cluster
   } catch (error) {
     fail('', `not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
-  if (!isMap(doc.contents)) fail('', `expected a mapping with the keys ${KEYS.join(', ')}, got ${describe(doc.toJS())}`);
+  if (!isMap(doc.contents)) fail('', `expected a mapping with the keys ${CLUSTER_FILE_KEYS.join(', ')}, got ${describe(doc.toJS())}`);
   const top = new Map<string, unknown>();
   for (const pair of (doc.contents as { items: Pair[] }).items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    if (!(KEYS as readonly string[]).includes(key)) fail(key, `unknown key; the keys are ${KEYS.join(', ')}`);
+    if (!(CLUSTER_FILE_KEYS as readonly string[]).includes(key)) fail(key, `unknown key; the keys are ${CLUSTER_FILE_KEYS.join(', ')}`);
     if (top.has(key)) fail(key, 'appears twice');
     top.set(key, pair.value);
   }
@@ -266,7 +267,7 @@ export interface ClusterConfigObject {
 /** Validates a configuration given as a plain object, with the same rules and messages as a file. */
 export function clusterConfigFromObject(value: ClusterConfigObject, source = '<object>'): ClusterConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new GraftError('CONFIG_INVALID', `${source}: expected an object with the keys ${KEYS.join(', ')}, got ${describe(value)}`);
+    throw new GraftError('CONFIG_INVALID', `${source}: expected an object with the keys ${CLUSTER_FILE_KEYS.join(', ')}, got ${describe(value)}`);
   }
   return parseConfigText(stringify(value), source, process.cwd());
 }

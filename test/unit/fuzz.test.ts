@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { clusterConfigFromObject, parseClusterConfig, type ClusterConfigObject } from '../../src/config.ts';
+import { CLUSTER_FILE_KEYS, clusterConfigFromObject, parseClusterConfig, type ClusterConfigObject } from '../../src/config.ts';
 import { GraftError } from '../../src/errors.ts';
 import { decodeFrame, encodeFrame, FrameError, FRAME_VERSION } from '../../src/transport/codec.ts';
 import type { PeerMessage } from '../../src/transport/peer-messages.ts';
@@ -144,18 +144,7 @@ describe(`fuzz: generated input never escapes its boundary (${RUNS} runs a prope
   });
 
   it('the configuration loader accepts or refuses any text and any object with CONFIG_INVALID, naming the source', () => {
-    const keys = fc.constantFrom(
-      'electionTimeout',
-      'heartbeatInterval',
-      'configuration',
-      'dataDir',
-      'readMode',
-      'snapshot',
-      'allowedOrigins',
-      'clientTokenFile',
-      'secretFile',
-      'nonsense',
-    );
+    const keys = fc.constantFrom(...CLUSTER_FILE_KEYS, 'nonsense');
     const configish = fc.dictionary(keys, fc.oneof(oddValue, fc.dictionary(fc.string({ maxLength: 4 }), oddValue)));
     const refusedProperly = (load: () => unknown): boolean => {
       try {
