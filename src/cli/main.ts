@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG_FILE, start } from './commands/start.ts';
 import { configuration, status, snapshot } from './commands/status.ts';
 import { stopNode } from './commands/stop.ts';
 import { up } from './commands/up.ts';
+import { useJson } from './output.ts';
 import { explainSystemError } from './system-errors.ts';
 
 /** The `graft` command line. Exit codes: 0 done, 1 the request failed, 2 the command line was wrong. */
@@ -24,8 +25,10 @@ function program(): Command {
     .option('--ca <file>', `the CA (PEM) that signed the nodes' certificates, for a cluster with tls: speak HTTPS (default: ${TLS_VARIABLES.ca})`)
     .option('--cert <file>', `the client certificate (PEM) to present, signed by the cluster CA (default: ${TLS_VARIABLES.cert})`)
     .option('--key <file>', `the private key (PEM) of --cert (default: ${TLS_VARIABLES.key})`)
+    .option('--json', 'print what a command prints as one JSON document, for programs')
     .hook('preAction', (command) => {
-      const options = command.opts() as { tokenFile?: string; ca?: string; cert?: string; key?: string };
+      const options = command.opts() as { tokenFile?: string; ca?: string; cert?: string; key?: string; json?: boolean };
+      useJson(options.json === true);
       useTokenFile(options.tokenFile);
       useTlsFiles({ ca: options.ca, cert: options.cert, key: options.key });
     });

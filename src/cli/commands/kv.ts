@@ -3,6 +3,7 @@ import { MAX_BODY_BYTES } from '../apps/kvstore/http-api.ts';
 import { expectOk, requestNode } from '../client.ts';
 import { CliError } from '../errors.ts';
 import { parseJsonArgument, parseJsonInput } from '../json-input.ts';
+import { print } from '../output.ts';
 
 const keyPath = (key: string): string => `/kv/${encodeURIComponent(key)}`;
 
@@ -18,20 +19,21 @@ export async function kvSet(cluster: string, key: string, source: ValueSource): 
   const value = await readValue(source);
   checkBodySize(`set ${key}`, 'the value is', value);
   const body = expectOk(await requestNode(cluster, 'PUT', keyPath(key), value), `set ${key}`);
-  console.log(`OK index=${String(body['index'])}`);
+  print({ ok: true, index: body['index'] }, () => [`OK index=${String(body['index'])}`]);
 }
 
 /** `graft kv get KEY [--stale]`: prints the value as JSON. A missing key is an error (exit 1). */
 export async function kvGet(cluster: string, key: string, stale: boolean): Promise<void> {
   const answer = await requestNode(cluster, 'GET', `${keyPath(key)}${stale ? '?consistency=stale' : ''}`);
   if (answer.status === 404) throw new CliError(`key ${JSON.stringify(key)} not found`);
-  console.log(JSON.stringify(expectOk(answer, `get ${key}`)['value']));
+  const value = expectOk(answer, `get ${key}`)['value'];
+  print({ key, value }, () => [JSON.stringify(value)]);
 }
 
 /** `graft kv del KEY`. */
 export async function kvDelete(cluster: string, key: string): Promise<void> {
   const body = expectOk(await requestNode(cluster, 'DELETE', keyPath(key)), `delete ${key}`);
-  console.log(`OK index=${String(body['index'])}`);
+  print({ ok: true, index: body['index'] }, () => [`OK index=${String(body['index'])}`]);
 }
 
 /** `graft kv cas KEY EXPECTED (NEW | - | --file PATH)`: prints whether the swap happened; exit 1 when it did not. */
@@ -42,7 +44,7 @@ export async function kvCompareAndSet(cluster: string, key: string, expectedJson
   checkBodySize(`cas ${key}`, 'the expected and new values together are', request);
   const body = expectOk(await requestNode(cluster, 'POST', `${keyPath(key)}/cas`, request), `cas ${key}`);
   if (body['ok'] !== true) throw new CliError(`cas ${key}: the current value is not ${expectedJson}; nothing changed`);
-  console.log('OK');
+  print({ ok: true }, () => ['OK']);
 }
 
 /** The JSON value from `source`; CliErrors name the file or standard input and what is wrong. */

@@ -1,5 +1,6 @@
 import { expectOk, findMember, requestNode, type Member } from '../client.ts';
 import { CliError } from '../errors.ts';
+import { print } from '../output.ts';
 
 /** `graft leader transfer [ID]`: finds the leader through any node and asks it to hand over. */
 export async function leaderTransfer(cluster: string, id: string | undefined): Promise<void> {
@@ -11,5 +12,5 @@ export async function leaderTransfer(cluster: string, id: string | undefined): P
     await requestNode(leader.address, 'POST', '/admin/leader/transfer', id === undefined ? {} : { id }),
     `transfer leadership from ${leader.id}`,
   );
-  console.log(`leader is now ${String(body['leader'])} (was ${leader.id})`);
+  print({ leader: body['leader'], previous: leader.id }, () => [`leader is now ${String(body['leader'])} (was ${leader.id})`]);
 }

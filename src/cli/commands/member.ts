@@ -1,5 +1,6 @@
 import { expectOk, nodeAddress, requestNode, type Member } from '../client.ts';
 import { CliError, UnreachableError } from '../errors.ts';
+import { print } from '../output.ts';
 import { formatTable } from '../table.ts';
 
 /**
@@ -21,24 +22,21 @@ export async function memberAdd(cluster: string, id: string, address: string, le
   const body = { id, address: nodeAddress('HOST:PORT', address), ...(learner ? { learner: true } : {}) };
   const members = await changeMembership(cluster, 'POST', '/admin/members', body, `add member ${id}`);
   const role = members.find((m) => m.id === id)?.role ?? (learner ? 'learner' : 'voter');
-  console.log(`added ${id} as a ${role}`);
-  printMembers(members);
+  print({ added: id, role, members }, () => [`added ${id} as a ${role}`, ...memberLines(members)]);
 }
 
 /** `graft member remove ID`: asks the leader (found through any node) to remove the member; prints the members left. */
 export async function memberRemove(cluster: string, id: string): Promise<void> {
   const members = await changeMembership(cluster, 'DELETE', `/admin/members/${encodeURIComponent(id)}`, undefined, `remove member ${id}`);
-  console.log(`removed ${id}`);
-  printMembers(members);
+  print({ removed: id, members }, () => [`removed ${id}`, ...memberLines(members)]);
 }
 
 /** The members, one per line: id, address, voter or learner. */
-function printMembers(members: readonly MemberInfo[]): void {
-  const lines = formatTable(
+function memberLines(members: readonly MemberInfo[]): string[] {
+  return formatTable(
     ['id', 'address', 'suffrage'],
     members.map((m) => [m.id, m.address, m.role]),
   );
-  for (const line of lines) console.log(line);
 }
 
 /** Options of `changeMembership`. */

@@ -1,6 +1,7 @@
 import { formatAddress, parseAddress } from '../../config.ts';
 import { expectOk, requestNode, type Member } from '../client.ts';
 import { CliError, UnauthorizedError } from '../errors.ts';
+import { print } from '../output.ts';
 import { formatTable } from '../table.ts';
 
 interface NodeStatus {
@@ -17,19 +18,24 @@ interface NodeStatus {
 /** `graft snapshot`: every member takes a snapshot now and compacts its log; fails if one could not. */
 export async function snapshot(cluster: string): Promise<void> {
   const first = expectOk(await requestNode(cluster, 'GET', '/status'), 'status') as unknown as NodeStatus;
-  const failed: string[] = [];
+  const results: { id: string; index?: unknown; term?: unknown; firstIndex?: unknown; error?: string }[] = [];
   for (const member of first.members) {
     try {
       const taken = expectOk(await requestNode(formatAddress(parseAddress(member.address)), 'POST', '/admin/snapshot'), `snapshot on ${member.id}`);
-      console.log(
-        `${member.id}: snapshot at index ${String(taken['index'])} (term ${String(taken['term'])}); the log now begins at ${String(taken['firstIndex'])}`,
-      );
+      results.push({ id: member.id, index: taken['index'], term: taken['term'], firstIndex: taken['firstIndex'] });
     } catch (error) {
       if (error instanceof UnauthorizedError) throw error; // every member would refuse it alike
-      failed.push(member.id);
-      console.log(`${member.id}: no snapshot: ${(error as Error).message}`);
+      results.push({ id: member.id, error: (error as Error).message });
     }
   }
+  print({ snapshots: results }, () =>
+    results.map((r) =>
+      r.error === undefined
+        ? `${r.id}: snapshot at index ${String(r.index)} (term ${String(r.term)}); the log now begins at ${String(r.firstIndex)}`
+        : `${r.id}: no snapshot: ${r.error}`,
+    ),
+  );
+  const failed = results.filter((r) => r.error !== undefined).map((r) => r.id);
   if (failed.length > 0) throw new CliError(`no snapshot on ${failed.join(', ')}`);
 }
 
@@ -44,20 +50,30 @@ export async function status(cluster: string): Promise<void> {
  */
 export async function configuration(cluster: string): Promise<void> {
   const first = expectOk(await requestNode(cluster, 'GET', '/status'), 'status') as unknown as NodeStatus;
-  const rows = await Promise.all(
-    first.members.map(async (member): Promise<string[]> => {
-      const known = [member.id, member.address, member.role ?? '?'];
+  const members = await Promise.all(
+    first.members.map(async (member) => {
+      const known = { id: member.id, address: member.address, suffrage: member.role ?? null };
       try {
         const s = expectOk(
           await requestNode(formatAddress(parseAddress(member.address)), 'GET', '/status', undefined, 2000),
           'status',
         ) as unknown as NodeStatus;
-        return [...known, s.role, String(s.term), String(s.commitIndex), String(s.appliedIndex)];
+        return { ...known, role: s.role, term: s.term, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex };
       } catch (error) {
-        return [...known, `unreachable (${(error as Error).message})`];
+        return { ...known, unreachable: (error as Error).message };
       }
     }),
   );
-  console.log(`cluster: ${first.clusterId ?? '(not named yet)'}   leader: ${first.leader ?? '(none known)'}   term: ${first.term}`);
-  for (const line of formatTable(['id', 'address', 'suffrage', 'role', 'term', 'commit', 'applied'], rows)) console.log(line);
+  print({ clusterId: first.clusterId, leader: first.leader, term: first.term, members }, () => [
+    `cluster: ${first.clusterId ?? '(not named yet)'}   leader: ${first.leader ?? '(none known)'}   term: ${first.term}`,
+    ...formatTable(
+      ['id', 'address', 'suffrage', 'role', 'term', 'commit', 'applied'],
+      members.map((m) => {
+        const known = [m.id, m.address, m.suffrage ?? '?'];
+        return 'unreachable' in m
+          ? [...known, `unreachable (${m.unreachable})`]
+          : [...known, m.role, String(m.term), String(m.commitIndex), String(m.appliedIndex)];
+      }),
+    ),
+  ]);
 }
