@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { GraftError } from '../errors.ts';
 import { apps, DEFAULT_APP } from './apps.ts';
 import { CliError, UsageError } from './errors.ts';
@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG_FILE, start } from './commands/start.ts';
 import { configuration, status, snapshot } from './commands/status.ts';
 import { stopNode } from './commands/stop.ts';
 import { up } from './commands/up.ts';
+import { completionScript } from './completion.ts';
 import { useJson } from './output.ts';
 import { explainSystemError } from './system-errors.ts';
 
@@ -130,6 +131,14 @@ function program(): Command {
     .description('members, voters or learners, their roles, and the leader')
     .requiredOption(...cluster)
     .action((o: { cluster: string }) => configuration(o.cluster));
+  cli
+    .command('completion')
+    .description('print a script that completes graft commands in your shell: source <(graft completion bash)')
+    .argument('<shell>', 'bash or zsh', (value: string) => {
+      if (value !== 'bash' && value !== 'zsh') throw new InvalidArgumentError('expected bash or zsh');
+      return value;
+    })
+    .action((shell: 'bash' | 'zsh') => void process.stdout.write(completionScript(shell, cli)));
   return cli;
 }
 
