@@ -8,7 +8,7 @@ import { kvCompareAndSet, kvDelete, kvGet, kvSet, type ValueSource } from './com
 import { leaderTransfer } from './commands/leader.ts';
 import { memberAdd, memberRemove } from './commands/member.ts';
 import { DEFAULT_CONFIG_FILE, start } from './commands/start.ts';
-import { configuration, status, snapshot } from './commands/status.ts';
+import { configuration, status, snapshot, watchConfiguration } from './commands/status.ts';
 import { stopNode } from './commands/stop.ts';
 import { up } from './commands/up.ts';
 import { completionScript } from './completion.ts';
@@ -130,7 +130,8 @@ function program(): Command {
     .command('configuration')
     .description('members, voters or learners, their roles, and the leader')
     .requiredOption(...cluster)
-    .action((o: { cluster: string }) => configuration(o.cluster));
+    .option('--watch', 'show it again every second, until Ctrl-C')
+    .action((o: { cluster: string; watch?: boolean }) => (o.watch === true ? watchConfiguration(o.cluster) : configuration(o.cluster)));
   cli
     .command('completion')
     .description('print a script that completes graft commands in your shell: source <(graft completion bash)')

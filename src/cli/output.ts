@@ -14,3 +14,12 @@ export function print(data: unknown, human: () => readonly string[]): void {
   if (asJson) console.log(JSON.stringify(data, null, 2));
   else for (const line of human()) console.log(line);
 }
+
+/**
+ * Prints one view of something watched: on a terminal, in place of the one before; otherwise (a
+ * pipe, a file) after it, a blank line between. With `--json`, one JSON document per line.
+ */
+export function printView(data: unknown, human: () => readonly string[]): void {
+  if (asJson) console.log(JSON.stringify(data));
+  else process.stdout.write(`${process.stdout.isTTY ? '\x1b[2J\x1b[H' : '\n'}${human().join('\n')}\n`);
+}

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ProcessCluster, runCli } from '../helpers/processes.ts';
+import { ProcessCluster, runCli, spawnCli, waitUntil } from '../helpers/processes.ts';
 
 /** `graft ... --json` against a cluster of real processes: what a program reads, one JSON document per command. */
 describe('process: graft --json', function () {
@@ -30,6 +30,27 @@ describe('process: graft --json', function () {
     expect(await json('kv', 'cas', 'greeting', '"hello"', '"bonjour"')).to.deep.equal({ ok: true });
     const del = await json('kv', 'del', 'greeting');
     expect([del['ok'], typeof del['index']]).to.deep.equal([true, 'number']);
+  });
+
+  it('configuration --watch prints a view every second, one JSON document per line, and shows a member going away', async () => {
+    const watch = spawnCli(['configuration', '--watch', '--json', '--cluster', cluster.address('1')]);
+    try {
+      const views = (): { members: { id: string; role?: string; unreachable?: string }[] }[] =>
+        watch.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { members: { id: string; role?: string; unreachable?: string }[] });
+      await waitUntil('a first view', async () => views().length >= 1, 10_000);
+      expect(views()[0]!.members.map((m) => m.id)).to.deep.equal(['1', '2', '3']);
+      await cluster.nodes.get('3')!.kill('SIGKILL');
+      await waitUntil(
+        'a view with node 3 unreachable',
+        async () => views().some((v) => v.members.find((m) => m.id === '3')?.unreachable !== undefined),
+        10_000,
+      );
+    } finally {
+      await watch.kill('SIGINT');
+    }
+    cluster.start('3');
+    await cluster.nodes.get('3')!.waitForLine(/listening on/);
+    await cluster.agreedLeader(['1', '2', '3']);
   });
 
   it('configuration, leader transfer and snapshot', async () => {

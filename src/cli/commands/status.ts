@@ -1,7 +1,7 @@
 import { formatAddress, parseAddress } from '../../config.ts';
 import { expectOk, requestNode, type Member } from '../client.ts';
 import { CliError, UnauthorizedError } from '../errors.ts';
-import { print } from '../output.ts';
+import { print, printView } from '../output.ts';
 import { formatTable } from '../table.ts';
 
 interface NodeStatus {
@@ -49,6 +49,25 @@ export async function status(cluster: string): Promise<void> {
  * voter or a learner, with its role, term and indexes as it reports them, and the leader.
  */
 export async function configuration(cluster: string): Promise<void> {
+  const { data, lines } = await configurationView(cluster);
+  print(data, lines);
+}
+
+/** `graft configuration --watch`: the same, every second, until interrupted; a node that does not answer is a line of the view, not the end. */
+export async function watchConfiguration(cluster: string): Promise<never> {
+  for (;;) {
+    try {
+      const { data, lines } = await configurationView(cluster);
+      printView(data, lines);
+    } catch (error) {
+      if (error instanceof UnauthorizedError) throw error;
+      printView({ error: (error as Error).message }, () => [`${new Date().toISOString()} ${(error as Error).message}`]);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+async function configurationView(cluster: string): Promise<{ data: unknown; lines: () => string[] }> {
   const first = expectOk(await requestNode(cluster, 'GET', '/status'), 'status') as unknown as NodeStatus;
   const members = await Promise.all(
     first.members.map(async (member) => {
@@ -64,16 +83,19 @@ export async function configuration(cluster: string): Promise<void> {
       }
     }),
   );
-  print({ clusterId: first.clusterId, leader: first.leader, term: first.term, members }, () => [
-    `cluster: ${first.clusterId ?? '(not named yet)'}   leader: ${first.leader ?? '(none known)'}   term: ${first.term}`,
-    ...formatTable(
-      ['id', 'address', 'suffrage', 'role', 'term', 'commit', 'applied'],
-      members.map((m) => {
-        const known = [m.id, m.address, m.suffrage ?? '?'];
-        return 'unreachable' in m
-          ? [...known, `unreachable (${m.unreachable})`]
-          : [...known, m.role, String(m.term), String(m.commitIndex), String(m.appliedIndex)];
-      }),
-    ),
-  ]);
+  return {
+    data: { clusterId: first.clusterId, leader: first.leader, term: first.term, members },
+    lines: () => [
+      `cluster: ${first.clusterId ?? '(not named yet)'}   leader: ${first.leader ?? '(none known)'}   term: ${first.term}`,
+      ...formatTable(
+        ['id', 'address', 'suffrage', 'role', 'term', 'commit', 'applied'],
+        members.map((m) => {
+          const known = [m.id, m.address, m.suffrage ?? '?'];
+          return 'unreachable' in m
+            ? [...known, `unreachable (${m.unreachable})`]
+            : [...known, m.role, String(m.term), String(m.commitIndex), String(m.appliedIndex)];
+        }),
+      ),
+    ],
+  };
 }
