@@ -438,6 +438,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         timers: this.timers,
         electionTimeoutMs: this.config.electionTimeout,
         heartbeatIntervalMs: this.config.heartbeatInterval,
+        reachable: (peer) => this.node.reachable(peer),
       },
       target,
     );
@@ -455,10 +456,18 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
 
   private async shutdown(): Promise<void> {
     if (this.state === 'running' && this.node.softState().role === 'Leader' && this.node.voters().length > 1) {
-      await this.transferLeadership().then(
-        (leader) => this.logger.info(`handed leadership to ${leader} before stopping`),
-        (error: Error) => this.logger.warn(`stopping without handing over leadership: ${error.message}`),
-      );
+      // When every follower is gone (the whole cluster stops at once), there is no one to hand over to.
+      const followersGone = (): boolean => this.node.voters().every((id) => id === this.id || !this.node.reachable(id));
+      if (followersGone()) this.logger.info('stopping without a hand-over: no follower is connected');
+      else {
+        await this.transferLeadership().then(
+          (leader) => this.logger.info(`handed leadership to ${leader} before stopping`),
+          (error: Error) =>
+            followersGone()
+              ? this.logger.info(`stopping without a hand-over: the followers went away (${error.message})`)
+              : this.logger.warn(`stopping without handing over leadership: ${error.message}`),
+        );
+      }
     }
     this.state = 'stopped';
     await this.node.stop();

@@ -15,6 +15,8 @@ export interface HandoverParts {
   readonly timers: OwnedTimers;
   readonly electionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
+  /** Whether a peer can be reached now: a target that went away will not take over. */
+  readonly reachable: (peer: NodeId) => boolean;
 }
 
 /**
@@ -35,8 +37,15 @@ export function awaitHandover(parts: HandoverParts, target: NodeId): Promise<Nod
       done();
       resolve(leader);
     };
-    // The core gives up after an election timeout and takes proposals again: say so at once.
+    // The core gives up after an election timeout and takes proposals again: say so at once. A target
+    // whose connection is gone (it stopped too) will not take over: no use waiting for it.
     const cancelCheck = timers.every(parts.heartbeatIntervalMs, () => {
+      if (!parts.reachable(target)) {
+        const still = parts.softState().role === 'Leader' ? `node ${self} still leads` : 'no leader is known';
+        done();
+        reject(new GraftError('TRANSFER_ABORTED', `node ${target} went away before it took over; ${still}`, { leader: parts.softState().leader }));
+        return;
+      }
       if (parts.softState().role !== 'Leader' || parts.transferTarget() !== null) return;
       done();
       reject(

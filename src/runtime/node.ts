@@ -239,6 +239,11 @@ export class RaftNode {
   }
 
   /** Sends runtime-level messages to a peer (forwarding); false when it certainly did not leave. */
+  /** Whether `peer` can be reached now (its connection is open); true when the transport cannot tell. */
+  reachable(peer: NodeId): boolean {
+    return !this.stopped && (this.options.transport.isConnected?.(peer) ?? true);
+  }
+
   sendToPeer(to: NodeId, message: PeerMessage): boolean {
     return !this.stopped && this.options.transport.send(to, [message]);
   }

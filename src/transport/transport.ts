@@ -29,6 +29,11 @@ export interface Transport {
    * refused from now on. Optional: a transport with no handshake has nothing to check.
    */
   setCluster?(cluster: string): void;
+  /**
+   * Whether a connection to `peer` is open now. Optional: a transport without connections (or one
+   * that cannot tell) leaves it out, and every peer counts as reachable.
+   */
+  isConnected?(peer: NodeId): boolean;
   /** Closes every connection and server this transport opened. Idempotent. */
   stop(): Promise<void>;
 }

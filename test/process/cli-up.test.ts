@@ -32,6 +32,11 @@ describe('process: graft up', function () {
     up.child.kill('SIGINT');
     expect(await up.exited).to.equal(0);
     expect(up.lines).to.include('stopping all nodes (Ctrl-C again to force)');
+    // Every node stops at once: the leader has no one to hand over to, and says so without a warning;
+    // its peers see each other stop, not lose their connections.
+    const afterStop = up.lines.slice(up.lines.indexOf('stopping all nodes (Ctrl-C again to force)'));
+    expect(afterStop.filter((l) => / WARN /.test(l))).to.deep.equal([]);
+    expect(afterStop.some((l) => l.startsWith(`[${leader}] `) && /stopping without a hand-over|handed leadership/.test(l))).to.equal(true);
     for (const id of ['1', '2', '3'])
       expect(
         up.lines.some((l) => l.startsWith(`[${id}] `) && /stopped/.test(l)),

@@ -64,11 +64,12 @@ export class Dialer {
     this.connect();
   }
 
-  stop(): void {
+  /** Stops calling. A connection it made is cut, unless `keepOpen` (its owner closes it). */
+  stop(keepOpen = false): void {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    this.socket?.terminate();
+    if (!keepOpen || this.socket?.readyState !== WebSocket.OPEN) this.socket?.terminate();
     this.socket = null;
   }
 

@@ -20,6 +20,8 @@ import { LogThrottle } from './log-throttle.ts';
 /** The path peers connect to. */
 export const RAFT_PATH = '/raft';
 
+/** Close code of a node that stops: going away. */
+const GOING_AWAY = 1001;
 /** Close code for a frame too big. */
 const TOO_BIG = 1009;
 
@@ -149,6 +151,10 @@ export class WebSocketTransport implements Transport {
     }
   }
 
+  isConnected(peer: NodeId): boolean {
+    return this.sockets.get(peer)?.readyState === WebSocket.OPEN;
+  }
+
   setCluster(cluster: string): void {
     this.cluster = cluster;
   }
@@ -171,9 +177,15 @@ export class WebSocketTransport implements Transport {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const dialer of this.dialers.values()) dialer.stop();
+    for (const dialer of this.dialers.values()) dialer.stop(true);
     this.dialers.clear();
-    for (const socket of this.sockets.values()) socket.terminate();
+    // Peers are told this node is going away, so they log a stop, not a lost connection; a peer that
+    // does not answer the close within 100 ms is cut off all the same.
+    const open = [...this.sockets.values()].filter((socket) => socket.readyState === WebSocket.OPEN);
+    const closed = Promise.all(open.map((socket) => new Promise((resolve) => socket.once('close', resolve))));
+    for (const socket of open) socket.close(GOING_AWAY, 'node stopping');
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 100).unref())]);
+    for (const socket of [...open, ...this.sockets.values()]) socket.terminate();
     this.sockets.clear();
     for (const client of this.wss.clients) client.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
@@ -331,11 +343,12 @@ export class WebSocketTransport implements Transport {
       const tooBig = error.message.includes('Max payload size exceeded');
       this.logger.warn(`dropping connection to ${peer}: ${tooBig ? `a frame over ${this.maxFrameBytes} bytes` : error.message}`);
     });
-    socket.once('close', () => {
+    socket.once('close', (code: number) => {
       if (this.sockets.get(peer) !== socket) return;
       this.sockets.delete(peer);
       if (this.stopped || !this.peers.has(peer)) return;
-      if (!this.lost.has(peer)) this.logger.warn(`lost the connection to peer ${peer}; calling it again`);
+      if (code === GOING_AWAY) this.logger.info(`peer ${peer} is stopping; calling it again until it is back`);
+      else if (!this.lost.has(peer)) this.logger.warn(`lost the connection to peer ${peer}; calling it again`);
       this.lost.add(peer);
       this.dialers.get(peer)?.wake();
     });
