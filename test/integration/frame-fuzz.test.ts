@@ -377,7 +377,9 @@ function harmless(frame: Outgoing, staleTerm: number): Outgoing {
 
 /** A close reason as the node truncates it: at most 120 bytes. */
 function truncated(reason: string): string {
-  return Buffer.byteLength(reason) <= 120 ? reason : `${Buffer.from(reason).subarray(0, 117).toString()}...`;
+  const cut = Buffer.byteLength(reason) <= 120 ? reason : `${Buffer.from(reason).subarray(0, 117).toString()}...`;
+  // The reason travels as UTF-8: a lone surrogate (JSON.parse quotes half of an astral character) arrives as U+FFFD.
+  return Buffer.from(cut).toString();
 }
 
 /** A frame every node refuses, to end a connection whose generated frame turned out acceptable. */
@@ -502,7 +504,18 @@ describe(`integration: ${FRAMES.toLocaleString('en-US')} generated frames agains
         }
         for (const [id, node] of cluster.nodes) expect(node.graft.isRunning(), `node ${id} runs`).to.equal(true);
       }),
-      { numRuns: Math.ceil(FRAMES / (VALID_PER_CONNECTION + 1)) },
+      {
+        numRuns: Math.ceil(FRAMES / (VALID_PER_CONNECTION + 1)),
+        // Found by a full run: a binary frame of one astral character, whose JSON.parse error quotes half of it.
+        examples: [
+          [
+            {
+              valid: Array.from({ length: 3 }, () => ({ data: Buffer.from('{"v":2,"messages":[]}'), text: true })),
+              last: { data: Buffer.from([240, 144, 128, 128]), text: false },
+            },
+          ],
+        ],
+      },
     );
     const seconds = (Date.now() - started) / 1000;
     const codeList = [...codes].map(([code, n]) => `${code ?? 'none'}: ${n.toLocaleString('en-US')}`).join(', ');
