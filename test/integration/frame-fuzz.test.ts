@@ -1,13 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MAX_INDEX, MAX_TERM } from '../../src/core/limits.ts';
 import type { Logger } from '../../src/logger.ts';
 import { decodeFrame, FrameError, FRAME_VERSION } from '../../src/transport/codec.ts';
 import { RAFT_PATH } from '../../src/transport/ws/ws-transport.ts';
+import { tempSecretFile } from '../helpers/secret-file.ts';
 import { GraftCluster, waitUntil } from '../helpers/graft-cluster.ts';
 
 /**
@@ -563,18 +561,15 @@ describe('integration: generated handshakes against a live node of a cluster wit
   const CONNECTIONS = Math.max(100, Math.ceil(FRAMES / 20));
   this.timeout(Math.max(60_000, CONNECTIONS * 20));
   let cluster: GraftCluster;
-  let dir: string;
+  const secret = tempSecretFile();
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'graft-frame-fuzz-'));
-    const secretFile = join(dir, 'cluster.secret');
-    writeFileSync(secretFile, 'only-the-members-hold-this-secret\n');
-    cluster = await GraftCluster.create(3, { secretFile });
+    cluster = await GraftCluster.create(3, { secretFile: secret.path });
   });
 
   after(async () => {
     await cluster?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    secret.remove();
   });
 
   it(`refuses ${CONNECTIONS.toLocaleString('en-US')} connections that cannot prove the secret, whatever they send, and nothing they send reaches a node`, async () => {

@@ -1,28 +1,23 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import { FRAME_VERSION } from '../../src/transport/codec.ts';
 import { encodeHello, newNonce } from '../../src/transport/ws/hello.ts';
 import { RAFT_PATH } from '../../src/transport/ws/ws-transport.ts';
+import { tempSecretFile } from '../helpers/secret-file.ts';
 import { GraftCluster, waitUntil } from '../helpers/graft-cluster.ts';
 
 describe('integration: an outsider on /raft of a cluster with a secret changes nothing', function () {
   this.timeout(30_000);
   let cluster: GraftCluster;
-  let dir: string;
+  const secret = tempSecretFile();
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'graft-secret-'));
-    const secretFile = join(dir, 'cluster.secret');
-    writeFileSync(secretFile, 'only-the-members-hold-this-secret\n');
-    cluster = await GraftCluster.create(3, { secretFile });
+    cluster = await GraftCluster.create(3, { secretFile: secret.path });
   });
 
   after(async () => {
     await cluster?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    secret.remove();
   });
 
   it("a forged RequestVote with a huge term and a forged AppendEntries move no node's term, log or leader", async () => {
