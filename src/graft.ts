@@ -1,15 +1,18 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { Registry, type RegistryContentType } from 'prom-client';
 import { bootstrapConfiguration, formatAddress, parseAddress, type ClusterConfig } from './config.ts';
 import { Membership, type Configuration } from './core/membership.ts';
 import { seededRng } from './core/rng.ts';
 import type { NodeId, Role } from './core/types.ts';
 import { GraftError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { GraftMetrics } from './metrics/graft-metrics.ts';
 import { defaultStorage, ownAddress, validateOptions, type GraftOptions, type TestKnobs } from './options.ts';
 import { Applier } from './runtime/applier.ts';
 import { realClock, type Clock } from './runtime/clock.ts';
 import type { GraftEvents } from './runtime/events.ts';
+import { ElectionLog } from './runtime/election-log.ts';
 import { RaftNode } from './runtime/node.ts';
 import { awaitHandover } from './runtime/leadership-handover.ts';
 import { MembershipChanges, type MemberInfo } from './runtime/membership-changes.ts';
@@ -65,8 +68,18 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   readonly id: NodeId;
   /** The validated cluster configuration this instance runs with. */
   readonly config: ClusterConfig;
+  /**
+   * The prom-client registry that holds this instance's metrics (GraftOptions.metricsRegistry, or one
+   * of its own): serve `await metrics.metrics()` with `metrics.contentType` to Prometheus. Gauges are
+   * read from the node when scraped. See the README's "Metrics" for what each one means.
+   */
+  readonly metrics: Registry<RegistryContentType>;
+  /** What the layers below report to, and the metrics read. */
+  private readonly meters: GraftMetrics;
   private readonly options: GraftOptions<Op, Result>;
   private readonly logger: Logger;
+  /** Says in the log when elections start, are won or lost. */
+  private readonly elections: ElectionLog;
   private readonly clock: Clock;
   /** Every timer of this instance (deadlines, retries, polls), cancelled when it stops. */
   private readonly timers: OwnedTimers;
@@ -90,6 +103,8 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   private wasMember = false;
   private removalReported = false;
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+  /** Whether the node has loaded its state (start got that far): before, there is no state to report. */
+  private loaded = false;
   /** The last role and leader reported, so events fire only on change. */
   private lastRole: Role = 'Follower';
   private lastLeader: NodeId | null = null;
@@ -103,12 +118,16 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.options = options;
     this.config = config;
     this.id = String(options.machineId);
-    this.logger = options.logger ?? createLogger(`node ${this.id}`);
+    // Embedded, a library keeps quiet: warnings and errors only, unless GRAFT_LOG_LEVEL asks for more.
+    this.logger = options.logger ?? createLogger({ bindings: { node: this.id } });
+    this.elections = new ElectionLog(this.logger);
     this.clock = knobs.clock ?? realClock;
     this.timers = new OwnedTimers(this.clock);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     const rng = knobs.rng ?? seededRng(randomInt(2 ** 31));
-    this.storage = options.storage ?? defaultStorage(config, this.id, options.dataDir ?? config.dataDir, this.logger);
+    this.metrics = options.metricsRegistry ?? new Registry();
+    this.meters = this.createMeters();
+    this.storage = options.storage ?? defaultStorage(config, this.id, options.dataDir ?? config.dataDir, this.logger, this.meters.fsyncDuration);
     // The machines this one knows of: the configuration's, and its own address when it is outside it.
     const addressBook = new Map([...config.members, [this.id, ownAddress(config, this.id, options.address)]]);
     const transport =
@@ -116,13 +135,14 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       new WebSocketTransport({
         self: this.id,
         members: addressBook,
-        logger: this.logger.child('transport'),
+        logger: this.logger.child({ component: 'transport' }),
         ...(config.secret === null ? {} : { secret: config.secret }),
         ...(config.tls === null ? {} : { tls: { cert: config.tls.cert, key: config.tls.key, ca: config.tls.ca } }),
         ...(config.clusterId === null ? {} : { cluster: config.clusterId }),
         // A peer that comes back is called again within about an election timeout.
         backoff: { initialMs: Math.min(50, config.heartbeatInterval), maxMs: config.electionTimeout },
         ...(options.server === undefined ? {} : { server: options.server }),
+        peerBytes: this.meters.peerBytes,
       });
     this.node = new RaftNode({
       id: this.id,
@@ -154,6 +174,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       onConfiguration: (configuration) => this.configurationChanged(configuration),
       onForwardMessage: (m) => this.proposer.handle(m),
       onFatal: (error) => this.fatal(error),
+      observer: this.meters,
     });
     // The replicated record of every client session; identical on every node.
     const sessions = new SessionTable(SESSION_CAPACITY);
@@ -206,6 +227,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       );
     }
     await this.node.start();
+    this.loaded = true;
     this.state = 'running';
     this.session.open();
   }
@@ -237,6 +259,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     if (overload !== null) return Promise.reject(overload);
     this.pendingOperations++;
     this.pendingBytes += data.length;
+    const proposedAt = this.clock.now();
     const { seq, outcome } = this.session.run(data);
     return new Promise<Result>((resolve, reject) => {
       let waiting = true;
@@ -263,6 +286,8 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       outcome.then(
         (o) => {
           settled();
+          // Applied here, whether the applicator returned or threw: that is the latency of a commit.
+          this.meters.commitLatency.observe((this.clock.now() - proposedAt) / 1000);
           if (o.ok) resolve(o.value as Result);
           else reject(o.error);
         },
@@ -458,14 +483,14 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     if (this.state === 'running' && this.node.softState().role === 'Leader' && this.node.voters().length > 1) {
       // When every follower is gone (the whole cluster stops at once), there is no one to hand over to.
       const followersGone = (): boolean => this.node.voters().every((id) => id === this.id || !this.node.reachable(id));
-      if (followersGone()) this.logger.info('stopping without a hand-over: no follower is connected');
+      if (followersGone()) this.logger.info({ handover: false }, 'stopping without a hand-over: no follower is connected');
       else {
         await this.transferLeadership().then(
-          (leader) => this.logger.info(`handed leadership to ${leader} before stopping`),
+          (leader) => this.logger.info({ handover: true, leader }, `handed leadership to ${leader} before stopping`),
           (error: Error) =>
             followersGone()
-              ? this.logger.info(`stopping without a hand-over: the followers went away (${error.message})`)
-              : this.logger.warn(`stopping without handing over leadership: ${error.message}`),
+              ? this.logger.info({ handover: false, error: error.message }, `stopping without a hand-over: the followers went away (${error.message})`)
+              : this.logger.warn({ handover: false, error: error.message }, `stopping without handing over leadership: ${error.message}`),
         );
       }
     }
@@ -477,8 +502,29 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         : new GraftError('SHUTDOWN', `node ${this.id} stopped after a fatal error: ${this.failure.message}`, { cause: this.failure });
     this.rejectEverything(error);
     this.timers.cancelAll();
-    await this.storage.close().catch((closeError: Error) => this.logger.warn(`closing storage failed: ${closeError.message}`));
+    await this.storage.close().catch((closeError: Error) => this.logger.warn({ error: closeError.message }, `closing storage failed: ${closeError.message}`));
     this.emit('stopped', this.failure);
+  }
+
+  /** This instance's metrics in its registry, the gauges reading the node when scraped; CONFIG_INVALID when the registry has them already. */
+  private createMeters(): GraftMetrics {
+    try {
+      return new GraftMetrics(this.metrics, {
+        view: () => (this.loaded ? this.status() : null),
+        peers: () => (this.loaded ? new Membership(this.node.configuration().configuration).allMembers().filter((id) => id !== this.id) : []),
+        replication: () => {
+          const matchIndexes = this.state === 'running' ? this.node.matchIndexes() : null;
+          return matchIndexes === null ? null : { matchIndexes, lastIndex: this.node.lastIndex() };
+        },
+        connected: (peer) => this.state === 'running' && this.node.reachable(peer),
+      });
+    } catch (error) {
+      throw new GraftError(
+        'CONFIG_INVALID',
+        `GraftInstance options: metricsRegistry: ${(error as Error).message} Each GraftInstance needs a registry of its own.`,
+        { cause: error },
+      );
+    }
   }
 
   /** Why a membership change cannot be asked of this instance now, or null. */
@@ -491,7 +537,10 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     const { index } = this.node.configuration();
     const members = this.membership.members();
     if (new Membership(configuration).isMember(this.id)) this.wasMember = true;
-    this.logger.info(`configuration at index ${index}: ${describeMembers(configuration)}`);
+    this.logger.info(
+      { index, voters: configuration.voters, outgoing: configuration.outgoing, learners: configuration.learners },
+      `configuration at index ${index}: ${describeMembers(configuration)}`,
+    );
     this.emit('membership', members, index);
   }
 
@@ -502,15 +551,17 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     if (new Membership(configuration).isMember(this.id) || index > this.node.commitIndex()) return;
     this.removalReported = true;
     this.logger.warn(
+      { index, voters: configuration.voters, learners: configuration.learners },
       `this machine was removed from the cluster (configuration at index ${index}: ${describeMembers(configuration)}); it takes no further part`,
     );
     this.emit('removed', index);
   }
 
   private leadershipChanged(role: Role, term: number, leader: NodeId | null): void {
+    this.meters.roleNoticed(role, term);
+    this.elections.observe({ role, term, leader });
     if (role !== this.lastRole) {
       this.lastRole = role;
-      this.logger.info(`became ${role}`, { term });
       this.emit('role', role, term);
     }
     if (leader !== this.lastLeader) {
@@ -539,7 +590,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   /** An 'error' event with no listener would throw and take the process down; log it instead. */
   private reportError(error: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
-    else this.logger.error(error.message);
+    else this.logger.error(error instanceof GraftError ? { code: error.code } : {}, error.message);
   }
 
   private rejectEverything(error: GraftError): void {

@@ -14,7 +14,7 @@ export {
 export { superjsonSerializer, jsonSerializer, type Serializer } from './serializer.ts';
 export { recordsToSnapshot, snapshotToRecords } from './snapshot-records.ts';
 export { GraftError, type GraftErrorCode } from './errors.ts';
-export { createLogger, silentLogger, type Logger, type LoggerOptions, type LogLevel } from './logger.ts';
+export { createLogger, silentLogger, type LogFn, type LogFormat, type Logger, type LoggerOptions, type LogLevel } from './logger.ts';
 export type { Storage, PersistedState } from './storage/storage.ts';
 export { MemorySnapshotStore, type SnapshotStore, type StoredSnapshot } from './storage/snapshot-store.ts';
 export { logAfterSnapshot } from './storage/log-after-snapshot.ts';

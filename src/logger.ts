@@ -1,47 +1,88 @@
+import { pino } from 'pino';
+import { prettyLogLine } from './pretty-log.ts';
+
 /** How much a logger prints: each level includes the ones after it. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+/** How `createLogger` writes a line: one JSON object (pino's), or text for a person at a terminal. */
+export type LogFormat = 'json' | 'pretty';
 
-/** A leveled logger; `context` is printed as key=value pairs after the message. */
-export interface Logger {
-  /** Detail for debugging: messages, timers, retries. */
-  debug(message: string, context?: Record<string, unknown>): void;
-  /** What an operator wants to know happened: elections, restarts. */
-  info(message: string, context?: Record<string, unknown>): void;
-  /** Something wrong that the node survives: a refused peer, a dropped message. */
-  warn(message: string, context?: Record<string, unknown>): void;
-  /** Something the node cannot survive, or a caller will see fail. */
-  error(message: string, context?: Record<string, unknown>): void;
-  /** A logger for a part of this one, named `parent/name`. */
-  child(name: string): Logger;
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const FORMATS: readonly LogFormat[] = ['json', 'pretty'];
+
+/**
+ * One level's method, in pino's argument order: `(context, message)`, or `(message)` alone. The
+ * context's fields go into the line beside the message (`{ peer: '2', term: 7 }`).
+ */
+export interface LogFn {
+  (context: object, message: string): void;
+  (message: string): void;
 }
 
-/** Options of `createLogger`: by default the level comes from GRAFT_LOG_LEVEL and lines go to stderr. */
+/**
+ * What Graft logs to: a subset of pino's `Logger`, so a `pino()` instance (or any logger with the same
+ * methods, such as a child of one) can be passed as it is.
+ */
+export interface Logger {
+  /** Detail for debugging: messages, timers, retries. */
+  debug: LogFn;
+  /** What an operator wants to know happened: elections, membership changes, snapshots, peers back. */
+  info: LogFn;
+  /** Something wrong that the node survives: a lost peer, a refused connection, a dropped message. */
+  warn: LogFn;
+  /** Something the node cannot survive, or a caller will see fail. */
+  error: LogFn;
+  /** A logger that adds `bindings` to every line, e.g. `child({ component: 'transport' })`. */
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** Options of `createLogger`. */
 export interface LoggerOptions {
+  /** Fields on every line, e.g. `{ node: '1' }`. */
+  readonly bindings?: Record<string, unknown>;
+  /** The least level printed. Default: GRAFT_LOG_LEVEL, else `defaultLevel`. */
   readonly level?: LogLevel;
-  /** Where each formatted line goes. Default: standard error. */
+  /** The level when neither `level` nor GRAFT_LOG_LEVEL gives one. Default `warn`: quiet, as a library should be. */
+  readonly defaultLevel?: LogLevel;
+  /**
+   * JSON lines or text. Default: GRAFT_LOG_FORMAT, else text when the lines go to a terminal (standard
+   * error is one, and `write` is not given) and JSON otherwise.
+   */
+  readonly format?: LogFormat;
+  /** Where each line goes, without its newline. Default: standard error. */
   readonly write?: (line: string) => void;
 }
 
 /**
- * A logger that writes one line per event:
- * `2026-11-24T12:00:00.000Z WARN [node 1] message key=value key2="with space"`.
+ * A pino logger, set up the way the environment asks (GRAFT_LOG_LEVEL, GRAFT_LOG_FORMAT). In JSON,
+ * a line is `{"level":"info","time":"2026-11-24T12:00:00.000Z","pid":1,"hostname":"h","node":"1","msg":"..."}`
+ * plus the bindings and the call's context; in text, `2026-11-24T12:00:00.000Z INFO [node 1] message key=value`.
+ * A bad value of either variable is said in one warning line, and the default used instead.
  */
-export function createLogger(name: string, options: LoggerOptions = {}): Logger {
-  const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
-  const level = options.level ?? levelFromEnvironment(write);
-  const threshold = LEVELS.indexOf(level);
-  const make = (scope: string): Logger => {
-    const log =
-      (at: LogLevel) =>
-      (message: string, context?: Record<string, unknown>): void => {
-        if (LEVELS.indexOf(at) < threshold) return;
-        write(`${new Date().toISOString()} ${at.toUpperCase()} [${scope}] ${message}${formatContext(context)}`);
-      };
-    return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (n) => make(`${scope}/${n}`) };
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const write = options.write ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const problems: string[] = [];
+  const level = options.level ?? fromEnvironment('GRAFT_LOG_LEVEL', LEVELS, options.defaultLevel ?? 'warn', problems);
+  const toTerminal = options.write === undefined && process.stderr.isTTY === true;
+  const format = options.format ?? fromEnvironment('GRAFT_LOG_FORMAT', FORMATS, toTerminal ? 'pretty' : 'json', problems);
+  const destination = {
+    write:
+      format === 'pretty'
+        ? (json: string) => write(prettyLogLine(JSON.parse(json) as Record<string, unknown>))
+        : (json: string) => write(json.endsWith('\n') ? json.slice(0, -1) : json),
   };
-  return make(name);
+  const root = pino(
+    {
+      level,
+      // Level names and ISO times: a JSON line reads without a lookup table, and sorts as text.
+      formatters: { level: (label) => ({ level: label }) },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+  const logger = options.bindings === undefined ? root : root.child(options.bindings);
+  for (const problem of problems) logger.warn(problem);
+  return logger;
 }
 
 /** A logger that prints nothing. */
@@ -53,21 +94,12 @@ export const silentLogger: Logger = {
   child: () => silentLogger,
 };
 
-function levelFromEnvironment(write: (line: string) => void): LogLevel {
-  const value = process.env['GRAFT_LOG_LEVEL'];
-  if (value === undefined || value === '') return 'info';
-  const level = value.toLowerCase();
-  if ((LEVELS as readonly string[]).includes(level)) return level as LogLevel;
-  write(`${new Date().toISOString()} WARN [graft] GRAFT_LOG_LEVEL="${value}" is not one of ${LEVELS.join(', ')}; using info`);
-  return 'info';
-}
-
-function formatContext(context: Record<string, unknown> | undefined): string {
-  if (context === undefined) return '';
-  return Object.entries(context)
-    .map(([key, value]) => {
-      const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-      return ` ${key}=${/[\s"=]/.test(text) || text === '' ? JSON.stringify(text) : text}`;
-    })
-    .join('');
+/** The value of environment variable `name` if it is one of `allowed` (in any case), else `fallback`; a bad value is added to `problems`. */
+function fromEnvironment<T extends string>(name: string, allowed: readonly T[], fallback: T, problems: string[]): T {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const lower = value.toLowerCase();
+  if ((allowed as readonly string[]).includes(lower)) return lower as T;
+  problems.push(`${name}="${value}" is not one of ${allowed.join(', ')}; using ${fallback}`);
+  return fallback;
 }

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { Server as TlsServer } from 'node:tls';
+import type { Registry, RegistryContentType } from 'prom-client';
 import {
   clusterConfigFromObject,
   formatAddress,
@@ -16,6 +17,7 @@ import type { LogPosition, Sabotage } from './core/raft.ts';
 import type { NodeId, Rng } from './core/types.ts';
 import { GraftError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import type { DurationObserver } from './metrics/hooks.ts';
 import type { Clock } from './runtime/clock.ts';
 import type { Serializer } from './serializer.ts';
 import { FileStorage } from './storage/file/file-storage.ts';
@@ -81,12 +83,23 @@ export interface GraftOptions<Op, Result> {
   readonly maxPendingBytes?: number;
   /** While leading, refuse proposals with OVERLOADED once this many entries await a quorum. Default 100,000. */
   readonly maxUncommittedEntries?: number;
-  /** Where log lines go. Default: stderr, level from GRAFT_LOG_LEVEL (see `createLogger`). */
+  /**
+   * Where log lines go: a `pino()` logger of yours (or a child of one), or anything with its
+   * `debug`/`info`/`warn`/`error(context?, message)` and `child(bindings)`. Default: `createLogger`
+   * to standard error, quiet (level `warn` unless GRAFT_LOG_LEVEL says otherwise).
+   */
   readonly logger?: Logger;
   /** Pre-vote before elections, so a node coming back from a partition does not disrupt the leader (thesis §9.6). Default true. */
   readonly preVote?: boolean;
   /** A leader that loses touch with a quorum steps down within an election timeout (thesis §6.2). Default true. */
   readonly checkQuorum?: boolean;
+  /**
+   * The prom-client registry to put this instance's metrics in (`graft_term`, `graft_commits_total`,
+   * ...): your application's, to serve them beside its own. Default: a registry of the instance's
+   * own. Either way `GraftInstance.metrics` is where they are. One instance per registry: the names
+   * would clash.
+   */
+  readonly metricsRegistry?: Registry<RegistryContentType>;
 }
 
 /**
@@ -134,6 +147,10 @@ export function validateOptions<Op, Result>(options: GraftOptions<Op, Result>): 
         : 'server must be an HTTPS server (https.createServer) with the certificates of the configuration, which has tls',
     );
   }
+  const registry = options.metricsRegistry as Partial<Registry> | undefined;
+  if (registry !== undefined && (typeof registry !== 'object' || registry === null || typeof registry.registerMetric !== 'function')) {
+    invalid('metricsRegistry must be a prom-client Registry (new Registry() from prom-client)');
+  }
   for (const limit of ['maxPendingOperations', 'maxPendingBytes', 'maxUncommittedEntries', 'requestTimeoutMs', 'catchUpTimeoutMs'] as const) {
     const value = options[limit];
     if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) invalid(`${limit} must be a whole number of at least 1, got ${String(value)}`);
@@ -165,7 +182,7 @@ export function ownAddress(config: ClusterConfig, id: NodeId, address: string | 
 }
 
 /** Files under `<dataDir>/<id>` when there is a data directory, memory otherwise. */
-export function defaultStorage(config: ClusterConfig, id: NodeId, dataDir: string | null, logger: Logger): Storage {
+export function defaultStorage(config: ClusterConfig, id: NodeId, dataDir: string | null, logger: Logger, syncDurations?: DurationObserver): Storage {
   if (dataDir === null) {
     logger.warn('no data directory: this node keeps its log in memory, and nothing survives a restart (set dataDir to keep it)');
     return new MemoryStorage();
@@ -174,6 +191,7 @@ export function defaultStorage(config: ClusterConfig, id: NodeId, dataDir: strin
     dir: join(dataDir, id),
     identity: { machineId: id, members: [...config.members.keys()].sort() },
     keepSnapshots: config.snapshot.keep,
-    logger: logger.child('storage'),
+    logger: logger.child({ component: 'storage' }),
+    ...(syncDurations === undefined ? {} : { syncDurations }),
   });
 }

@@ -44,7 +44,7 @@ serve<NodeProtocol>({
       machineId: id,
       dataDir,
       // Warnings and errors go to stderr, which the bench shows if this node fails.
-      logger: createLogger(`node ${id}`, { level: 'warn' }),
+      logger: createLogger({ bindings: { node: id }, level: 'warn' }),
       serializer,
       applicator: (op) => void state.set(op.key, op.value),
       // Snapshots on, with the default policy: the log is compacted as it would be in production.

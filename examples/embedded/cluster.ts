@@ -30,7 +30,7 @@ class Counters {
         this.counts.clear();
         for await (const [key, count] of snapshotToRecords<[string, number]>(data)) this.counts.set(key, count);
       },
-      logger: createLogger(`node ${machineId}`, { level: 'error' }),
+      logger: createLogger({ bindings: { node: machineId }, level: 'error' }),
     });
   }
 

@@ -30,6 +30,8 @@ export interface App {
   readonly description: string;
   /** What clients call, for the startup line, e.g. `/kv and /status`. */
   readonly clientPaths: string;
+  /** A first command to try, for `graft up` to suggest (`--cluster` follows it), e.g. `graft kv set greeting '"hello"'`. */
+  readonly firstCommand: string;
   /**
    * Starts node `id` of `config`, keeping its files under `<dataDir>/<id>`; resolves once it listens.
    * A machine `config` does not list listens on `address` (GraftOptions.address): one to be added to
@@ -45,9 +47,19 @@ export interface App {
 export const apps = {
   kvstore: {
     description: 'a replicated key-value store with an HTTP JSON API',
-    clientPaths: '/kv and /status',
+    clientPaths: '/kv and /status, the dashboard on /',
+    firstCommand: `graft kv set greeting '"hello"'`,
     start: async (options) => {
       const node = await (await import('./apps/kvstore/node.ts')).startKvNode(options);
+      return { address: node.address, graft: node.store.graft, stop: node.stop, stopped: node.stopped };
+    },
+  },
+  sqlite: {
+    description: 'a replicated SQLite database with an HTTP JSON API (needs better-sqlite3)',
+    clientPaths: '/sql/command, /sql/query and /status, the dashboard on /',
+    firstCommand: `graft command "CREATE TABLE greeting (text)"`,
+    start: async (options) => {
+      const node = await (await import('./apps/sqlite/node.ts')).startSqlNode(options);
       return { address: node.address, graft: node.store.graft, stop: node.stop, stopped: node.stopped };
     },
   },

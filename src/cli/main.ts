@@ -9,6 +9,7 @@ import { leaderTransfer } from './commands/leader.ts';
 import { memberAdd, memberRemove } from './commands/member.ts';
 import { DEFAULT_CONFIG_FILE, start } from './commands/start.ts';
 import { configuration, status, snapshot, watchConfiguration } from './commands/status.ts';
+import { sqlCommand, sqlQuery } from './commands/sql.ts';
 import { stopNode } from './commands/stop.ts';
 import { up } from './commands/up.ts';
 import { completionScript } from './completion.ts';
@@ -88,6 +89,20 @@ function program(): Command {
     .action((key: string, expected: string, json: string | undefined, o: { cluster: string; file?: string }, command: Command) =>
       kvCompareAndSet(o.cluster, key, expected, valueSource(command, 'NEW_JSON', json, o.file)),
     );
+
+  const params = ['--params <json>', 'the values of its ? placeholders as a JSON array, or of its :name ones as an object'] as const;
+  cli
+    .command('command <sql>')
+    .description('run one SQL statement that writes, on every node of a sqlite cluster (graft start --app sqlite)')
+    .option(...params)
+    .requiredOption(...cluster)
+    .action((sql: string, o: { cluster: string; params?: string }) => sqlCommand(o.cluster, sql, o.params));
+  cli
+    .command('query <sql>')
+    .description('run one SQL statement that reads (linearizable) on a sqlite cluster, and print its rows as a table')
+    .option(...params)
+    .requiredOption(...cluster)
+    .action((sql: string, o: { cluster: string; params?: string }) => sqlQuery(o.cluster, sql, o.params));
 
   cli
     .command('leader')

@@ -5,6 +5,7 @@ import type { Configuration } from '../core/membership.ts';
 import type { Entry, NodeId, SnapshotMeta } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { RuntimeObserver } from '../metrics/hooks.ts';
 import type { StoredSnapshot } from '../storage/snapshot-store.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { PeerMessage, SnapshotChunk, SnapshotChunkAck } from '../transport/peer-messages.ts';
@@ -44,6 +45,8 @@ export interface NodeSnapshotsParts {
   readonly step: (message: Message) => void;
   /** Asks for a loop turn, in which `compact` runs. */
   readonly schedule: () => void;
+  /** Told of snapshots taken and installed, for metrics. */
+  readonly observer?: RuntimeObserver;
 }
 
 /**
@@ -76,6 +79,7 @@ export class NodeSnapshots {
       logger,
       clock,
       configurationAt: parts.configurationAt,
+      ...(parts.observer === undefined ? {} : { observer: parts.observer }),
       onSaved: (meta) =>
         new Promise<void>((compacted) => {
           if (this.stopped) return compacted();
@@ -108,7 +112,10 @@ export class NodeSnapshots {
       throw new GraftError('STORAGE_CORRUPT', `storage loaded snapshot ${snapshot.index} but offers ${stored?.meta.index ?? 'none'} to read`);
     }
     const ms = await this.restore(stored);
-    this.parts.logger.info(`state restored from snapshot ${snapshot.index} (term ${snapshot.term}) in ${ms} ms`);
+    this.parts.logger.info(
+      { index: snapshot.index, term: snapshot.term, ms },
+      `state restored from snapshot ${snapshot.index} (term ${snapshot.term}) in ${ms} ms`,
+    );
   }
 
   /**
@@ -125,7 +132,11 @@ export class NodeSnapshots {
     if (meta.index <= applied) throw new Error(`the core installs snapshot ${meta.index}, at or below the applied index ${applied}`);
     await this.parts.storage.restartLogAfter(meta);
     const ms = await this.restore(stored);
-    this.parts.logger.info(`installed the leader's snapshot ${meta.index} (term ${meta.term}); state restored in ${ms} ms`);
+    this.parts.observer?.snapshotInstalled();
+    this.parts.logger.info(
+      { index: meta.index, term: meta.term, ms },
+      `installed the leader's snapshot ${meta.index} (term ${meta.term}); state restored in ${ms} ms`,
+    );
   }
 
   /** Entries were applied: a snapshot is taken when the policy says so. */
@@ -145,7 +156,10 @@ export class NodeSnapshots {
       .then(() => this.parts.storage.compactPrefix(through))
       .catch((error: unknown) => {
         // Only disk space is at stake: the entries are covered by the snapshot either way.
-        this.parts.logger.warn(`could not delete log segments up to entry ${through}: ${(error as Error).message}`);
+        this.parts.logger.warn(
+          { through, error: (error as Error).message },
+          `could not delete log segments up to entry ${through}: ${(error as Error).message}`,
+        );
       })
       .finally(saved.compacted);
   }

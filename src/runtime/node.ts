@@ -8,6 +8,7 @@ import { formatAddress, parseAddress, type PeerAddress } from '../config.ts';
 import { EMPTY_HARD_STATE, type Command, type Entry, type HardState, type NodeId, type Rng, type SnapshotMeta, type SoftState } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { RuntimeObserver } from '../metrics/hooks.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ForwardRequest, ForwardResponse, PeerMessage } from '../transport/peer-messages.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -69,6 +70,8 @@ export interface RaftNodeOptions {
   readonly onForwardMessage: (message: ForwardRequest | ForwardResponse) => void;
   /** The node could not go on (its storage failed) and has stopped. */
   readonly onFatal: (error: Error) => void;
+  /** Told, once per batch, of proposals appended, entries committed and snapshots, for metrics. */
+  readonly observer?: RuntimeObserver;
 }
 
 interface QueuedRead {
@@ -131,6 +134,7 @@ export class RaftNode {
       configurationAt: (index) => this.requireCore().configurationAt(index),
       step: (message) => this.stepCore(message),
       schedule: () => this.schedule(),
+      ...(options.observer === undefined ? {} : { observer: options.observer }),
     });
   }
 
@@ -156,13 +160,16 @@ export class RaftNode {
       ...(this.options.leaseReads === true ? { leaseTicks: leaseTicks(plan) } : {}),
       ...(this.options.sabotage === undefined ? {} : { sabotage: this.options.sabotage }),
     });
-    this.options.logger.info('node loaded its state', {
-      term: persisted.hardState.term,
-      vote: persisted.hardState.vote,
-      commit: persisted.hardState.commit,
-      snapshotIndex: persisted.snapshot?.index ?? 0,
-      lastIndex: this.core.lastIndex(),
-    });
+    this.options.logger.info(
+      {
+        term: persisted.hardState.term,
+        vote: persisted.hardState.vote,
+        commit: persisted.hardState.commit,
+        snapshotIndex: persisted.snapshot?.index ?? 0,
+        lastIndex: this.core.lastIndex(),
+      },
+      'node loaded its state',
+    );
     this.replay = new ReplayProgress(this.core.commitIndex(), clock, this.options.logger);
     this.noticeCluster(this.core);
     this.configurationChanged(this.core.configuration());
@@ -228,6 +235,11 @@ export class RaftNode {
   /** While leading, how far each member's log is known to match; null otherwise. */
   matchIndexes(): Map<NodeId, number> | null {
     return this.core?.matchIndexes() ?? null;
+  }
+
+  /** The index of the last entry in this node's log (0 before start). */
+  lastIndex(): number {
+    return this.core?.lastIndex() ?? 0;
   }
 
   /** Where `id` is reached: the configuration's address, else the address book's. */
@@ -297,7 +309,7 @@ export class RaftNode {
     for (const id of new Set([...membership.allMembers(), ...previous.allMembers()])) {
       if (id === this.options.id) continue;
       const address = this.addressOf(id, configuration) ?? previous.configuration.addresses[id];
-      if (address === undefined) this.options.logger.warn(`member ${id} has no known address; it cannot be reached until one is configured`);
+      if (address === undefined) this.options.logger.warn({ peer: id }, `member ${id} has no known address; it cannot be reached until one is configured`);
       else peers.set(id, parseAddress(address));
     }
     this.options.transport.setPeers?.(peers, !membership.isMember(this.options.id));
@@ -387,9 +399,10 @@ export class RaftNode {
           this.stepCore(message);
       }
     } catch (error) {
-      this.options.logger.error(`dropped a ${message.type} from ${message.from} that could not be handled: ${(error as Error).message}`, {
-        peer: message.from,
-      });
+      this.options.logger.error(
+        { peer: message.from, type: message.type, error: (error as Error).message },
+        `dropped a ${message.type} from ${message.from} that could not be handled: ${(error as Error).message}`,
+      );
     }
     this.schedule();
   }
@@ -442,6 +455,7 @@ export class RaftNode {
         if (!sendFirst) this.sendMessages(ready.messages);
         const applied = ready.committedEntries;
         if (applied.length > 0) {
+          this.options.observer?.committed(applied.length);
           this.options.onApply(applied);
           this.replay?.applied(applied[applied.length - 1]!.index);
           this.snapshots.applied(applied);
@@ -478,6 +492,7 @@ export class RaftNode {
       for (const p of batch) p.reject(error);
       return;
     }
+    this.options.observer?.proposed(positions.length);
     let offset = 0;
     for (const p of batch) {
       p.resolve(positions.slice(offset, offset + p.data.length));
@@ -563,7 +578,7 @@ export class RaftNode {
   /** A node that cannot persist must not go on acknowledging anything: it stops (fail-stop). */
   private fail(error: unknown): void {
     const cause = error instanceof Error ? error : new Error(String(error));
-    this.options.logger.error('node stopping after a fatal error', { error: cause.message });
+    this.options.logger.error({ error: cause.message }, 'node stopping after a fatal error');
     this.stopped = true;
     this.cancelTicker();
     this.rejectProposals(new GraftError('SHUTDOWN', `the node stopped: ${cause.message}`, { cause }));

@@ -18,7 +18,7 @@ export class ReplayProgress {
   ) {
     this.startedAt = this.reportedAt = clock.now();
     this.done = target === 0;
-    if (!this.done) logger.info(`replaying the log: ${target} committed entries to apply`);
+    if (!this.done) logger.info({ entries: target }, `replaying the log: ${target} committed entries to apply`);
   }
 
   /** Entries up to `index` are applied. */
@@ -27,10 +27,11 @@ export class ReplayProgress {
     const now = this.clock.now();
     if (index >= this.target) {
       this.done = true;
-      this.logger.info(`replayed the log: ${this.target} entries in ${Math.round(now - this.startedAt)} ms`);
+      const ms = Math.round(now - this.startedAt);
+      this.logger.info({ entries: this.target, ms }, `replayed the log: ${this.target} entries in ${ms} ms`);
     } else if (now - this.reportedAt >= 1000) {
       this.reportedAt = now;
-      this.logger.info(`replaying the log: ${index} of ${this.target} entries applied`);
+      this.logger.info({ applied: index, entries: this.target }, `replaying the log: ${index} of ${this.target} entries applied`);
     }
   }
 }

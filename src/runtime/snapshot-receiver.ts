@@ -94,13 +94,19 @@ export class SnapshotReceiver {
       cancelStall: () => {},
     };
     this.incoming = incoming;
-    this.parts.logger.info(`receiving snapshot ${c.snapshot.index} (term ${c.snapshot.term}) from ${c.from}`, { peer: c.from });
+    this.parts.logger.info(
+      { peer: c.from, index: c.snapshot.index, term: c.snapshot.term },
+      `receiving snapshot ${c.snapshot.index} (term ${c.snapshot.term}) from ${c.from}`,
+    );
     this.parts.storage.saveSnapshot(c.snapshot, queue).then(
       (stored) => {
         if (this.incoming !== incoming) return;
         this.incoming = null;
         incoming.cancelStall();
-        this.parts.logger.info(`snapshot ${c.snapshot.index} from ${c.from} saved (${incoming.expected} bytes)`, { peer: c.from });
+        this.parts.logger.info(
+          { peer: c.from, index: c.snapshot.index, bytes: incoming.expected },
+          `snapshot ${c.snapshot.index} from ${c.from} saved (${incoming.expected} bytes)`,
+        );
         this.parts.deliver(installSnapshot(c), stored);
         this.ack(c, incoming.expected, true, null);
       },
@@ -159,7 +165,10 @@ export class SnapshotReceiver {
     if (this.incoming === incoming) {
       this.incoming = null;
       this.dropped = { from: incoming.from, attempt: incoming.attempt };
-      this.parts.logger.warn(`snapshot ${incoming.meta.index} from ${incoming.from} dropped: ${reason}`, { peer: incoming.from });
+      this.parts.logger.warn(
+        { peer: incoming.from, index: incoming.meta.index, reason },
+        `snapshot ${incoming.meta.index} from ${incoming.from} dropped: ${reason}`,
+      );
       if (tellSender)
         this.parts.send(incoming.from, {
           type: 'SnapshotChunkAck',

@@ -101,7 +101,7 @@ export class SnapshotSender {
     this.run(transfer)
       .catch((error: unknown) => transfer.abort((error as Error).message))
       .finally(() => {
-        if (transfer.failure !== null) this.parts.logger.warn(`snapshot transfer to ${request.to} stopped: ${transfer.failure}`, { peer: request.to });
+        if (transfer.failure !== null) this.parts.logger.warn({ peer: request.to }, `snapshot transfer to ${request.to} stopped: ${transfer.failure}`);
         if (this.transfers.get(request.to) === transfer) this.transfers.delete(request.to);
       });
   }
@@ -137,7 +137,10 @@ export class SnapshotSender {
       data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
       done,
     });
-    this.parts.logger.info(`sending snapshot ${stored.meta.index} (term ${stored.meta.term}) to ${request.to}`, { peer: request.to });
+    this.parts.logger.info(
+      { peer: request.to, index: stored.meta.index, term: stored.meta.term },
+      `sending snapshot ${stored.meta.index} (term ${stored.meta.term}) to ${request.to}`,
+    );
     let offset = 0;
     const send = async (piece: Uint8Array): Promise<void> => {
       await this.room(transfer, offset);

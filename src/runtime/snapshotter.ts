@@ -2,6 +2,7 @@ import type { SnapshotPolicy } from '../config.ts';
 import type { Configuration } from '../core/membership.ts';
 import type { Entry, SnapshotMeta } from '../core/types.ts';
 import type { Logger } from '../logger.ts';
+import type { RuntimeObserver } from '../metrics/hooks.ts';
 import type { Clock } from './clock.ts';
 import type { Storage } from '../storage/storage.ts';
 
@@ -26,6 +27,8 @@ export interface SnapshotterParts {
   readonly configurationAt: (index: number) => Configuration;
   /** A snapshot is durable: the log before it may be compacted. Resolves once it was. */
   readonly onSaved: (meta: SnapshotMeta) => Promise<void>;
+  /** Told of every snapshot taken, for metrics. */
+  readonly observer?: Pick<RuntimeObserver, 'snapshotTaken'>;
 }
 
 /**
@@ -97,13 +100,13 @@ export class Snapshotter {
     this.bytesSince = 0;
     const started = this.parts.clock.now();
     const run = (async () => {
-      const data = this.parts.stateMachine.capture();
+      let bytes = 0;
+      const data = counted(this.parts.stateMachine.capture(), (n) => (bytes += n));
       await this.parts.storage.saveSnapshot(meta, data);
       if (this.latest === null || meta.index > this.latest.index) this.latest = meta;
-      this.parts.logger.info(`snapshot taken at index ${meta.index} (term ${meta.term}) in ${Math.round(this.parts.clock.now() - started)} ms`, {
-        index: meta.index,
-        term: meta.term,
-      });
+      this.parts.observer?.snapshotTaken(bytes, (this.parts.clock.now() - started) / 1000);
+      const ms = Math.round(this.parts.clock.now() - started);
+      this.parts.logger.info({ index: meta.index, term: meta.term, bytes, ms }, `snapshot taken at index ${meta.index} (term ${meta.term}) in ${ms} ms`);
       await this.parts.onSaved(meta);
       return meta;
     })();
@@ -112,9 +115,20 @@ export class Snapshotter {
       () => (this.taking = null),
       (error: unknown) => {
         this.taking = null;
-        this.parts.logger.error(`snapshot at index ${meta.index} failed, the log is kept whole until the next one: ${(error as Error).message}`);
+        this.parts.logger.error(
+          { index: meta.index, error: (error as Error).message },
+          `snapshot at index ${meta.index} failed, the log is kept whole until the next one: ${(error as Error).message}`,
+        );
       },
     );
     return run;
+  }
+}
+
+/** Passes `data` through, telling `add` the size of each chunk. */
+async function* counted(data: AsyncIterable<Uint8Array>, add: (bytes: number) => void): AsyncIterable<Uint8Array> {
+  for await (const chunk of data) {
+    add(chunk.length);
+    yield chunk;
   }
 }

@@ -105,7 +105,7 @@ export class GraftCluster {
       ...(address === undefined ? {} : { address }),
       ...(this.options.catchUpTimeoutMs === undefined ? {} : { catchUpTimeoutMs: this.options.catchUpTimeoutMs }),
       storage,
-      logger: this.options.logger?.(id) ?? (process.env['DBG'] ? createLogger('node ' + id) : silentLogger),
+      logger: this.options.logger?.(id) ?? (process.env['DBG'] ? createLogger({ bindings: { node: id }, defaultLevel: 'info' }) : silentLogger),
       serializer: jsonSerializer<string>(),
       applicator: (op) => node.applied.push(op),
       ...(this.options.transport === undefined ? {} : { transport: this.options.transport(id) }),

@@ -11,6 +11,15 @@ const TSX = import.meta.resolve('tsx');
 /** How a test runs the CLI: its TypeScript source through tsx, with 'graft-raft' resolving to src/ (no build needed). */
 const NODE_FLAGS = ['--conditions=graft-source', '--import', TSX] as const;
 
+/**
+ * The environment a test runs the CLI in: this one, with log lines as text (GRAFT_LOG_FORMAT=pretty),
+ * which the tests' patterns match, although the output is a pipe (JSON by default); `overrides` win,
+ * and an undefined value leaves a variable out.
+ */
+export function cliEnvironment(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, GRAFT_LOG_FORMAT: 'pretty', ...overrides };
+}
+
 /** What a finished CLI run printed, and how it exited. */
 export interface CliRun {
   readonly code: number | null;
@@ -24,8 +33,8 @@ export function runCli(args: readonly string[], timeoutMs = 30_000, input?: stri
     const argv = [...NODE_FLAGS, CLI, ...args];
     const child =
       input === undefined
-        ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+        ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnvironment() })
+        : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnvironment() });
     if (input !== undefined && child.stdin !== null) {
       child.stdin.on('error', () => {}); // EPIPE when the CLI exits without reading it all; its exit code tells the story
       child.stdin.end(input);
@@ -45,9 +54,12 @@ export function runCli(args: readonly string[], timeoutMs = 30_000, input?: stri
   });
 }
 
-/** Starts the real `graft` CLI with `args` and leaves it running: for commands that do not end on their own (`graft up`). */
-export function spawnCli(args: readonly string[]): NodeProcess {
-  const child = spawn(process.execPath, [...NODE_FLAGS, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts the real `graft` CLI with `args` and leaves it running: for commands that do not end on their
+ * own (`graft up`). `env` changes its environment (see cliEnvironment).
+ */
+export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): NodeProcess {
+  const child = spawn(process.execPath, [...NODE_FLAGS, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnvironment(env) });
   return new NodeProcess('cli', '', child);
 }
 
@@ -138,6 +150,10 @@ export interface ProcessClusterOptions {
    * e.g. `readMode: lease`. A key `create` already writes may not appear again (the file is refused).
    */
   readonly extraConfig?: string;
+  /** Changes to the environment of every node (see cliEnvironment), e.g. `{ GRAFT_LOG_FORMAT: undefined }` for JSON logs. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The app every node hosts (`graft start --app NAME`, also on a restart); default: the kvstore. */
+  readonly app?: string;
 }
 
 /**
@@ -162,6 +178,8 @@ export class ProcessCluster {
     readonly dir: string,
     readonly configPath: string,
     readonly addresses: Map<string, string>,
+    private readonly env: NodeJS.ProcessEnv = {},
+    private readonly app?: string,
   ) {}
 
   static async create(size: number, electionTimeout = 300, options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
@@ -174,7 +192,7 @@ export class ProcessCluster {
     const members = [...addresses].map(([id, a]) => `  ${id}: ${a}`).join('\n');
     const extra = options.extraConfig === undefined ? '' : `${options.extraConfig.trimEnd()}\n`;
     writeFileSync(configPath, `electionTimeout: ${electionTimeout}\nconfiguration:\n${members}\ndataDir: ./data\n${extra}`);
-    const cluster = new ProcessCluster(dir, configPath, addresses);
+    const cluster = new ProcessCluster(dir, configPath, addresses, options.env, options.app);
     const running = [...addresses.keys()].filter((id) => !absent.includes(id));
     if (options.prepare !== undefined) for (const id of running) await options.prepare(id, cluster.dataDir(id));
     for (const id of running) cluster.start(id);
@@ -183,9 +201,10 @@ export class ProcessCluster {
   }
 
   start(id: string, extraArgs: readonly string[] = []): NodeProcess {
-    const child = spawn(process.execPath, [...NODE_FLAGS, CLI, 'start', '--config', this.configPath, '--id', id, ...extraArgs], {
+    const app = this.app === undefined ? [] : ['--app', this.app];
+    const child = spawn(process.execPath, [...NODE_FLAGS, CLI, 'start', '--config', this.configPath, '--id', id, ...app, ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GRAFT_LOG_LEVEL: 'info' },
+      env: cliEnvironment({ GRAFT_LOG_LEVEL: 'info', ...this.env }),
     });
     const node = new NodeProcess(id, this.addresses.get(id)!, child);
     this.nodes.set(id, node);

@@ -7,6 +7,7 @@ import { decodeFrame, FrameError, FRAME_VERSION } from '../../src/transport/code
 import { RAFT_PATH } from '../../src/transport/ws/ws-transport.ts';
 import { tempSecretFile } from '../helpers/secret-file.ts';
 import { GraftCluster, waitUntil } from '../helpers/graft-cluster.ts';
+import { logArguments, type LogArgs } from '../helpers/recording-logger.ts';
 
 /**
  * At least 100,000 generated peer frames against a live node over real sockets (issue 15). The
@@ -397,8 +398,11 @@ describe(`integration: ${FRAMES.toLocaleString('en-US')} generated frames agains
       const log: Logger = {
         debug: () => {},
         info: () => {},
-        warn: (message) => void warnings.push(`node ${id}: ${message}`),
-        error: (message, context) => void errors.push(`node ${id}: ${message} ${JSON.stringify(context ?? {})}`),
+        warn: (...args: LogArgs) => void warnings.push(`node ${id}: ${logArguments(args).message}`),
+        error: (...args: LogArgs) => {
+          const { message, context } = logArguments(args);
+          errors.push(`node ${id}: ${message} ${JSON.stringify(context)}`);
+        },
         child: () => log,
       };
       return log;

@@ -6,6 +6,7 @@ import { startKvNode, type KvNode } from '../../src/cli/apps/kvstore/node.ts';
 import { loadClusterConfig } from '../../src/config.ts';
 import { silentLogger, type Logger } from '../../src/logger.ts';
 import { freePort } from '../helpers/ports.ts';
+import { logArguments, type LogArgs } from '../helpers/recording-logger.ts';
 
 const TOKEN = 'f3a1c9e07b5d42e8a6c1d0b9e7f2a4c3';
 const DASHBOARD = 'https://dashboard.example.com';
@@ -56,7 +57,7 @@ describe('integration: who the HTTP API of a kvstore node serves', function () {
     const warnings: string[] = [];
 
     before(async () => {
-      const logger: Logger = { ...silentLogger, warn: (message) => warnings.push(message), child: () => silentLogger };
+      const logger: Logger = { ...silentLogger, warn: (...args: LogArgs) => void warnings.push(logArguments(args).message), child: () => silentLogger };
       ({ node, base } = await startNode(dir, 'open', `allowedOrigins: ["${DASHBOARD}"]\n`, logger));
       expect((await call(base, 'PUT', '/kv/k', { body: '"v0"', headers: json })).status).to.equal(200);
     });

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseClusterConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
 import { superjsonSerializer } from '../../src/serializer.ts';
 import { FileStorage } from '../../src/storage/file/file-storage.ts';
 import { startKvNode } from '../../src/cli/apps/kvstore/node.ts';
 import type { KVOperation } from '../../src/cli/apps/kvstore/operations.ts';
 import { freePort } from '../helpers/ports.ts';
+import { recordingLogger } from '../helpers/recording-logger.ts';
 
 describe('integration: a restart replays its log without blocking the process', function () {
   this.timeout(60_000);
@@ -37,8 +37,9 @@ describe('integration: a restart replays its log without blocking the process', 
     await storage.saveHardState({ term: 1, vote: '1', commit: total });
     await storage.close();
 
-    const lines: string[] = [];
-    const node = await startKvNode({ config, id: '1', dataDir: dir, logger: createLogger('node 1', { level: 'info', write: (l) => lines.push(l) }) });
+    const logger = recordingLogger();
+    const lines = logger.infos;
+    const node = await startKvNode({ config, id: '1', dataDir: dir, logger });
     try {
       // Health checks, one after another, until the replay is done: some must be answered before it is.
       const answeredDuringReplay: number[] = [];

@@ -22,7 +22,7 @@ describe('snapshots in a running cluster (Raft §7)', () => {
     const store = new KVStore({
       config,
       machineId: id,
-      logger: process.env.SNAPLOG ? createLogger(`node ${id}`, { level: 'info' }) : silentLogger,
+      logger: process.env.SNAPLOG ? createLogger({ bindings: { node: id }, level: 'info' }) : silentLogger,
       transport: network.transport(id),
       storage: new FileStorage({ dir: join(root, id), identity: { machineId: id, members: ['1', '2', '3'] }, segmentBytes: 64 * 1024, keepSnapshots: 2 }),
     });

@@ -18,6 +18,7 @@ import type { TlsIdentity } from '../../src/transport/ws/tls.ts';
 import { RAFT_PATH, WebSocketTransport } from '../../src/transport/ws/ws-transport.ts';
 import { GraftCluster, waitUntil } from '../helpers/graft-cluster.ts';
 import { freePort } from '../helpers/ports.ts';
+import { logArguments, type LogArgs } from '../helpers/recording-logger.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 const file = (name: string): string => join(FIXTURES, name);
@@ -37,8 +38,9 @@ class Recorder {
   /** Warnings and debug lines, with their context as JSON, in order. */
   readonly lines: string[] = [];
   private waiters: { pattern: RegExp; times: number; resolve: () => void }[] = [];
-  private readonly record = (message: string, context?: Record<string, unknown>): void => {
-    this.lines.push(`${message} ${JSON.stringify(context ?? {})}`);
+  private readonly record = (...args: LogArgs): void => {
+    const { message, context } = logArguments(args);
+    this.lines.push(`${message} ${JSON.stringify(context)}`);
     const done = this.waiters.filter((w) => this.count(w.pattern) >= w.times);
     this.waiters = this.waiters.filter((w) => !done.includes(w));
     for (const w of done) w.resolve();

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { freePort } from '../helpers/ports.ts';
-import { NodeProcess, ProcessCluster, runCli } from '../helpers/processes.ts';
+import { cliEnvironment, NodeProcess, ProcessCluster, runCli } from '../helpers/processes.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const NODE_FLAGS = ['--conditions=graft-source', '--import', import.meta.resolve('tsx')];
@@ -12,7 +12,7 @@ function startGraft(id: string, address: string, args: readonly string[], cwd: s
   const child = spawn(process.execPath, [...NODE_FLAGS, CLI, ...args], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GRAFT_LOG_LEVEL: 'info' },
+    env: cliEnvironment({ GRAFT_LOG_LEVEL: 'info' }),
   });
   return new NodeProcess(id, address, child);
 }

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry } from '../../src/core/types.ts';
 import { GraftError } from '../../src/errors.ts';
-import { createLogger } from '../../src/logger.ts';
 import { FileStorage } from '../../src/storage/file/file-storage.ts';
+import { warningLogger } from '../helpers/recording-logger.ts';
 
 const entry = (index: number, term = 1): Entry => ({ index, term, kind: 'normal', data: `operation number ${index}` });
 const identity = { machineId: '1', members: ['1', '2', '3'] };
@@ -14,7 +14,7 @@ describe('file storage: the write-ahead log', () => {
   let root: string;
   let warnings: string[];
   const open = async (dir: string, segmentBytes = 1 << 20) => {
-    const storage = new FileStorage({ dir, identity, segmentBytes, logger: createLogger('wal', { level: 'warn', write: (l) => warnings.push(l) }) });
+    const storage = new FileStorage({ dir, identity, segmentBytes, logger: warningLogger((message) => warnings.push(message)) });
     return { storage, state: await storage.load() };
   };
   const segmentFiles = (dir: string) =>

@@ -7,9 +7,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { SnapshotMeta } from '../../src/core/types.ts';
 import { GraftError } from '../../src/errors.ts';
-import { createLogger } from '../../src/logger.ts';
 import { SnapshotFiles } from '../../src/storage/file/snapshot-files.ts';
 import { mountTmpfs, tmpfsUnavailable, unmount } from '../helpers/tmpfs.ts';
+import { warningLogger } from '../helpers/recording-logger.ts';
 
 const meta = (index: number, term = 1): SnapshotMeta => ({ index, term, configuration: votersOnly(['1', '2', '3']) });
 
@@ -43,7 +43,7 @@ describe('snapshot files (Raft §7, thesis §5.1)', () => {
   let dir: string;
   let warnings: string[];
   const store = (keep?: number) =>
-    new SnapshotFiles({ dir, ...(keep === undefined ? {} : { keep }), logger: createLogger('snap', { level: 'warn', write: (l) => warnings.push(l) }) });
+    new SnapshotFiles({ dir, ...(keep === undefined ? {} : { keep }), logger: warningLogger((message) => warnings.push(message)) });
   const snapFiles = () =>
     readdirSync(dir)
       .filter((n) => n.endsWith('.snap'))

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { Entry } from '../../src/core/types.ts';
 import { seededRng } from '../../src/core/rng.ts';
 import { GraftError } from '../../src/errors.ts';
-import { createLogger } from '../../src/logger.ts';
 import { MemorySnapshotStore } from '../../src/storage/snapshot-store.ts';
 import { FileStorage, type FileStorageOptions } from '../../src/storage/file/file-storage.ts';
 import { encodeRecord } from '../../src/storage/file/record.ts';
@@ -13,6 +12,7 @@ import type { WalSabotage } from '../../src/storage/file/wal.ts';
 import { nodeWalFiles, type WalFiles } from '../../src/storage/file/wal-files.ts';
 import { ManualClock } from '../simulation/manual-clock.ts';
 import { SimFiles } from '../simulation/sim-files.ts';
+import { warningLogger } from '../helpers/recording-logger.ts';
 
 const entry = (index: number, data = `operation number ${index}`): Entry => ({ index, term: 1, kind: 'normal', data });
 const identity = { machineId: '1', members: ['1', '2', '3'] };
@@ -61,7 +61,7 @@ describe('file storage: every write is written whole or fails', () => {
       {
         dir,
         identity,
-        logger: createLogger('wal', { level: 'warn', write: (l) => warnings.push(l) }),
+        logger: warningLogger((message) => warnings.push(message)),
         // The in-memory disk holds the log; snapshots, unused here, stay in memory too.
         ...(options.files !== undefined && { snapshots: new MemorySnapshotStore() }),
         ...options,

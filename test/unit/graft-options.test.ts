@@ -3,10 +3,11 @@ import { once } from 'node:events';
 import { parseClusterConfig } from '../../src/config.ts';
 import { GraftError } from '../../src/errors.ts';
 import { GraftInstance, type GraftOptions } from '../../src/graft.ts';
-import { createLogger, silentLogger } from '../../src/logger.ts';
+import { silentLogger } from '../../src/logger.ts';
 import { jsonSerializer } from '../../src/serializer.ts';
 import { MemoryStorage } from '../../src/storage/memory.ts';
 import { MemoryNetwork } from '../../src/transport/memory.ts';
+import { recordingLogger } from '../helpers/recording-logger.ts';
 
 const single = { electionTimeout: 50, configuration: { 1: '127.0.0.1:1' } };
 
@@ -76,10 +77,11 @@ describe('GraftInstance options', () => {
   });
 
   it('says once, at start, that a node without a data directory keeps nothing across a restart', () => {
-    const lines: string[] = [];
-    lone({ storage: undefined as never, logger: createLogger('node 1', { level: 'warn', write: (l) => lines.push(l) }) });
-    expect(lines).to.have.length(1);
-    expect(lines[0]).to.match(/WARN \[node 1\] no data directory: this node keeps its log in memory, and nothing survives a restart/);
+    const logger = recordingLogger();
+    lone({ storage: undefined as never, logger });
+    const warnings = logger.records.filter((r) => r.level === 'warn').map((r) => r.message);
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.match(/^no data directory: this node keeps its log in memory, and nothing survives a restart/);
   });
 });
 

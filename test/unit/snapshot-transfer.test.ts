@@ -9,6 +9,7 @@ import { MemoryStorage } from '../../src/storage/memory.ts';
 import type { StoredSnapshot } from '../../src/storage/snapshot-store.ts';
 import type { SnapshotChunk, SnapshotChunkAck } from '../../src/transport/peer-messages.ts';
 import { ManualClock } from '../simulation/manual-clock.ts';
+import { logArguments, type LogArgs } from '../helpers/recording-logger.ts';
 
 const CHUNK = 1000;
 const WINDOW = 4;
@@ -50,8 +51,8 @@ function recordingLogger(warnings: string[]): Logger {
   const logger: Logger = {
     debug: () => {},
     info: () => {},
-    warn: (message) => void warnings.push(message),
-    error: (message) => void warnings.push(message),
+    warn: (...args: LogArgs) => void warnings.push(logArguments(args).message),
+    error: (...args: LogArgs) => void warnings.push(logArguments(args).message),
     child: () => logger,
   };
   return logger;

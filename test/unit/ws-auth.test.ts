@@ -2,12 +2,12 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import type { PeerAddress } from '../../src/config.ts';
 import type { NodeId } from '../../src/core/types.ts';
-import type { Logger } from '../../src/logger.ts';
 import { FRAME_VERSION } from '../../src/transport/codec.ts';
 import type { PeerMessage } from '../../src/transport/peer-messages.ts';
 import { decodeChallenge, encodeAuth, encodeHello, newNonce, proof, type Hello } from '../../src/transport/ws/hello.ts';
 import { RAFT_PATH, WebSocketTransport } from '../../src/transport/ws/ws-transport.ts';
 import { freePort } from '../helpers/ports.ts';
+import { recordingLogger } from '../helpers/recording-logger.ts';
 
 const SECRET = 'correct horse battery staple';
 
@@ -33,14 +33,8 @@ describe('transport: peers prove they know the cluster secret before any message
   });
 
   async function start(self: NodeId, secret: string | undefined, cluster?: string): Promise<Node> {
-    const warnings: string[] = [];
-    const logger: Logger = {
-      debug: () => {},
-      info: () => {},
-      warn: (message, context) => warnings.push(`${message} ${JSON.stringify(context ?? {})}`),
-      error: () => {},
-      child: () => logger,
-    };
+    const logger = recordingLogger();
+    const warnings = logger.warnings;
     const transport = new WebSocketTransport({
       self,
       members: addresses,

@@ -2,18 +2,18 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import type { PeerAddress } from '../../src/config.ts';
 import type { NodeId } from '../../src/core/types.ts';
-import type { Logger } from '../../src/logger.ts';
 import type { PeerMessage } from '../../src/transport/peer-messages.ts';
 import { encodeHello } from '../../src/transport/ws/hello.ts';
 import { RAFT_PATH, WebSocketTransport } from '../../src/transport/ws/ws-transport.ts';
 import { freePort } from '../helpers/ports.ts';
+import { recordingLogger, type LogRecord } from '../helpers/recording-logger.ts';
 
 /** One started transport, what it received and what it logged. */
 interface Node {
   readonly id: NodeId;
   readonly transport: WebSocketTransport;
   readonly received: PeerMessage[];
-  readonly logs: { level: string; message: string; context?: Record<string, unknown> }[];
+  readonly logs: LogRecord[];
 }
 
 describe('transport: the peers of a WebSocketTransport change at runtime', () => {
@@ -31,14 +31,8 @@ describe('transport: the peers of a WebSocketTransport change at runtime', () =>
 
   /** Starts node `self` with the peers `peers`, calling setPeers first when `strangers` is given. */
   async function start(self: NodeId, peers: readonly NodeId[], strangers?: boolean, backoff = { initialMs: 20, maxMs: 80 }): Promise<Node> {
-    const logs: Node['logs'] = [];
-    const logger: Logger = {
-      debug: (message, context) => logs.push({ level: 'debug', message, ...(context === undefined ? {} : { context }) }),
-      info: (message, context) => logs.push({ level: 'info', message, ...(context === undefined ? {} : { context }) }),
-      warn: (message, context) => logs.push({ level: 'warn', message, ...(context === undefined ? {} : { context }) }),
-      error: (message, context) => logs.push({ level: 'error', message, ...(context === undefined ? {} : { context }) }),
-      child: () => logger,
-    };
+    const logger = recordingLogger();
+    const logs = logger.records;
     const transport = new WebSocketTransport({ self, members: pick([self, ...peers]), logger, backoff });
     if (strangers !== undefined) transport.setPeers(pick(peers), strangers);
     const received: PeerMessage[] = [];
@@ -74,7 +68,7 @@ describe('transport: the peers of a WebSocketTransport change at runtime', () =>
   }
 
   function refusals(node: Node): string[] {
-    return node.logs.filter((l) => l.level === 'warn' && l.message === 'refused a peer connection').map((l) => String(l.context?.['reason']));
+    return node.logs.filter((l) => l.level === 'warn' && l.message === 'refused a peer connection').map((l) => String(l.context['reason']));
   }
 
   it('connects to a peer added with setPeers, and both exchange messages', async () => {
@@ -93,7 +87,7 @@ describe('transport: the peers of a WebSocketTransport change at runtime', () =>
     await exchange(one, three);
     await exchange(three, one);
     await exchange(one, two); // the old peer is kept
-    expect(one.logs.some((l) => l.level === 'debug' && l.message.startsWith('peers changed') && String(l.context?.['added']) === '3')).to.equal(true);
+    expect(one.logs.some((l) => l.level === 'debug' && l.message.startsWith('peers changed') && String(l.context['added']) === '3')).to.equal(true);
   });
 
   it('a peer removed with setPeers is disconnected, both when this node dialed it and when it called', async () => {
@@ -109,7 +103,7 @@ describe('transport: the peers of a WebSocketTransport change at runtime', () =>
     two.transport.setPeers(new Map(), false);
     expect(ping(two, one)).to.equal(false);
     expect(ping(two, three)).to.equal(false);
-    expect(two.logs.some((l) => l.level === 'debug' && String(l.context?.['removed']) === '1,3')).to.equal(true);
+    expect(two.logs.some((l) => l.level === 'debug' && String(l.context['removed']) === '1,3')).to.equal(true);
     // 3 was dialed by 2, which stopped: 3 sees the connection close, and nobody calls again.
     await waitFor(() => !ping(three, two), '3 sees the connection to 2 close');
     // 1 still has 2 as a peer and calls again, and 2 refuses it; what 1 sends meanwhile never arrives.

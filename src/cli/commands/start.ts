@@ -33,16 +33,17 @@ export interface StartOptions {
  * listens on `--address`; with `--join` it asks the cluster's leader to add it, once it listens.
  */
 export async function start(options: StartOptions): Promise<void> {
-  const logger = createLogger(`node ${options.id}`);
+  // An operator runs this node: what it does is worth telling (info), unless GRAFT_LOG_LEVEL says otherwise.
+  const logger = createLogger({ bindings: { node: options.id }, defaultLevel: 'info' });
   const { config, outsiderAddress } = await configure(options, logger);
   const app = apps[options.app];
   // A node started from the command line always keeps its state on disk.
   const dataDir = resolve(options.dataDir ?? config.dataDir ?? 'data');
   const node = await app.start({ config, id: options.id, dataDir, logger, ...(outsiderAddress === undefined ? {} : { address: outsiderAddress }) });
-  logger.info(`listening on ${node.address} (peers on /raft, clients on ${app.clientPaths})`, {
-    app: options.app,
-    data: resolve(dataDir, options.id),
-  });
+  logger.info(
+    { address: node.address, app: options.app, data: resolve(dataDir, options.id) },
+    `listening on ${node.address} (peers on /raft, clients on ${app.clientPaths})`,
+  );
 
   const joining = new AbortController();
   const shutdown = (signal: string): void => {
@@ -55,7 +56,7 @@ export async function start(options: StartOptions): Promise<void> {
   // A removed machine serves no one: it stops. Not at once, so that the answer to the request that
   // removed it (when it led) goes out, and a leader hands over before it leaves.
   node.graft.once('removed', (index) => {
-    logger.info(`stopping: this machine is no longer a member (removed by the configuration at index ${index})`);
+    logger.info({ index }, `stopping: this machine is no longer a member (removed by the configuration at index ${index})`);
     joining.abort();
     setTimeout(() => void node.stop(), 2 * config.electionTimeout);
   });
@@ -66,11 +67,11 @@ export async function start(options: StartOptions): Promise<void> {
     const via = nodeAddress('--join', options.join);
     const body = { id: options.id, address: node.address };
     joined = changeMembership(via, 'POST', '/admin/members', body, `join the cluster at ${via}`, { signal: joining.signal, attempts: 10 }).then(
-      (members) => logger.info(`joined the cluster as a ${members.find((m) => m.id === options.id)?.role ?? 'member'}`),
+      (members) => logger.info({ via }, `joined the cluster as a ${members.find((m) => m.id === options.id)?.role ?? 'member'}`),
       (error: Error) => {
         if (joining.signal.aborted) return;
         outcome.joinFailure = error;
-        logger.error('could not join the cluster; stopping');
+        logger.error({ error: error.message }, 'could not join the cluster; stopping');
         void node.stop();
       },
     );

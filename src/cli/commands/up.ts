@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { loadClusterConfig, formatAddress } from '../../config.ts';
-import type { AppName } from '../apps.ts';
+import { apps, type AppName } from '../apps.ts';
 import { requestNode } from '../client.ts';
 import { CliError } from '../errors.ts';
 import { useFallbackTls, useFallbackToken } from '../credentials.ts';
@@ -17,6 +17,8 @@ export async function up(options: { config: string; app: AppName }): Promise<voi
   // installed `graft` starts compiled JavaScript and `npm start` the TypeScript source through tsx.
   const script = process.argv[1];
   if (script === undefined) throw new Error('graft up: cannot tell which script to start the nodes with');
+  // A node's output is a pipe to this command, not a terminal: it logs as this command's output calls for.
+  const logFormat = process.env['GRAFT_LOG_FORMAT'] || (process.stdout.isTTY ? 'pretty' : 'json');
   const children = new Map<string, ChildProcess>();
   const exited: Promise<void>[] = [];
   let stopping = false;
@@ -26,6 +28,7 @@ export async function up(options: { config: string; app: AppName }): Promise<voi
   for (const [id, address] of config.members) {
     const child = spawn(process.execPath, [...process.execArgv, script, 'start', '--config', options.config, '--id', id, '--app', options.app], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GRAFT_LOG_FORMAT: logFormat },
     });
     children.set(id, child);
     const prefix = `[${id}] `;
@@ -66,7 +69,7 @@ export async function up(options: { config: string; app: AppName }): Promise<voi
   const leader = await Promise.race([firstLeader([...config.members.values()].map(formatAddress), () => stopping), allExited.then(() => null)]);
   if (leader !== null && !stopping) {
     console.log(
-      `cluster of ${children.size} running, leader ${leader}; try: graft kv set greeting '"hello"' --cluster ${formatAddress([...config.members.values()][0]!)}  (Ctrl-C stops all)`,
+      `cluster of ${children.size} running, leader ${leader}; try: ${apps[options.app].firstCommand} --cluster ${formatAddress([...config.members.values()][0]!)}  (Ctrl-C stops all)`,
     );
   }
   await allExited;

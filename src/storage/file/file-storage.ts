@@ -2,6 +2,7 @@ import { silentLogger, type Logger } from '../../logger.ts';
 import type { Entry, HardState, SnapshotMeta } from '../../core/types.ts';
 import { GraftError } from '../../errors.ts';
 import { logAfterSnapshot } from '../log-after-snapshot.ts';
+import type { DurationObserver } from '../../metrics/hooks.ts';
 import type { SnapshotStore, StoredSnapshot } from '../snapshot-store.ts';
 import type { PersistedState, Storage } from '../storage.ts';
 import { claimDataDir, type DataDirIdentity } from './data-dir.ts';
@@ -35,6 +36,11 @@ export interface FileStorageOptions {
    * file system (`files`) passes one that touches no disk.
    */
   readonly claimDir?: (dir: string, identity: DataDirIdentity) => Promise<() => Promise<void>>;
+  /**
+   * Told how long each fsync of the log took (GraftInstance's `graft_wal_fsync_duration_seconds`).
+   * @internal
+   */
+  readonly syncDurations?: DurationObserver;
 }
 
 /** For Graft's own tests only: a deliberate bug in the log, to show a check catches it (see WalSabotage). */
@@ -75,13 +81,17 @@ export class FileStorage implements Storage {
         logger,
         files: this.options.files ?? nodeWalFiles,
         ...(this.knobs.sabotage !== undefined && { sabotage: this.knobs.sabotage }),
+        ...(this.options.syncDurations !== undefined && { syncDurations: this.options.syncDurations }),
       });
       this.wal = wal;
       this.snapshots = snapshots;
       const snapshot = this.newest?.meta ?? null;
       const { entries, replaced } = logAfterSnapshot(recovered.entries, snapshot, this.options.dir);
       if (replaced) {
-        logger.warn(`the log disagrees with snapshot ${snapshot!.index} (term ${snapshot!.term}), which the leader sent: the log after it is emptied`);
+        logger.warn(
+          { index: snapshot!.index, term: snapshot!.term },
+          `the log disagrees with snapshot ${snapshot!.index} (term ${snapshot!.term}), which the leader sent: the log after it is emptied`,
+        );
         await this.restartLogAfter(snapshot!);
       }
       this.lastIndex = entries[entries.length - 1]?.index ?? snapshot?.index ?? 0;

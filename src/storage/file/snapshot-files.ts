@@ -104,7 +104,7 @@ export class SnapshotFiles implements SnapshotStore {
       const file = join(this.dir, name);
       const result = await verify(file, name);
       if (typeof result !== 'string') return result;
-      this.logger.warn(`snapshot ${file} is damaged (${result}); passing over it for an older one`, { file, reason: result });
+      this.logger.warn({ file, reason: result }, `snapshot ${file} is damaged (${result}); passing over it for an older one`);
       problems.push(`${file}: ${result}`);
     }
     if (problems.length === 0) return null;

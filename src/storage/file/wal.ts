@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { EMPTY_HARD_STATE, type Entry, type HardState } from '../../core/types.ts';
 import { GraftError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import type { DurationObserver } from '../../metrics/hooks.ts';
 import { encodeRecord, readRecord, type WalRecord } from './record.ts';
 import { nodeWalFiles, type WalFileHandle, type WalFiles } from './wal-files.ts';
 
@@ -31,6 +32,8 @@ export interface WalOptions {
   readonly files?: WalFiles;
   /** Test only: never set it in production (see WalSabotage). */
   readonly sabotage?: WalSabotage;
+  /** Told how long each fsync took, for metrics. */
+  readonly syncDurations?: DurationObserver;
 }
 
 interface Pending {
@@ -103,6 +106,7 @@ export class Wal {
         if (result.status === 'torn' && i === segments.length - 1) {
           // All that is known is that a write did not finish, not whether anyone was told it had.
           options.logger.warn(
+            { file, offset, bytes: buf.length - offset, reason: result.reason },
             `cutting a torn record off the end of the log: ${buf.length - offset} bytes at offset ${offset} of ${file}, the last segment, are an incomplete record (${result.reason}), left by an interrupted or failed write`,
           );
           tornAt = { seq, offset };
@@ -240,11 +244,13 @@ export class Wal {
   /** Writes all of `data` to `file` and waits until it is on disk; a failure names the file and how far it got. */
   private async writeSynced(handle: WalFileHandle, file: string, data: Buffer): Promise<void> {
     await writeAll(handle, file, data, this.options.sabotage);
+    const started = performance.now();
     try {
       await handle.datasync();
     } catch (error) {
       throw writeFailed(file, `${data.length} of ${data.length} bytes written but not synced`, errnoText(error), error);
     }
+    this.options.syncDurations?.observe((performance.now() - started) / 1000);
   }
 
   private track(record: WalRecord): void {

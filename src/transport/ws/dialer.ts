@@ -106,7 +106,7 @@ export class Dialer {
       if (this.stopped) return;
       // A peer that keeps refusing (another cluster, another secret) is said once a minute, not at every call.
       if (code === POLICY_VIOLATION && this.throttle.allow(`refused|${reason.toString()}`)) {
-        this.logger.warn(`peer ${this.peer} refused the connection`, { reason: reason.toString() });
+        this.logger.warn({ peer: this.peer, reason: reason.toString() }, `peer ${this.peer} refused the connection`);
       }
       const delay = this.backoff.next();
       this.timer = setTimeout(() => {
@@ -131,11 +131,11 @@ export class Dialer {
               ? "it closed the connection after the TLS handshake: most likely it does not trust this node's certificate"
               : null;
     if (why === null || why === this.tlsProblem) {
-      this.logger.debug(`connection to ${this.peer} failed`, { error: error.message });
+      this.logger.debug({ peer: this.peer, error: error.message }, `connection to ${this.peer} failed`);
       return;
     }
     this.tlsProblem = why;
-    this.logger.warn(`TLS handshake with peer ${this.peer} failed: ${why}`, { url: this.options.url });
+    this.logger.warn({ peer: this.peer, url: this.options.url, reason: why }, `TLS handshake with peer ${this.peer} failed: ${why}`);
   }
 
   /** The called node's challenge: its proof must be right, and its cluster this one, before this node proves itself and talks. */
@@ -151,7 +151,8 @@ export class Dialer {
       this.options.onOpen(socket);
     } catch (error) {
       const why = (error as Error).message;
-      if (this.throttle.allow(`failed|${why}`)) this.logger.warn(`peer ${this.peer} failed the handshake: ${why}`, { url: this.options.url });
+      if (this.throttle.allow(`failed|${why}`))
+        this.logger.warn({ peer: this.peer, url: this.options.url, reason: why }, `peer ${this.peer} failed the handshake: ${why}`);
       socket.close(POLICY_VIOLATION, truncateReason(why));
     }
   }

@@ -7,6 +7,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import type { NodeId } from '../../core/types.ts';
 import { formatAddress, type PeerAddress } from '../../config.ts';
 import { silentLogger, type Logger } from '../../logger.ts';
+import type { PeerByteCounter, PeerByteCounters } from '../../metrics/hooks.ts';
 import { decodeFrame, encodeFrame } from '../codec.ts';
 import type { PeerMessage } from '../peer-messages.ts';
 import type { ReceiveHandler, Transport } from '../transport.ts';
@@ -57,6 +58,11 @@ export interface WebSocketTransportOptions {
   readonly tls?: TlsIdentity;
   /** The cluster this node must belong to, when configured; `setCluster` names it once the log does. */
   readonly cluster?: string;
+  /**
+   * Where the bytes of frames to and from each peer are counted (GraftInstance's metrics).
+   * @internal
+   */
+  readonly peerBytes?: PeerByteCounters;
 }
 
 /**
@@ -94,6 +100,7 @@ export class WebSocketTransport implements Transport {
   /** Bad frames from each peer since start: each closed its connection. */
   private readonly badFrames = new Map<NodeId, number>();
   private readonly pending: PendingHandshakes;
+  private readonly peerBytes: PeerByteCounters;
 
   constructor(private readonly options: WebSocketTransportOptions) {
     this.self = options.self;
@@ -101,6 +108,7 @@ export class WebSocketTransport implements Transport {
     this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
     this.cluster = options.cluster ?? null;
     this.pending = new PendingHandshakes(options.handshakeLimits);
+    this.peerBytes = options.peerBytes ?? uncounted;
     if (!options.members.has(this.self)) throw new Error(`WebSocketTransport: self "${this.self}" is not among the members`);
     for (const [peer, address] of options.members) if (peer !== this.self) this.peers.set(peer, address);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameBytes, perMessageDeflate: false });
@@ -147,7 +155,7 @@ export class WebSocketTransport implements Transport {
       if (before === undefined || before.host !== address.host || before.port !== address.port) this.dial(peer, address);
     }
     if (removed.length > 0 || added.length > 0) {
-      this.logger.debug(`peers changed: ${[...this.peers.keys()].join(', ') || 'none'}`, { added, removed, acceptStrangers });
+      this.logger.debug({ added, removed, acceptStrangers }, `peers changed: ${[...this.peers.keys()].join(', ') || 'none'}`);
     }
   }
 
@@ -162,15 +170,21 @@ export class WebSocketTransport implements Transport {
   send(to: NodeId, messages: readonly PeerMessage[]): boolean {
     const socket = this.sockets.get(to);
     if (socket === undefined || socket.readyState !== WebSocket.OPEN) {
-      this.logger.debug(`no connection to ${to}; dropped ${messages.length} message(s)`);
+      this.logger.debug({ peer: to, dropped: messages.length }, `no connection to ${to}; dropped ${messages.length} message(s)`);
       return false;
     }
     // A peer that stops reading must not make this process buffer without bound; Raft resends.
     if (socket.bufferedAmount > 2 * this.maxFrameBytes) {
-      this.logger.warn(`peer ${to} is not reading; dropped ${messages.length} message(s)`, { buffered: socket.bufferedAmount });
+      this.logger.warn(
+        { peer: to, dropped: messages.length, buffered: socket.bufferedAmount },
+        `peer ${to} is not reading; dropped ${messages.length} message(s)`,
+      );
       return false;
     }
-    socket.send(encodeFrame(messages));
+    const frame = encodeFrame(messages);
+    socket.send(frame);
+    // A frame's length: its bytes, as long as the JSON is ASCII (a wider character counts once).
+    this.peerBytes(to).sent += frame.length;
     return true;
   }
 
@@ -220,9 +234,9 @@ export class WebSocketTransport implements Transport {
     const verify = socket.authorizationError as unknown;
     const code = typeof verify === 'string' ? verify : ((verify as { code?: string } | null | undefined)?.code ?? null);
     const why = tlsClientRefusal(error, code);
-    if (why === null) this.logger.debug('a connection hung up during its TLS handshake', { remote, error: error.message });
+    if (why === null) this.logger.debug({ remote, error: error.message }, 'a connection hung up during its TLS handshake');
     else if (this.throttle.allow(`tls|${why}|${remote.slice(0, remote.lastIndexOf(':'))}`)) {
-      this.logger.warn('refused a TLS connection (peer or client)', { reason: why, remote });
+      this.logger.warn({ reason: why, remote }, 'refused a TLS connection (peer or client)');
     }
     socket.destroy();
   };
@@ -293,7 +307,7 @@ export class WebSocketTransport implements Transport {
    * a welcome stranger) calling this node, and with a cluster secret, proofs both ways.
    */
   private accept(ws: WebSocket, remote: string, handshakeDone: () => void): void {
-    ws.on('error', (error) => this.logger.warn('error on an incoming peer connection', { error: error.message, remote }));
+    ws.on('error', (error) => this.logger.warn({ error: error.message, remote }, 'error on an incoming peer connection'));
     answerHandshake(ws, {
       self: this.self,
       secret: this.options.secret ?? null,
@@ -311,7 +325,7 @@ export class WebSocketTransport implements Transport {
   /** A refused connection is logged with where it came from, once a minute at most for the same reason and host. */
   private logRefusal(why: string, remote: string): void {
     if (this.throttle.allow(`refusal|${why}|${remote.slice(0, remote.lastIndexOf(':'))}`))
-      this.logger.warn('refused a peer connection', { reason: why, remote });
+      this.logger.warn({ reason: why, remote }, 'refused a peer connection');
   }
 
   /**
@@ -332,23 +346,30 @@ export class WebSocketTransport implements Transport {
         return;
       }
       // Never silently: a peer that restarted calls again, and anything else that passed as it is worth knowing of.
-      if (previous.readyState === WebSocket.OPEN && !crossed) this.logger.info(`peer ${peer} connected again; its older connection is closed`);
+      if (previous.readyState === WebSocket.OPEN && !crossed) this.logger.info({ peer }, `peer ${peer} connected again; its older connection is closed`);
       previous.terminate();
     }
     this.sockets.set(peer, socket);
-    if (this.lost.delete(peer)) this.logger.info(`connected to peer ${peer} again`);
-    else this.logger.debug(`connected to ${peer}`);
-    socket.on('message', (data: Buffer) => this.onFrame(peer, socket, data));
+    if (this.lost.delete(peer)) this.logger.info({ peer }, `connected to peer ${peer} again`);
+    else this.logger.debug({ peer }, `connected to ${peer}`);
+    const bytes = this.peerBytes(peer);
+    socket.on('message', (data: Buffer) => {
+      bytes.received += data.length;
+      this.onFrame(peer, socket, data);
+    });
     socket.on('error', (error) => {
       const tooBig = error.message.includes('Max payload size exceeded');
-      this.logger.warn(`dropping connection to ${peer}: ${tooBig ? `a frame over ${this.maxFrameBytes} bytes` : error.message}`);
+      this.logger.warn(
+        { peer, error: error.message },
+        `dropping connection to ${peer}: ${tooBig ? `a frame over ${this.maxFrameBytes} bytes` : error.message}`,
+      );
     });
     socket.once('close', (code: number) => {
       if (this.sockets.get(peer) !== socket) return;
       this.sockets.delete(peer);
       if (this.stopped || !this.peers.has(peer)) return;
-      if (code === GOING_AWAY) this.logger.info(`peer ${peer} is stopping; calling it again until it is back`);
-      else if (!this.lost.has(peer)) this.logger.warn(`lost the connection to peer ${peer}; calling it again`);
+      if (code === GOING_AWAY) this.logger.info({ peer, code }, `peer ${peer} is stopping; calling it again until it is back`);
+      else if (!this.lost.has(peer)) this.logger.warn({ peer, code }, `lost the connection to peer ${peer}; calling it again`);
       this.lost.add(peer);
       this.dialers.get(peer)?.wake();
     });
@@ -374,7 +395,7 @@ export class WebSocketTransport implements Transport {
       const count = (this.badFrames.get(peer) ?? 0) + 1;
       this.badFrames.set(peer, count);
       if (this.throttle.allow(`bad frame|${peer}`))
-        this.logger.warn(`dropping connection to ${peer}: bad frame`, { reason: message, badFramesSinceStart: count });
+        this.logger.warn({ peer, reason: message, badFramesSinceStart: count }, `dropping connection to ${peer}: bad frame`);
       socket.close(message.includes('over the limit') ? TOO_BIG : POLICY_VIOLATION, truncateReason(message));
       return;
     }
@@ -382,11 +403,15 @@ export class WebSocketTransport implements Transport {
       try {
         this.receive(m);
       } catch (error) {
-        this.logger.error(`handling a message from ${peer} failed`, { type: m.type, error: (error as Error).message });
+        this.logger.error({ peer, type: m.type, error: (error as Error).message }, `handling a message from ${peer} failed`);
       }
     }
   }
 }
+
+/** Where bytes go when nobody counts them. */
+const sink: PeerByteCounter = { sent: 0, received: 0 };
+const uncounted: PeerByteCounters = () => sink;
 
 /** The path of a request's target; null when the URL parser refuses it (`//`, `/\`: read as a host): an exception here would be uncaught. */
 function targetPath(url: string | undefined): string | null {

@@ -1,13 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatAddress, parseAddress } from '../../../config.ts';
-import { GraftError, type GraftErrorCode } from '../../../index.ts';
+import { GraftError, type GraftErrorCode, type GraftInstance } from '../../../index.ts';
 import type { KVStore } from './kv-store.ts';
+import { serveMetrics } from './metrics-endpoint.ts';
 
 /** The largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-class HttpError extends Error {
+/** A request refused with `status` and a message (and headers, e.g. `www-authenticate`); answered as `{"error": message}`. */
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -21,15 +23,18 @@ class HttpError extends Error {
 export interface HttpAccess {
   /** The web origins whose pages may call; a request with any other `Origin` header is refused (403). */
   readonly allowedOrigins: readonly string[];
-  /** The token every request must carry as `Authorization: Bearer <token>` (but `GET /status` and `/health`); null: none needed. */
+  /** The token every request must carry as `Authorization: Bearer <token>` (but the open endpoints: `GET /status`, `/health`, `/metrics`); null: none needed. */
   readonly clientToken: string | null;
 }
 
 /** The access of a node without `allowedOrigins` and `clientTokenFile`: no browser, any other client. */
 export const OPEN_ACCESS: HttpAccess = { allowedOrigins: [], clientToken: null };
 
-/** What a node answers without a token, for load balancers and monitors: `GET /status` and `GET /health`. */
-const OPEN_ENDPOINTS = new Set(['/status', '/health', '/health/ready']);
+/**
+ * What a node answers without a token, for load balancers and monitors: `GET /status`, `/health` and `/metrics`;
+ * and the dashboard (`GET /` and its stream), which shows only what the members' `/status` shows.
+ */
+const OPEN_ENDPOINTS = new Set(['/status', '/health', '/health/ready', '/metrics', '/', '/dashboard/events']);
 
 /** A node is ready to serve while it has applied all but at most this many committed entries. */
 export const READY_LAG = 1000;
@@ -44,7 +49,36 @@ export const READY_LAG = 1000;
  * Before anything else, `access` decides who is served (see `admit`): a browser only from a listed
  * origin, a body only as JSON, and, when the cluster has a client token, only a client that sends it.
  */
-export function createHttpHandler(store: KVStore, stop: () => void, access: HttpAccess = OPEN_ACCESS): (req: IncomingMessage, res: ServerResponse) => void {
+export function createHttpHandler(
+  store: KVStore,
+  stop: () => void,
+  access: HttpAccess = OPEN_ACCESS,
+  /** Serves the read-only pages (the dashboard), after the same admission; returns false for a path it does not serve. */
+  pages?: { serve(req: IncomingMessage, res: ServerResponse, url: URL): boolean },
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return createNodeHttpHandler(store.graft, (req, url) => kvRoutes(store, req, url), stop, access, pages);
+}
+
+/** What the node's own endpoints (`/status`, `/health`, `/admin/*`, ...) use of its GraftInstance, whatever the app's operations. */
+export type NodeGraft = Pick<
+  GraftInstance<unknown, unknown>,
+  'id' | 'isRunning' | 'status' | 'snapshot' | 'members' | 'addMember' | 'removeMember' | 'transferLeadership' | 'metrics'
+>;
+
+/** An app's own endpoints (the kvstore's `/kv/:key`): `[status, body]` for a path it serves, null for one it does not (a 404). */
+export type AppRoutes = (req: IncomingMessage, url: URL) => Promise<[number, unknown] | null>;
+
+/**
+ * The HTTP handler of a node of any app: the node's own endpoints, then the app's `routes`, with
+ * the admission, the errors and the deadlines of `createHttpHandler`.
+ */
+export function createNodeHttpHandler(
+  graft: NodeGraft,
+  routes: AppRoutes,
+  stop: () => void,
+  access: HttpAccess = OPEN_ACCESS,
+  pages?: { serve(req: IncomingMessage, res: ServerResponse, url: URL): boolean },
+): (req: IncomingMessage, res: ServerResponse) => void {
   const token = access.clientToken === null ? null : Buffer.from(access.clientToken, 'utf8');
   return (req, res) => {
     let url: URL;
@@ -55,12 +89,18 @@ export function createHttpHandler(store: KVStore, stop: () => void, access: Http
       replyError(res, error);
       return;
     }
+    if (pages?.serve(req, res, url) === true) return;
     if (url.pathname === '/admin/stop') {
       if (req.method !== 'POST') replyError(res, new HttpError(405, `${req.method} /admin/stop is not supported; use POST`));
-      else reply(res, 202, { stopping: store.graft.id }, stop);
+      else reply(res, 202, { stopping: graft.id }, stop);
       return;
     }
-    route(store, req, url).then(
+    if (url.pathname === '/metrics') {
+      if (req.method !== 'GET') replyError(res, new HttpError(405, `${req.method} /metrics is not supported; use GET`));
+      else serveMetrics(graft.metrics, res, (error) => replyError(res, error));
+      return;
+    }
+    route(graft, routes, req, url).then(
       ([status, body]) => reply(res, status, body),
       (error: unknown) => replyError(res, error),
     );
@@ -87,7 +127,7 @@ function requestUrl(req: IncomingMessage): URL {
  *   `Access-Control-Allow-Origin`;
  * - a body that is not declared `application/json`: 415 (a form or `text/plain` body is what a page
  *   can send without a preflight);
- * - with a client token, a request that does not carry it, but `GET /status` and `GET /health`: 401.
+ * - with a client token, a request that does not carry it, but `GET /status`, `GET /health` and the dashboard: 401.
  * Returns 'answered' when it has answered the request itself (a preflight), else 'go'.
  */
 function admit(req: IncomingMessage, res: ServerResponse, url: URL, allowedOrigins: readonly string[], token: Buffer | null): 'answered' | 'go' {
@@ -140,65 +180,67 @@ function hasBody(req: IncomingMessage): boolean {
   return length !== undefined && Number(length) > 0;
 }
 
-async function route(store: KVStore, req: IncomingMessage, url: URL): Promise<[number, unknown]> {
+async function route(graft: NodeGraft, routes: AppRoutes, req: IncomingMessage, url: URL): Promise<[number, unknown]> {
   const method = req.method ?? 'GET';
   if (url.pathname === '/admin/leader/transfer') {
     if (method !== 'POST') throw new HttpError(405, `${method} ${url.pathname} is not supported; use POST`);
     const body = await readJson(req, true);
     const id = typeof body === 'object' && body !== null && 'id' in body ? body.id : undefined;
     if (id !== undefined && typeof id !== 'string') throw new HttpError(400, 'the body must be {"id": "<machine id>"} or empty');
-    return [200, { leader: await store.graft.transferLeadership(id) }];
+    return [200, { leader: await graft.transferLeadership(id) }];
   }
   if (url.pathname === '/admin/snapshot') {
     if (method !== 'POST') throw new HttpError(405, `${method} ${url.pathname} is not supported; use POST`);
-    const { index, term } = await store.graft.snapshot();
-    const { firstIndex } = store.graft.status();
+    const { index, term } = await graft.snapshot();
+    const { firstIndex } = graft.status();
     return [200, { index, term, firstIndex }];
   }
   if (url.pathname === '/members') {
     if (method !== 'GET') throw new HttpError(405, `${method} /members is not supported; use GET`);
-    return [200, { members: store.graft.members() }];
+    return [200, { members: graft.members() }];
   }
   if (url.pathname === '/admin/members') {
     if (method !== 'POST') throw new HttpError(405, `${method} ${url.pathname} is not supported; use POST (DELETE /admin/members/:id removes one)`);
     const { id, address, learner } = memberToAdd(await readJson(req));
     // Answered once the change is committed: a new member's catch-up can take a minute or more (catchUpTimeoutMs).
-    return [200, { members: await store.graft.addMember(id, address, { learner }) }];
+    return [200, { members: await graft.addMember(id, address, { learner }) }];
   }
   const member = /^\/admin\/members\/([^/]+)$/.exec(url.pathname);
   if (member !== null) {
     if (method !== 'DELETE') throw new HttpError(405, `${method} ${url.pathname} is not supported; use DELETE`);
     const id = decodeSegment('machine id', member[1] ?? '');
     if (!MACHINE_ID.test(id)) throw new HttpError(400, `${JSON.stringify(id)} is not a machine id (letters, digits, "_", "." or "-")`);
-    return [200, { members: await store.graft.removeMember(id) }];
+    return [200, { members: await graft.removeMember(id) }];
   }
   if (url.pathname === '/health') {
     if (method !== 'GET') throw new HttpError(405, `${method} /health is not supported; use GET`);
     // Alive: answers as soon as the node has started, while it replays its log too.
-    if (!store.graft.isRunning()) return [503, { status: 'not running' }];
-    return [200, { status: 'ok', appliedIndex: store.graft.status().appliedIndex }];
+    if (!graft.isRunning()) return [503, { status: 'not running' }];
+    return [200, { status: 'ok', appliedIndex: graft.status().appliedIndex }];
   }
   if (url.pathname === '/health/ready') {
     if (method !== 'GET') throw new HttpError(405, `${method} /health/ready is not supported; use GET`);
     // Ready: a leader is known, and this node is not far behind what it knows is committed.
-    const { leader, commitIndex, appliedIndex } = store.graft.status();
+    const { leader, commitIndex, appliedIndex } = graft.status();
     const lag = commitIndex - appliedIndex;
-    const ready = store.graft.isRunning() && leader !== null && lag <= READY_LAG;
-    const why = !store.graft.isRunning()
-      ? 'not running'
-      : leader === null
-        ? 'no leader known'
-        : lag > READY_LAG
-          ? `${lag} committed entries not applied yet`
-          : null;
+    const ready = graft.isRunning() && leader !== null && lag <= READY_LAG;
+    const why = !graft.isRunning() ? 'not running' : leader === null ? 'no leader known' : lag > READY_LAG ? `${lag} committed entries not applied yet` : null;
     return [ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...(why === null ? {} : { reason: why }), leader, commitIndex, appliedIndex }];
   }
   if (url.pathname === '/status') {
     if (method !== 'GET') throw new HttpError(405, `${method} /status is not supported; use GET`);
-    return [200, store.graft.status()];
+    return [200, graft.status()];
   }
+  const answer = await routes(req, url);
+  if (answer === null) throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
+  return answer;
+}
+
+/** The kvstore's own endpoints: `/kv/:key` and `/kv/:key/cas`. */
+export async function kvRoutes(store: KVStore, req: IncomingMessage, url: URL): Promise<[number, unknown] | null> {
+  const method = req.method ?? 'GET';
   const match = /^\/kv\/([^/]+)(\/cas)?$/.exec(url.pathname);
-  if (match === null) throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
+  if (match === null) return null;
   const key = decodeSegment('key', match[1] ?? '');
   if (match[2] !== undefined) {
     if (method !== 'POST') throw new HttpError(405, `${method} ${url.pathname} is not supported; use POST`);
@@ -271,7 +313,8 @@ function memberToAdd(body: unknown): { id: string; address: string; learner: boo
   return { id, address, learner: learner === true };
 }
 
-async function readJson(req: IncomingMessage, emptyAllowed = false): Promise<unknown> {
+/** The request's body as JSON, at most MAX_BODY_BYTES and MAX_BODY_DEPTH deep; an HttpError (400, 413) otherwise. Empty: `{}` if `emptyAllowed`. */
+export async function readJson(req: IncomingMessage, emptyAllowed = false): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
