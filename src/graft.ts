@@ -16,6 +16,7 @@ import { ElectionLog } from './runtime/election-log.ts';
 import { RaftNode } from './runtime/node.ts';
 import { awaitHandover } from './runtime/leadership-handover.ts';
 import { MembershipChanges, type MemberInfo } from './runtime/membership-changes.ts';
+import { DeadlineQueue, type Deadline } from './runtime/deadlines.ts';
 import { OwnedTimers } from './runtime/owned-timers.ts';
 import { Proposer } from './runtime/proposer.ts';
 import { awaitReadBarrier } from './runtime/read-barrier.ts';
@@ -57,6 +58,13 @@ export interface GraftStatus {
   }[];
 }
 
+/** An operation `applyOperation` waits on: its number in the session, its size, and how to fail its caller. */
+interface WaitingOperation {
+  readonly seq: number;
+  readonly size: number;
+  readonly reject: (error: Error) => void;
+}
+
 /**
  * Makes a state machine replicated: hand it an applicator and a serializer, call `applyOperation`.
  * The operation is appended to the replicated log (through the leader, wherever it is called), and
@@ -86,6 +94,8 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   /** Read barriers waiting, failed when the instance stops (their timers are cancelled with it). */
   private readonly barriers = new Set<(error: Error) => void>();
   private readonly requestTimeoutMs: number;
+  /** The deadlines of this instance's operations waiting for their outcome (requestTimeoutMs each). */
+  private readonly operationDeadlines: DeadlineQueue<WaitingOperation>;
   /** This instance's operations waiting for their outcome, and their serialized size: bounded (OVERLOADED). */
   private pendingOperations = 0;
   private pendingBytes = 0;
@@ -124,6 +134,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.clock = knobs.clock ?? realClock;
     this.timers = new OwnedTimers(this.clock);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+    this.operationDeadlines = new DeadlineQueue(this.clock, this.requestTimeoutMs, (operation) => this.operationTimedOut(operation));
     const rng = knobs.rng ?? seededRng(randomInt(2 ** 31));
     this.metrics = options.metricsRegistry ?? new Registry();
     this.meters = this.createMeters();
@@ -262,41 +273,40 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     const proposedAt = this.clock.now();
     const { seq, outcome } = this.session.run(data);
     return new Promise<Result>((resolve, reject) => {
-      let waiting = true;
-      const release = (): void => {
-        if (!waiting) return;
-        waiting = false;
-        this.pendingOperations--;
-        this.pendingBytes -= data.length;
-      };
-      const settled = (): void => {
-        release();
-        cancel();
-      };
-      const cancel = this.timers.after(this.requestTimeoutMs, () => {
-        release();
-        // Abandoned: no more copies are sent. One already on its way may still be applied, once.
-        this.session.abandon(seq);
-        reject(
-          new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `operation not answered within ${this.requestTimeoutMs} ms; it may be applied (once) or not at all`, {
-            leader: this.node.softState().leader,
-          }),
-        );
-      });
+      const deadline = this.operationDeadlines.add({ seq, size: data.length, reject });
       outcome.then(
         (o) => {
-          settled();
+          if (!this.settleOperation(deadline)) return;
           // Applied here, whether the applicator returned or threw: that is the latency of a commit.
           this.meters.commitLatency.observe((this.clock.now() - proposedAt) / 1000);
           if (o.ok) resolve(o.value as Result);
           else reject(o.error);
         },
         (error: Error) => {
-          settled();
-          reject(error);
+          if (this.settleOperation(deadline)) reject(error);
         },
       );
     });
+  }
+
+  /** An operation's outcome came: it no longer counts as waiting. False when its deadline had passed first. */
+  private settleOperation(deadline: Deadline<WaitingOperation>): boolean {
+    if (!this.operationDeadlines.settle(deadline)) return false;
+    this.pendingOperations--;
+    this.pendingBytes -= deadline.item.size;
+    return true;
+  }
+
+  /** No outcome within requestTimeoutMs: the caller is told so, and no more copies are sent. One already on its way may still be applied, once. */
+  private operationTimedOut(operation: WaitingOperation): void {
+    this.pendingOperations--;
+    this.pendingBytes -= operation.size;
+    this.session.abandon(operation.seq);
+    operation.reject(
+      new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `operation not answered within ${this.requestTimeoutMs} ms; it may be applied (once) or not at all`, {
+        leader: this.node.softState().leader,
+      }),
+    );
   }
 
   /** Why one more operation of `size` characters may not wait now (OVERLOADED), or null: queues must not grow without bound. */
@@ -502,6 +512,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
         : new GraftError('SHUTDOWN', `node ${this.id} stopped after a fatal error: ${this.failure.message}`, { cause: this.failure });
     this.rejectEverything(error);
     this.timers.cancelAll();
+    this.operationDeadlines.stop();
     await this.storage.close().catch((closeError: Error) => this.logger.warn({ error: closeError.message }, `closing storage failed: ${closeError.message}`));
     this.emit('stopped', this.failure);
   }

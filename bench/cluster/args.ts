@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SERIALIZERS, type SerializerName } from './rows.ts';
 
 const PARTS = ['limits', 'direct', 'http'] as const;
 /** What the cluster bench measures: the machine's limits, load inside the leader, HTTP clients of the kvstore. */
@@ -19,6 +20,8 @@ export interface ClusterBenchOptions {
   readonly httpInFlight: readonly number[];
   /** Operation sizes, bytes. */
   readonly sizes: readonly number[];
+  /** The serializers of the direct rows: a cluster each. */
+  readonly serializers: readonly SerializerName[];
   readonly parts: ReadonlySet<Part>;
   readonly json: boolean;
   /** Where the clusters and probes keep their files (removed at the end). */
@@ -34,6 +37,7 @@ export const CLUSTER_USAGE = `npm run -s bench -- cluster [options]   (-s keeps 
   --in-flight 1,16,256,1024 operations in flight, proposers inside the leader (applyOperation)
   --http-in-flight 1,16,256 operations in flight, keep-alive HTTP clients of the kvstore (PUT /kv/:key)
   --sizes 100,4096          operation sizes, bytes
+  --serializers superjson,json  the Serializer of the direct rows' clusters (superjsonSerializer, jsonSerializer)
   --parts limits,direct,http  what to measure
   --json                    print the results as JSON on stdout
   --dir .tmp/bench          where the clusters keep their files (removed at the end)
@@ -63,6 +67,7 @@ export function parseClusterArgs(args: readonly string[]): ClusterBenchOptions {
       'in-flight': { type: 'string', default: '1,16,256,1024' },
       'http-in-flight': { type: 'string', default: '1,16,256' },
       sizes: { type: 'string', default: '100,4096' },
+      serializers: { type: 'string', default: SERIALIZERS.join(',') },
       parts: { type: 'string', default: PARTS.join(',') },
       json: { type: 'boolean', default: false },
       dir: { type: 'string', default: '.tmp/bench' },
@@ -77,6 +82,10 @@ export function parseClusterArgs(args: readonly string[]): ClusterBenchOptions {
   const seconds = positive('seconds', values.seconds);
   const parts = values.parts.split(',').map((p) => p.trim());
   for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--parts takes ${PARTS.join(', ')}; got ${p}\n${CLUSTER_USAGE}`);
+  const serializers = values.serializers.split(',').map((s) => s.trim());
+  for (const s of serializers) {
+    if (!(SERIALIZERS as readonly string[]).includes(s)) throw new Error(`--serializers takes ${SERIALIZERS.join(', ')}; got ${s}\n${CLUSTER_USAGE}`);
+  }
   const nodes = positiveInts('nodes', values.nodes);
   if (nodes.some((n) => n > 9)) throw new Error('--nodes: at most 9 nodes per cluster');
   return {
@@ -86,6 +95,7 @@ export function parseClusterArgs(args: readonly string[]): ClusterBenchOptions {
     inFlight: positiveInts('in-flight', values['in-flight']),
     httpInFlight: positiveInts('http-in-flight', values['http-in-flight']),
     sizes: positiveInts('sizes', values.sizes),
+    serializers: serializers as SerializerName[],
     parts: new Set(parts as Part[]),
     json: values.json,
     dir: resolve(values.dir),

@@ -4,8 +4,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Protocol, Reply, Request } from './rpc.ts';
 
-/** How `npm run bench` runs TypeScript: through tsx, with 'graft-raft' resolving to src/ (no build needed). */
-export const NODE_FLAGS: readonly string[] = ['--conditions=graft-source', '--import', import.meta.resolve('tsx')];
+/**
+ * How `npm run bench` runs its own TypeScript: through tsx. 'graft-raft' resolves to the package as
+ * users get it, the built dist/ (the bench script builds it first), not to src/ through tsx, whose
+ * transform adds work of its own to every closure Graft creates.
+ */
+export const NODE_FLAGS: readonly string[] = ['--import', import.meta.resolve('tsx')];
 
 /** A preload that ends a spawned process when the bench process that started it goes away. */
 const EXIT_WITH_PARENT = import.meta.resolve('./exit-with-parent.ts');

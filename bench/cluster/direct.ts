@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { forkScript, removeTempDir, tempDir, type Child } from './children.ts';
 import { loopbackMembers } from './ports.ts';
+import { measureCpu } from './proc.ts';
 import type { NodeProtocol } from './protocol.ts';
-import { ELECTION_TIMEOUT_MS, WARM_UP_SECONDS, type ClusterRow, type Progress, type RowSpec } from './rows.ts';
+import { ELECTION_TIMEOUT_MS, WARM_UP_SECONDS, type ClusterRow, type Progress, type RowSpec, type SerializerName } from './rows.ts';
 
 type BenchNode = Child<NodeProtocol>;
 
@@ -32,28 +33,33 @@ async function agreedLeader(nodes: ReadonlyMap<string, BenchNode>): Promise<{ id
 export async function directRows(
   size: number,
   root: string,
+  serializer: SerializerName,
   rows: readonly RowSpec[],
   seconds: number,
   progress: Progress,
   execArgv: readonly string[] = [],
 ): Promise<ClusterRow[]> {
-  const dir = tempDir(join(root, `direct-${size}`));
-  progress(`starting ${size} bench nodes`);
+  const dir = tempDir(join(root, `direct-${size}-${serializer}`));
+  progress(`starting ${size} bench nodes (${serializer})`);
   const configuration = await loopbackMembers(size);
   const nodes = new Map(Object.keys(configuration).map((id) => [id, forkScript<NodeProtocol>(`bench node ${id}`, './node.ts', execArgv)]));
   try {
-    await Promise.all([...nodes].map(([id, node]) => node.call('start', { id, configuration, electionTimeout: ELECTION_TIMEOUT_MS, dataDir: dir })));
+    await Promise.all(
+      [...nodes].map(([id, node]) => node.call('start', { id, configuration, electionTimeout: ELECTION_TIMEOUT_MS, dataDir: dir, serializer })),
+    );
     const first = await agreedLeader(nodes);
-    progress(`${size} nodes, applyOperation: warming up`);
+    progress(`${size} nodes (${serializer}), applyOperation: warming up`);
     await first.node.call('load', { concurrency: 64, seconds: Math.min(WARM_UP_SECONDS, seconds), opBytes: 100 });
     const results: ClusterRow[] = [];
     for (const row of rows) {
-      progress(`${size} nodes, applyOperation, ${row.inFlight} in flight x ${row.opBytes} B`);
+      progress(`${size} nodes (${serializer}), applyOperation, ${row.inFlight} in flight x ${row.opBytes} B`);
       const leader = await agreedLeader(nodes);
-      const result = await leader.node.call('load', { concurrency: row.inFlight, seconds, opBytes: row.opBytes });
+      const pids = new Map([...nodes].map(([id, node]) => [id, node.child.pid]));
+      const { result, cpu } = await measureCpu(pids, leader.id, () => leader.node.call('load', { concurrency: row.inFlight, seconds, opBytes: row.opBytes }));
       results.push({
         ...row,
         client: 'applyOperation',
+        serializer,
         nodes: size,
         seconds,
         ops: result.ops,
@@ -61,6 +67,7 @@ export async function directRows(
         opsPerSec: result.ops / (result.elapsedMs / 1000),
         latency: result.latency,
         leaderRssBytes: result.rssBytes,
+        cpuPerOp: cpu,
         ledThroughout: result.ledThroughout,
         leaderId: leader.id,
         leaderPid: leader.node.child.pid ?? null,

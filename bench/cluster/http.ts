@@ -1,14 +1,16 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { removeTempDir, spawnScript, tempDir, type Child } from './children.ts';
 import { closedLoop } from './closed-loop.ts';
+import { measureCpu, rssOf } from './proc.ts';
 import { loopbackMembers } from './ports.ts';
 import { ELECTION_TIMEOUT_MS, keyOf, WARM_UP_SECONDS, type ClusterRow, type Progress, type RowSpec } from './rows.ts';
 
-const CLI = fileURLToPath(import.meta.resolve('../../src/cli/main.ts'));
+// The graft command as users run it: the built package (npm run bench builds it first).
+const CLI = fileURLToPath(import.meta.resolve('../../bin/graft.js'));
 const LEADER_TIMEOUT_MS = 30_000;
 
 /** What `GET /status` answers, as far as the bench reads it. */
@@ -43,16 +45,6 @@ async function agreedLeader(members: Readonly<Record<string, string>>): Promise<
     }
     if (performance.now() > deadline) throw new Error(`the kvstore nodes agreed on no leader within ${LEADER_TIMEOUT_MS} ms: ${JSON.stringify(views)}`);
     await sleep(50);
-  }
-}
-
-/** A process's resident set size, bytes, from /proc (Linux); null elsewhere. */
-function rssOf(pid: number | undefined): number | null {
-  try {
-    const kib = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kib === undefined ? null : Number(kib) * 1024;
-  } catch {
-    return null;
   }
 }
 
@@ -115,12 +107,14 @@ export async function httpRows(size: number, root: string, rows: readonly RowSpe
     for (const row of rows) {
       progress(`${size} nodes, HTTP PUT, ${row.inFlight} in flight x ${row.opBytes} B`);
       const leader = await agreedLeader(members);
-      const result = await httpLoad(members[leader.id]!, row.inFlight, row.opBytes, seconds);
+      const pids = new Map([...nodes].map(([id, node]) => [id, node.child.pid]));
+      const { result, cpu } = await measureCpu(pids, leader.id, () => httpLoad(members[leader.id]!, row.inFlight, row.opBytes, seconds));
       const after = await status(members[leader.id]!);
       const pid = nodes.get(leader.id)!.child.pid;
       results.push({
         ...row,
         client: 'http',
+        serializer: 'superjson',
         nodes: size,
         seconds,
         ops: result.ops,
@@ -128,6 +122,7 @@ export async function httpRows(size: number, root: string, rows: readonly RowSpe
         opsPerSec: result.ops / (result.elapsedMs / 1000),
         latency: result.latency,
         leaderRssBytes: rssOf(pid),
+        cpuPerOp: cpu,
         ledThroughout: after?.role === 'Leader' && after.term === leader.term,
         leaderId: leader.id,
         leaderPid: pid ?? null,

@@ -1,10 +1,11 @@
 // One member of the cluster bench's cluster, in its own process, forked by the bench (cluster/direct.ts):
 // a GraftInstance on the public entry, over WebSockets, with durable file storage, and a Map as its
 // state machine. The bench drives it over the IPC channel (protocol.ts).
-import { createLogger, GraftInstance, recordsToSnapshot, snapshotToRecords, superjsonSerializer, type Serializer } from 'graft-raft';
+import { createLogger, GraftInstance, jsonSerializer, recordsToSnapshot, snapshotToRecords, superjsonSerializer, type Serializer } from 'graft-raft';
 import { closedLoop } from './closed-loop.ts';
 import { keyOf } from './rows.ts';
 import type { LoadParams, NodeProtocol } from './protocol.ts';
+import type { SerializerName } from './rows.ts';
 import { serve } from './rpc.ts';
 
 /** The bench's operation: set a key to a string. */
@@ -13,7 +14,8 @@ interface SetOp {
   readonly value: string;
 }
 
-const serializer: Serializer<SetOp> = superjsonSerializer<SetOp>();
+const serializers: Record<SerializerName, Serializer<SetOp>> = { superjson: superjsonSerializer<SetOp>(), json: jsonSerializer<SetOp>() };
+let serializer = serializers.superjson;
 const state = new Map<string, string>();
 let graft: GraftInstance<SetOp> | null = null;
 
@@ -38,7 +40,8 @@ async function load(params: LoadParams) {
 }
 
 serve<NodeProtocol>({
-  start: async ({ id, configuration, electionTimeout, dataDir }) => {
+  start: async ({ id, configuration, electionTimeout, dataDir, serializer: name }) => {
+    serializer = serializers[name];
     graft = new GraftInstance<SetOp>({
       config: { electionTimeout, configuration },
       machineId: id,

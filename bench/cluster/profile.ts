@@ -22,14 +22,14 @@ const IDLE = 'idle';
  * The first rule that matches wins.
  */
 const AREAS: readonly [area: string, test: RegExp][] = [
-  ['serializer (superjson)', /\/node_modules\/(superjson|copy-anything|is-what)\/|\/src\/serializer\.ts$/],
-  ['frame encoding and validation', /\/src\/transport\/(codec|peer-messages)\.ts$/],
-  ['transport (ws)', /\/src\/transport\/|\/node_modules\/ws\//],
-  ['session layer', /\/src\/session\//],
-  ['storage (WAL, snapshots)', /\/src\/storage\/|\/src\/snapshot-records\.ts$/],
-  ['Raft core', /\/src\/core\//],
-  ['runtime', /\/src\/runtime\//],
-  ['GraftInstance', /\/src\/(graft|options|errors|logger)\.ts$/],
+  ['serializer (superjson)', /\/node_modules\/(superjson|copy-anything|is-what)\/|\/(src|dist)\/serializer\.[jt]s$/],
+  ['frame encoding and validation', /\/(src|dist)\/transport\/(codec|peer-messages)\.[jt]s$/],
+  ['transport (ws)', /\/(src|dist)\/transport\/|\/node_modules\/ws\//],
+  ['session layer', /\/(src|dist)\/session\//],
+  ['storage (WAL, snapshots)', /\/(src|dist)\/storage\/|\/(src|dist)\/snapshot-records\.[jt]s$/],
+  ['Raft core', /\/(src|dist)\/core\//],
+  ['runtime', /\/(src|dist)\/runtime\//],
+  ['GraftInstance', /\/(src|dist)\/(graft|options|errors|logger)\.[jt]s$/],
   ['bench (load, state machine)', /\/bench\//],
   [START_UP, /\/node_modules\/(tsx|esbuild|get-tsconfig)\//],
 ];

@@ -1,4 +1,5 @@
 import type { LatencySummary } from './histogram.ts';
+import type { SerializerName } from './rows.ts';
 
 /** What one run of load measured. */
 export interface LoadResult {
@@ -30,7 +31,13 @@ export interface NodeView {
 export type NodeProtocol = {
   /** Starts this node's GraftInstance; resolves once it listens for its peers. */
   start: {
-    params: { readonly id: string; readonly configuration: Readonly<Record<string, string>>; readonly electionTimeout: number; readonly dataDir: string };
+    params: {
+      readonly id: string;
+      readonly configuration: Readonly<Record<string, string>>;
+      readonly electionTimeout: number;
+      readonly dataDir: string;
+      readonly serializer: SerializerName;
+    };
     result: null;
   };
   view: { params: object; result: NodeView };

@@ -144,6 +144,7 @@ export function resultsTable(rows: readonly ComparedRow[]): string {
   const lines = rows.map((r) => [
     String(r.nodes),
     r.client === 'http' ? 'HTTP PUT' : 'applyOperation',
+    r.serializer,
     size(r.opBytes),
     int(r.inFlight),
     int(r.opsPerSec),
@@ -151,16 +152,18 @@ export function resultsTable(rows: readonly ComparedRow[]): string {
     ms(r.latency.p99Ms),
     ms(r.latency.maxMs),
     mib(r.leaderRssBytes),
+    r.cpuPerOp === null ? '-' : `${int(r.cpuPerOp.leaderUs)} / ${int(r.cpuPerOp.followerUs)}`,
     // The floor bounds a lone write, and the message rate many in flight: each is shown where it bounds.
     r.inFlight === 1 ? x(r.vs.p50OverFloor) : '',
     x(r.vs.opsOverDisk),
     r.inFlight === 1 ? '' : x(r.vs.opsOverLoopback),
     [r.errors > 0 ? `${int(r.errors)} errors` : '', r.ledThroughout ? '' : 'leader changed'].filter((n) => n !== '').join(', '),
   ]);
-  const notes = lines.some((l) => l[12] !== '');
+  const notes = lines.some((l) => l[14] !== '');
   const headers = [
     'nodes',
     'client',
+    'serializer',
     'op',
     'in flight',
     'ops/s',
@@ -168,16 +171,17 @@ export function resultsTable(rows: readonly ComparedRow[]): string {
     'p99 ms',
     'max ms',
     'leader RSS',
+    'CPU µs/op leader / follower',
     'p50 / floor',
     'ops/s / disk',
     'ops/s / loopback',
   ];
-  const right = [true, false, true, true, true, true, true, true, true, true, true, true];
+  const right = [true, false, false, true, true, true, true, true, true, true, true, true, true, true];
   return notes
     ? markdownTable([...headers, 'notes'], lines, [...right, false])
     : markdownTable(
         headers,
-        lines.map((l) => l.slice(0, 12)),
+        lines.map((l) => l.slice(0, 14)),
         right,
       );
 }
@@ -193,5 +197,7 @@ export function formatReport(report: ClusterReport): string {
     `${report.seconds} s per row. p50 / floor (1 in flight): the median latency over one disk sync plus one loopback round trip`,
     "(the limits' medians). ops/s / disk: over the records/s of syncs that carry as many records as there are operations in flight.",
     `ops/s / loopback (many in flight): over the messages/s of the operation's size between two processes, ${int(RATE_WINDOW)} in flight.`,
+    'CPU µs/op: the CPU time (user and system) of the leader and of the busiest follower over the row, per operation;',
+    'it moves little with the load of a shared machine, so it compares builds where the latencies do not.',
   ].join('\n');
 }

@@ -1,7 +1,12 @@
+import type { CpuPerOp } from './proc.ts';
 import type { LatencySummary } from './histogram.ts';
 
 /** How the load reaches the cluster: proposers inside the leader, or HTTP clients of the kvstore. */
 export type ClientKind = 'applyOperation' | 'http';
+
+/** The serializers a bench node can run with: Graft's `superjsonSerializer` and `jsonSerializer`. */
+export const SERIALIZERS = ['superjson', 'json'] as const;
+export type SerializerName = (typeof SERIALIZERS)[number];
 
 /** One row of the table to measure: a load shape. */
 export interface RowSpec {
@@ -12,6 +17,8 @@ export interface RowSpec {
 /** One measured row. */
 export interface ClusterRow extends RowSpec {
   readonly client: ClientKind;
+  /** How operations become text: the bench node's serializer, or the kvstore's own (superjson) over HTTP. */
+  readonly serializer: SerializerName;
   readonly nodes: number;
   readonly seconds: number;
   /** Operations answered without error. */
@@ -21,6 +28,8 @@ export interface ClusterRow extends RowSpec {
   readonly latency: LatencySummary;
   /** The leader's resident set size at the end of the row, bytes; null where it cannot be read. */
   readonly leaderRssBytes: number | null;
+  /** CPU time per operation of the leader and of the busiest follower, µs; null where /proc cannot be read. */
+  readonly cpuPerOp: CpuPerOp | null;
   /** False when the leader lost its leadership during the row (its figures then include an election). */
   readonly ledThroughout: boolean;
   readonly leaderId: string;

@@ -41,7 +41,7 @@ export async function clusterBench(options: ClusterBenchOptions): Promise<Cluste
   const http = parts.has('http') ? shapes(options.httpInFlight, sizes) : [];
   const steps =
     (parts.has('limits') ? sizes.length * batches.length + 1 : 0) +
-    (direct.length > 0 ? options.nodes.length * (direct.length + 2) : 0) +
+    (direct.length > 0 ? options.nodes.length * options.serializers.length * (direct.length + 2) : 0) +
     (http.length > 0 ? options.nodes.length * (http.length + 2) : 0);
   const progress = new ProgressLine(steps);
   const step = (what: string) => progress.next(what);
@@ -66,7 +66,9 @@ export async function clusterBench(options: ClusterBenchOptions): Promise<Cluste
     if (direct.length > 0) {
       if (options.profileDir !== null) mkdirSync(options.profileDir, { recursive: true });
       const execArgv = options.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir];
-      for (const size of options.nodes) rows.push(...(await directRows(size, root, direct, seconds, step, execArgv)));
+      for (const size of options.nodes) {
+        for (const serializer of options.serializers) rows.push(...(await directRows(size, root, serializer, direct, seconds, step, execArgv)));
+      }
     }
     if (http.length > 0) for (const size of options.nodes) rows.push(...(await httpRows(size, root, http, seconds, step)));
     progress.done();

@@ -192,7 +192,7 @@ try {
     const explained = explainSystemError(error);
     // A stack trace helps only whoever debugs graft itself: shown at GRAFT_LOG_LEVEL=debug.
     if (explained !== null) console.error(`graft: ${explained}`);
-    else if (process.env['GRAFT_LOG_LEVEL'] === 'debug') console.error('graft: unexpected error:', error);
+    else if (process.env['GRAFT_LOG_LEVEL']?.toLowerCase() === 'debug') console.error('graft: unexpected error:', error);
     else console.error(`graft: unexpected error: ${error instanceof Error ? error.message : String(error)} (GRAFT_LOG_LEVEL=debug shows where)`);
     process.exitCode = 1;
   }

@@ -19,6 +19,8 @@ export class Progress {
   recentActive = false;
   /** In probe state: an append is out and unanswered. */
   probeSent = false;
+  /** The commit index the last append sent to it carried. */
+  commitSent = 0;
   /** In replicate state: the last index of each unacknowledged append, ascending. */
   private readonly inflight: number[] = [];
 

@@ -165,6 +165,20 @@ export class RaftCore {
     return this.leading?.transferTarget() ?? null;
   }
 
+  /**
+   * While leading: whether followers have yet to be told the latest commit index. A driver that is
+   * about to fall idle calls `flushCommitNotices` then; it need not while proposals keep coming,
+   * since each append carries the commit index (see Leader.flushCommitNotices).
+   */
+  owesCommitNotices(): boolean {
+    return this.leading?.owesCommitNotices() ?? false;
+  }
+
+  /** While leading: sends the commit index to the followers that have not been sent it. */
+  flushCommitNotices(): void {
+    this.leading?.flushCommitNotices();
+  }
+
   // ---- inputs -----------------------------------------------------------------------------
 
   /** One unit of logical time. Followers and candidates count towards an election; leaders towards a heartbeat. */

@@ -102,6 +102,8 @@ export class RaftNode {
   private readContext = 0;
   private looping = false;
   private scheduled = false;
+  /** Whether the next loop turn tells followers the commit index (see runLoop). */
+  private commitNoticesDue = false;
   private stopped = false;
   private cancelTicker: Cancel = () => {};
   /** The term and vote last written durably. */
@@ -432,8 +434,18 @@ export class RaftNode {
       while (!this.stopped) {
         this.takeProposals(core);
         this.takeReads(core);
+        if (this.commitNoticesDue) {
+          // Proposals that came since carried the commit index already; the rest are told now.
+          this.commitNoticesDue = false;
+          core.flushCommitNotices();
+        }
         this.snapshots.compact(core);
-        if (!core.hasReady()) break;
+        if (!core.hasReady()) {
+          // About to fall idle: followers are told the commit index in a turn of their own, after the
+          // callers its entries answer have had their chance to propose again (Leader.flushCommitNotices).
+          this.commitNoticesDue = core.owesCommitNotices();
+          break;
+        }
         const ready = core.ready();
         if (ready.softState !== null) {
           if (ready.softState.role !== 'Leader') this.snapshots.notLeading();
@@ -469,6 +481,7 @@ export class RaftNode {
       this.fail(error);
     } finally {
       this.looping = false;
+      if (this.commitNoticesDue) this.schedule();
     }
   }
 

@@ -40,6 +40,8 @@ export class Proposer {
   private readonly forwarder: Forwarder;
   /** Requests waiting for a leader to be known. */
   private parked: Request[] = [];
+  /** Requests for this node's own log, gathered until the current task ends and proposed together. */
+  private local: Request[] = [];
   private cancelRetry: Cancel | null = null;
   private closed: GraftError | null = null;
 
@@ -97,21 +99,40 @@ export class Proposer {
       this.park(request);
       return;
     }
-    const position: Promise<LogPosition | undefined> =
-      leader === this.parts.id
-        ? this.leaderCopies.propose([request.command]).then((positions) => positions[0])
-        : this.forwarder.forward(leader, request.command);
-    position.then(
-      (p) => {
-        if (p === undefined) request.reject(new GraftError('PROTOCOL', 'no position for a proposal'));
-        else request.resolve(p);
+    if (leader === this.parts.id) {
+      // One proposal, one promise and one log append for all the operations of this task, not one each.
+      if (this.local.push(request) === 1) queueMicrotask(() => this.proposeLocal());
+      return;
+    }
+    this.forwarder.forward(leader, request.command).then(
+      (position) => request.resolve(position),
+      (error: unknown) => this.failed(request, error),
+    );
+  }
+
+  private proposeLocal(): void {
+    const batch = this.local;
+    this.local = [];
+    const closed = this.closed;
+    if (closed !== null) return batch.forEach((request) => request.reject(closed));
+    this.leaderCopies.propose(batch.map((r) => r.command)).then(
+      (positions) => {
+        batch.forEach((request, i) => {
+          const position = positions[i];
+          if (position === undefined) request.reject(new GraftError('PROTOCOL', 'no position for a proposal'));
+          else request.resolve(position);
+        });
       },
       (error: unknown) => {
-        // NOT_LEADER and UNREACHABLE mean the entry was not appended anywhere: try the next leader.
-        if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'UNREACHABLE')) this.park(request);
-        else request.reject(error instanceof Error ? error : new Error(String(error)));
+        for (const request of batch) this.failed(request, error);
       },
     );
+  }
+
+  /** NOT_LEADER and UNREACHABLE mean the entry was not appended anywhere: it waits for the next leader. Any other failure is final. */
+  private failed(request: Request, error: unknown): void {
+    if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'UNREACHABLE')) this.park(request);
+    else request.reject(error instanceof Error ? error : new Error(String(error)));
   }
 
   /** Holds a request until a leader is known; tried again on every leader change and each retry interval. */

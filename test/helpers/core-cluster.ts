@@ -85,7 +85,10 @@ export class CoreCluster {
   /** Runs every node's ready batch: persist, queue messages, apply, advance. */
   flush(): void {
     for (const [id, core] of this.nodes) {
-      while (core.hasReady()) {
+      for (;;) {
+        // As the runtime does: commit notices go out once nothing else is ready (Leader.flushCommitNotices).
+        if (!core.hasReady()) core.flushCommitNotices();
+        if (!core.hasReady()) break;
         const rd = core.ready();
         const disk = this.disks.get(id)!;
         if (rd.snapshot) disk.entries = []; // the log restarts after the snapshot (its state is not modelled here)

@@ -50,6 +50,24 @@ describe('runtime: faults on the in-memory network', function () {
     }
   });
 
+  it('an operation no quorum answers fails at its deadline, TIMEOUT_OUTCOME_UNKNOWN, and no longer counts as waiting', async () => {
+    cluster = await GraftCluster.create(3, {
+      transport: (id) => network.transport(id),
+      requestTimeoutMs: 300,
+      instance: { maxPendingOperations: 2 },
+    });
+    const leader = await cluster.agreedLeader();
+    network.isolate(leader);
+    const graft = cluster.node(leader).graft;
+    const started = performance.now();
+    const outcomes = await Promise.all([codeOf(graft.applyOperation('a')), codeOf(graft.applyOperation('b')), codeOf(graft.applyOperation('c'))]);
+    expect(outcomes, 'two wait, the third is over maxPendingOperations').to.deep.equal(['TIMEOUT_OUTCOME_UNKNOWN', 'TIMEOUT_OUTCOME_UNKNOWN', 'OVERLOADED']);
+    expect(performance.now() - started).to.be.within(290, 3_000);
+    // Both deadlines passed and released their places: two more may wait again.
+    const again = [codeOf(graft.applyOperation('d')), codeOf(graft.applyOperation('e'))];
+    expect(await Promise.all(again)).to.deep.equal(['TIMEOUT_OUTCOME_UNKNOWN', 'TIMEOUT_OUTCOME_UNKNOWN']);
+  });
+
   it('under 20% message loss, every acknowledged write is applied once, in one order, everywhere', async () => {
     cluster = await GraftCluster.create(3, { transport: (id) => network.transport(id), requestTimeoutMs: 3_000 });
     await cluster.agreedLeader();

@@ -44,6 +44,25 @@ describe('process: graft explains what went wrong in one line', function () {
     expect(ownLines(run.stderr)[0]).to.match(/^graft: machine id "9" is not in .*cluster\.yaml \(members: 1\): give --address HOST:PORT/);
   });
 
+  it('an address this machine does not have', async () => {
+    // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): no machine has it.
+    writeFileSync(join(dir, 'elsewhere.yaml'), `electionTimeout: 150\nconfiguration:\n  1: 192.0.2.1:${port}\n`);
+    const run = await runCli(['start', '--config', join(dir, 'elsewhere.yaml'), '--id', '1', '--data-dir', join(dir, 'data-elsewhere')]);
+    expect(run.code).to.equal(1);
+    expect(ownLines(run.stderr)).to.deep.equal([
+      `graft: cannot listen on 192.0.2.1:${port}: this machine has no such address; check this member's address in the configuration`,
+    ]);
+  });
+
+  it('a data directory that cannot be made: named, with the reason', async () => {
+    const blocked = join(dir, 'a-file');
+    writeFileSync(blocked, '');
+    writeFileSync(join(dir, 'free.yaml'), `electionTimeout: 150\nconfiguration:\n  1: 127.0.0.1:${await freePort()}\n`);
+    const run = await runCli(['start', '--config', join(dir, 'free.yaml'), '--id', '1', '--data-dir', blocked]);
+    expect(run.code).to.equal(1);
+    expect(ownLines(run.stderr)).to.deep.equal([`graft: data directory ${join(blocked, '1')}: cannot create it: ENOTDIR`]);
+  });
+
   it('an address that is not one', async () => {
     const run = await runCli(['kv', 'get', 'x', '--cluster', 'localhost:http']);
     expect(run.code).to.equal(2);

@@ -207,7 +207,10 @@ export class SimNode {
   /** Takes the next ready batch, unless a write is still in flight. */
   private process(): void {
     const core = this.core;
-    if (core === null || this.writing || !core.hasReady()) return;
+    if (core === null || this.writing) return;
+    // As the runtime does: commit notices go out once nothing else is ready (Leader.flushCommitNotices).
+    if (!core.hasReady()) core.flushCommitNotices();
+    if (!core.hasReady()) return;
     const ready = core.ready();
     this.world.checker.wrote(this.id, ready.entries, (i) => core.termAt(i));
     if (ready.configuration !== null) this.world.trace(`${this.id} configuration ${describe(ready.configuration)}`);

@@ -83,6 +83,11 @@ export class Dialer {
       maxPayload: this.options.maxPayload,
       perMessageDeflate: false,
       handshakeTimeout: Math.max(1000, 2 * this.options.backoff.maxMs),
+      // Masking (RFC 6455 §10.3) keeps a browser's scripts from steering the bytes a proxy between it
+      // and a server sees. Peers are not browsers, and XOR-ing every byte cost the sender and the
+      // receiver about 4% of a busy leader's time, so frames go with an all-zero mask, which ws sends
+      // and reads as plain bytes.
+      generateMask: zeroMask,
       ...(tls === undefined ? {} : { ca: tls.ca, cert: tls.cert, key: tls.key, createConnection: tlsConnector(() => (secured = true)) }),
     });
     this.socket = socket;
@@ -156,4 +161,9 @@ export class Dialer {
       socket.close(POLICY_VIOLATION, truncateReason(why));
     }
   }
+}
+
+/** Fills a frame's masking key with zeros: the payload goes unmasked (see connect). */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
 }

@@ -102,6 +102,51 @@ describe('core: log replication (§5.3)', () => {
     expect(core.commitIndex()).to.equal(2);
   });
 
+  it('a leader tells followers a new commit index only when asked to, and not those an append told already', () => {
+    const c = new CoreCluster(['1', '2', '3']);
+    c.elect('1');
+    const leader = c.node('1');
+    leader.propose(normal('x'));
+    const appends = ofType(leader.ready().messages, 'AppendEntries');
+    expect(appends.map((m) => m.to)).to.deep.equal(['2', '3']);
+    const acknowledge = (from: string, matchIndex: number) =>
+      leader.step({
+        type: 'AppendEntriesResponse',
+        from,
+        to: '1',
+        term: 1,
+        success: true,
+        matchIndex,
+        rejectedIndex: 0,
+        conflictIndex: 0,
+        conflictTerm: null,
+        readRound: 0,
+      });
+    acknowledge('2', 2);
+    leader.advance(leader.ready());
+    expect(leader.commitIndex()).to.equal(2);
+    expect(ofType(leader.ready().messages, 'AppendEntries'), 'nothing sent at the commit itself').to.deep.equal([]);
+    expect(leader.owesCommitNotices()).to.equal(true);
+    // A proposal before the flush: its appends carry the commit index, so nobody is owed a notice.
+    leader.propose(normal('y'));
+    const next = ofType(leader.ready().messages, 'AppendEntries');
+    expect(next.map((m) => [m.to, m.leaderCommit, m.entries.length])).to.deep.equal([
+      ['2', 2, 1],
+      ['3', 2, 1],
+    ]);
+    expect(leader.owesCommitNotices()).to.equal(false);
+    acknowledge('3', 3);
+    leader.advance(leader.ready());
+    expect(leader.commitIndex()).to.equal(3);
+    leader.flushCommitNotices();
+    const notices = ofType(leader.ready().messages, 'AppendEntries');
+    expect(notices.map((m) => [m.to, m.leaderCommit, m.entries.length])).to.deep.equal([
+      ['2', 3, 0],
+      ['3', 3, 0],
+    ]);
+    expect(leader.owesCommitNotices()).to.equal(false);
+  });
+
   it('a follower far behind with a divergent log converges in a few round trips (fast backtracking)', () => {
     const c = new CoreCluster(['1', '2', '3']);
     c.elect('1');

@@ -48,7 +48,7 @@ export type HostingGraft = NodeGraft &
   };
 
 /** An app as a node hosts it: how to make its state machine, and the endpoints of its own. */
-export interface HostedApp<S extends { readonly graft: HostingGraft }> {
+export interface HostedApp<S extends { readonly graft: HostingGraft; failure?(): Error | null }> {
   open(options: HostedGraftOptions): S;
   routes(state: S): AppRoutes;
   /** What a client may do with the app, for the warning of an open API: "read and write keys". */
@@ -76,7 +76,7 @@ export async function startKvNode(options: AppNodeOptions): Promise<KvNode> {
  * the port speaks HTTPS only, and every client, peer or not, must present a certificate signed by
  * the cluster CA (mutual TLS, as etcd's client-cert-auth).
  */
-export async function startAppNode<S extends { readonly graft: HostingGraft }>(
+export async function startAppNode<S extends { readonly graft: HostingGraft; failure?(): Error | null }>(
   options: AppNodeOptions,
   app: HostedApp<S>,
 ): Promise<AppNode & { readonly state: S }> {
@@ -117,7 +117,8 @@ export async function startAppNode<S extends { readonly graft: HostingGraft }>(
   // The server closes last, however the stop began; a node that stopped on its own closes it too.
   let failure: Error | null = null;
   store.graft.once('stopped', (error) => {
-    failure = error;
+    // The node's own fault (its disk), or its state machine's, which stopped it (a SQLite copy that failed).
+    failure = error ?? store.failure?.() ?? null;
     void stop();
   });
   const stopped = new Promise<Error | null>((resolve) => server.once('close', () => resolve(failure)));

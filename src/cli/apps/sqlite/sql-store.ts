@@ -20,6 +20,8 @@ export type SqlStoreOptions = Omit<GraftOptions<SqlCommand, SqlOutcome>, 'applic
 export class SqlStore {
   readonly graft: GraftInstance<SqlCommand, SqlOutcome>;
   private readonly database: ReplicaDatabase;
+  /** What broke this replica's copy, which stopped the node; null while it follows the log. */
+  private broken: Error | null = null;
 
   /** `Database`: better-sqlite3's class, from `loadSqlite()`. */
   constructor(options: SqlStoreOptions, Database: DatabaseConstructor) {
@@ -34,6 +36,7 @@ export class SqlStore {
         } catch (error) {
           // This copy no longer follows the log (a full disk, an I/O error): the node stops, to be
           // restarted and rebuilt from its snapshot and log, rather than serve a state the others do not have.
+          this.broken ??= new Error(`this replica's database failed: ${(error as Error).message}`, { cause: error });
           setImmediate(() => void this.graft.stop());
           throw error;
         }
@@ -44,6 +47,11 @@ export class SqlStore {
     });
     // The connections close once the node has stopped, however it stopped: nothing is applied after.
     this.graft.once('stopped', () => database.close());
+  }
+
+  /** What broke this replica's database and stopped the node (its process then exits 1, for a supervisor to restart it), or null. */
+  failure(): Error | null {
+    return this.broken;
   }
 
   /**

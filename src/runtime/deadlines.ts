@@ -1,0 +1,85 @@
+import type { Cancel, Clock } from './clock.ts';
+
+/** One waiter's place in a DeadlineQueue: `settle` it when its answer comes. */
+export interface Deadline<T> {
+  readonly item: T;
+  readonly at: number;
+  /** False once settled or expired: the queue skips it. */
+  live: boolean;
+}
+
+/**
+ * Deadlines that all run for the same length, such as every operation's request timeout: they fall
+ * due in the order they were set, so one timer, for the earliest live one, serves them all. A timer
+ * per operation cost a timer insertion, a removal and two closures each, many thousands a second.
+ */
+export class DeadlineQueue<T> {
+  private queue: Deadline<T>[] = [];
+  private head = 0;
+  private cancelTimer: Cancel | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ms: number,
+    /** Called with the item of each deadline that passes unsettled. */
+    private readonly expire: (item: T) => void,
+  ) {}
+
+  /** Starts `item`'s deadline, `ms` from now. */
+  add(item: T): Deadline<T> {
+    const deadline: Deadline<T> = { item, at: this.clock.now() + this.ms, live: true };
+    this.queue.push(deadline);
+    if (!this.stopped) this.cancelTimer ??= this.clock.after(this.ms, () => this.fire());
+    return deadline;
+  }
+
+  /** Ends `deadline` before it passes. Returns false when it had passed (or was settled) already. */
+  settle(deadline: Deadline<T>): boolean {
+    if (!deadline.live) return false;
+    deadline.live = false;
+    // Answers come mostly in the order asked: the settled front goes at once, so the queue stays short.
+    while (this.head < this.queue.length && !this.queue[this.head]!.live) this.head++;
+    this.compact();
+    return true;
+  }
+
+  /** For an owner that stops and answers its waiters itself: nothing expires after this. */
+  stop(): void {
+    this.stopped = true;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+  }
+
+  private fire(): void {
+    this.cancelTimer = null;
+    const now = this.clock.now();
+    while (this.head < this.queue.length) {
+      const first = this.queue[this.head]!;
+      if (first.live && first.at > now) break;
+      this.head++;
+      if (first.live) {
+        first.live = false;
+        this.expire(first.item);
+      }
+    }
+    this.compact();
+    const next = this.queue[this.head];
+    if (next !== undefined && !this.stopped) this.cancelTimer = this.clock.after(Math.max(0, next.at - now), () => this.fire());
+  }
+
+  /**
+   * Forgets the passed front: at once when nothing is left, else now and then, as a copy costs as much
+   * as the queue is long. The timer is left to run out: one operation at a time would otherwise set
+   * and clear a timer each.
+   */
+  private compact(): void {
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
