@@ -1,4 +1,5 @@
 import superjson from 'superjson';
+import { isPlainJson } from './plain-json.ts';
 
 /** Turns operations into text for the log and the wire, and back. `fromString(toString(op))` must equal `op`. */
 export interface Serializer<Op> {
@@ -11,7 +12,8 @@ export interface Serializer<Op> {
 /** A serializer on superjson: Map, Set, Date, BigInt, undefined and RegExp survive the round trip. */
 export function superjsonSerializer<Op>(): Serializer<Op> {
   return {
-    toString: (op) => superjson.stringify(op),
+    // Most operations are plain JSON, which superjson writes as `{"json": ...}`: that is written directly.
+    toString: (op) => (isPlainJson(op) && !hasCustomTransformers() ? JSON.stringify({ json: op }) : superjson.stringify(op)),
     fromString: (text) => guarded(text, () => superjson.parse<Op>(text)),
   };
 }
@@ -31,4 +33,17 @@ function guarded<Op>(text: string, parse: () => Op): Op {
     const shown = text.length > 80 ? `${text.slice(0, 80)}...` : text;
     throw new Error(`could not deserialize the operation ${JSON.stringify(shown)}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * Whether transformers were registered with superjson (`superjson.registerCustom`): one may claim a
+ * plain value, so then superjson writes everything. Read from superjson's own registry; should that
+ * ever look otherwise, this says yes, and superjson writes everything.
+ */
+function hasCustomTransformers(): boolean {
+  const instance = (superjson as unknown as { defaultInstance?: { customTransformerRegistry?: { transfomers?: object } } }).defaultInstance;
+  const transformers = instance?.customTransformerRegistry?.transfomers;
+  if (typeof transformers !== 'object' || transformers === null) return true;
+  for (const _ in transformers) return true;
+  return false;
 }
