@@ -273,7 +273,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     const proposedAt = this.clock.now();
     const { seq, outcome } = this.session.run(data);
     return new Promise<Result>((resolve, reject) => {
-      const deadline = this.operationDeadlines.add({ seq, size: data.length, reject });
+      const deadline = this.operationDeadlines.add({ seq, size: data.length, reject }, proposedAt);
       outcome.then(
         (o) => {
           if (!this.settleOperation(deadline)) return;

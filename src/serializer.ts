@@ -12,8 +12,7 @@ export interface Serializer<Op> {
 /** A serializer on superjson: Map, Set, Date, BigInt, undefined and RegExp survive the round trip. */
 export function superjsonSerializer<Op>(): Serializer<Op> {
   return {
-    // Most operations are plain JSON, which superjson writes as `{"json": ...}`: that is written directly.
-    toString: (op) => (isPlainJson(op) && !hasCustomTransformers() ? JSON.stringify({ json: op }) : superjson.stringify(op)),
+    toString: (op) => superjsonText(op),
     fromString: (text) => guarded(text, () => superjson.parse<Op>(text)),
   };
 }
@@ -33,6 +32,14 @@ function guarded<Op>(text: string, parse: () => Op): Op {
     const shown = text.length > 80 ? `${text.slice(0, 80)}...` : text;
     throw new Error(`could not deserialize the operation ${JSON.stringify(shown)}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * `superjson.stringify(value)`, exactly. Most values are plain JSON, which superjson writes as
+ * `{"json": ...}`: that is written directly, without superjson's general walk.
+ */
+export function superjsonText(value: unknown): string {
+  return isPlainJson(value) && !hasCustomTransformers() ? JSON.stringify({ json: value }) : superjson.stringify(value);
 }
 
 /**

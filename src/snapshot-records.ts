@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import superjson from 'superjson';
+import { superjsonText } from './serializer.ts';
 
 /** Records are gathered into chunks of about this many bytes. */
 const CHUNK_BYTES = 64 * 1024;
@@ -14,7 +15,7 @@ export async function* recordsToSnapshot(records: Iterable<unknown>): AsyncGener
   let lines: string[] = [];
   let size = 0;
   for (const record of records) {
-    const line = superjson.stringify(record);
+    const line = superjsonText(record);
     lines.push(line);
     size += line.length + 1;
     if (size >= CHUNK_BYTES) {

@@ -26,9 +26,9 @@ export class DeadlineQueue<T> {
     private readonly expire: (item: T) => void,
   ) {}
 
-  /** Starts `item`'s deadline, `ms` from now. */
-  add(item: T): Deadline<T> {
-    const deadline: Deadline<T> = { item, at: this.clock.now() + this.ms, live: true };
+  /** Starts `item`'s deadline, `ms` from now (the clock's time, unless the caller has just read it). */
+  add(item: T, now = this.clock.now()): Deadline<T> {
+    const deadline: Deadline<T> = { item, at: now + this.ms, live: true };
     this.queue.push(deadline);
     if (!this.stopped) this.cancelTimer ??= this.clock.after(this.ms, () => this.fire());
     return deadline;
