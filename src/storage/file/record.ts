@@ -52,49 +52,73 @@ export type ReadResult =
   | { readonly status: 'corrupt'; readonly reason: string };
 
 export function encodeRecord(record: WalRecord): Buffer {
-  const payload = encodePayload(record);
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-  buf.writeUInt32LE(payload.length, 4);
-  buf.writeUInt32LE(crc32(payload), 8);
-  buf.writeUInt8(TYPE_CODES[record.type], 12);
-  buf.fill(0, 13, 16);
-  buf.writeUInt32LE(crc32(buf.subarray(4, 16)), 0);
-  payload.copy(buf, HEADER_BYTES);
+  return encodeRecords([record]);
+}
+
+/**
+ * `records` encoded one after another, as the log writes a batch: each straight into one buffer,
+ * sized first, rather than a payload, a record and a copy of each into the batch (a seventh of a
+ * follower's time under load went to that).
+ */
+export function encodeRecords(records: readonly WalRecord[]): Buffer {
+  let total = 0;
+  for (const record of records) total += HEADER_BYTES + payloadBytes(record);
+  const buf = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const record of records) {
+    const start = at + HEADER_BYTES;
+    const end = writePayload(record, buf, start);
+    buf.writeUInt32LE(end - start, at + 4);
+    buf.writeUInt32LE(crc32(buf.subarray(start, end)), at + 8);
+    buf.writeUInt8(TYPE_CODES[record.type], at + 12);
+    buf.fill(0, at + 13, at + 16);
+    buf.writeUInt32LE(crc32(buf.subarray(at + 4, at + 16)), at);
+    at = end;
+  }
   return buf;
 }
 
-function encodePayload(record: WalRecord): Buffer {
+/** The length of `record`'s payload, in bytes. */
+function payloadBytes(record: WalRecord): number {
   switch (record.type) {
     case 'entry': {
       const { entry } = record;
-      const data = Buffer.from(entry.data, 'utf8');
-      const stampBytes = entry.stamp === undefined ? 0 : STAMP_BYTES;
-      const buf = Buffer.allocUnsafe(ENTRY_FIXED + stampBytes + data.length);
-      buf.writeUIntLE(storable(entry.index, 'entry index'), 0, 6);
-      buf.writeUIntLE(storable(entry.term, 'entry term'), 6, 6);
-      buf.writeUInt8(KIND_CODES[entry.kind] | (entry.stamp === undefined ? 0 : HAS_STAMP), 12);
+      return ENTRY_FIXED + (entry.stamp === undefined ? 0 : STAMP_BYTES) + Buffer.byteLength(entry.data, 'utf8');
+    }
+    case 'hardState':
+      return 13 + Buffer.byteLength(record.hardState.vote ?? '', 'utf8');
+    case 'truncate':
+      return 6;
+  }
+}
+
+/** Writes `record`'s payload into `buf` at `at` (payloadBytes of room); returns where it ends. */
+function writePayload(record: WalRecord, buf: Buffer, at: number): number {
+  switch (record.type) {
+    case 'entry': {
+      const { entry } = record;
+      buf.writeUIntLE(storable(entry.index, 'entry index'), at, 6);
+      buf.writeUIntLE(storable(entry.term, 'entry term'), at + 6, 6);
+      buf.writeUInt8(KIND_CODES[entry.kind] | (entry.stamp === undefined ? 0 : HAS_STAMP), at + 12);
+      let data = at + ENTRY_FIXED;
       if (entry.stamp !== undefined) {
-        buf.writeUIntLE(storable(entry.stamp.session, 'session id'), ENTRY_FIXED, 6);
-        buf.writeUIntLE(storable(entry.stamp.seq, 'session seq'), ENTRY_FIXED + 6, 6);
-        buf.writeUIntLE(storable(entry.stamp.lowestOutstanding, 'session lowestOutstanding'), ENTRY_FIXED + 12, 6);
+        buf.writeUIntLE(storable(entry.stamp.session, 'session id'), data, 6);
+        buf.writeUIntLE(storable(entry.stamp.seq, 'session seq'), data + 6, 6);
+        buf.writeUIntLE(storable(entry.stamp.lowestOutstanding, 'session lowestOutstanding'), data + 12, 6);
+        data += STAMP_BYTES;
       }
-      data.copy(buf, ENTRY_FIXED + stampBytes);
-      return buf;
+      return data + buf.write(entry.data, data, 'utf8');
     }
     case 'hardState': {
-      const vote = Buffer.from(record.hardState.vote ?? '', 'utf8');
-      const buf = Buffer.allocUnsafe(13 + vote.length);
-      buf.writeUIntLE(storable(record.hardState.term, 'term'), 0, 6);
-      buf.writeUIntLE(storable(record.hardState.commit, 'commit index'), 6, 6);
-      buf.writeUInt8((record.hardState.vote === null ? 0 : HAS_VOTE) | (record.hardState.rejoining === true ? REJOINING : 0), 12);
-      vote.copy(buf, 13);
-      return buf;
+      const { term, commit, vote, rejoining } = record.hardState;
+      buf.writeUIntLE(storable(term, 'term'), at, 6);
+      buf.writeUIntLE(storable(commit, 'commit index'), at + 6, 6);
+      buf.writeUInt8((vote === null ? 0 : HAS_VOTE) | (rejoining === true ? REJOINING : 0), at + 12);
+      return at + 13 + buf.write(vote ?? '', at + 13, 'utf8');
     }
-    case 'truncate': {
-      const buf = Buffer.allocUnsafe(6);
-      buf.writeUIntLE(storable(record.fromIndex, 'truncation index'), 0, 6);
-      return buf;
-    }
+    case 'truncate':
+      buf.writeUIntLE(storable(record.fromIndex, 'truncation index'), at, 6);
+      return at + 6;
   }
 }
 

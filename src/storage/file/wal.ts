@@ -3,7 +3,7 @@ import { EMPTY_HARD_STATE, type Entry, type HardState } from '../../core/types.t
 import { GraftError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { DurationObserver } from '../../metrics/hooks.ts';
-import { encodeRecord, readRecord, type WalRecord } from './record.ts';
+import { encodeRecord, encodeRecords, readRecord, type WalRecord } from './record.ts';
 import { nodeWalFiles, type WalFileHandle, type WalFiles } from './wal-files.ts';
 
 const SEGMENT_PATTERN = /^wal-(\d{10})\.log$/;
@@ -201,7 +201,7 @@ export class Wal {
         if (this.size >= this.options.segmentBytes) await this.rollover();
         const records = [...this.deferred, ...batch.flatMap((p) => p.records)];
         this.deferred = [];
-        const data = Buffer.concat(records.map(encodeRecord));
+        const data = encodeRecords(records);
         await this.writeSynced(this.handle, join(this.options.dir, segmentName(this.seq)), data);
         this.size += data.length;
         this.stats.syncs++;
