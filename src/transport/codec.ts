@@ -164,23 +164,50 @@ function list(value: unknown, path: string): asserts value is unknown[] {
 
 function entries(value: unknown, prevLogIndex: number, path: string): Entry[] {
   list(value, path);
-  return value.map((v, i) => {
-    const p = `${path}[${i}]`;
-    const e = record(v, p);
-    const index = logIndex(e, 'index', p);
-    if (index !== prevLogIndex + 1 + i)
-      throw new FrameError(`${p}.index: expected ${prevLogIndex + 1 + i} (entries follow prevLogIndex contiguously), got ${index}`);
-    const kind = e['kind'];
-    if (!ENTRY_KINDS.includes(kind as EntryKind)) throw new FrameError(`${p}.kind: expected "normal", "noop", "config" or "session", got ${show(kind)}`);
-    const data = e['data'];
-    if (typeof data !== 'string') throw new FrameError(`${p}.data: expected a string, got ${show(data)}`);
-    if (kind === 'session' && data !== '') throw new FrameError(`${p}.data: expected no data on a session entry, got ${show(data)}`);
-    if (kind === 'config') asFrameError(() => decodeConfiguration(data, `${p}.data`));
-    const entry: Entry = { index, term: term(e, 'term', p), kind: kind as EntryKind, data };
-    if (e['stamp'] === undefined) return entry;
-    if (kind !== 'normal') throw new FrameError(`${p}.stamp: only a normal entry carries a stamp, this is a ${kind as string} entry`);
-    return { ...entry, stamp: stamp(e['stamp'], `${p}.stamp`) };
-  });
+  const read: Entry[] = new Array<Entry>(value.length);
+  for (let i = 0; i < value.length; i++) read[i] = plainEntry(value[i], prevLogIndex + 1 + i) ?? checkedEntry(value[i], prevLogIndex, i, path);
+  return read;
+}
+
+/**
+ * A well-formed normal or no-op entry at `index`, read without building the paths that name a field
+ * in an error (an append carries up to 512 entries, and most are this), or null: anything else, and
+ * anything wrong, is for checkedEntry, which says what is wrong where, or reads a config entry.
+ * Never accepts what checkedEntry refuses.
+ */
+export function plainEntry(value: unknown, index: number): Entry | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || index > MAX_INDEX) return null;
+  const { index: given, term, kind, data, stamp } = value as Record<string, unknown>;
+  if (given !== index || !within(term, MAX_TERM) || typeof data !== 'string') return null;
+  if (kind !== 'normal' && kind !== 'noop') return null;
+  if (stamp === undefined) return { index, term, kind, data };
+  if (kind !== 'normal' || typeof stamp !== 'object' || stamp === null || Array.isArray(stamp)) return null;
+  const { session, seq, lowestOutstanding } = stamp as Record<string, unknown>;
+  if (!within(session, MAX_INDEX) || !within(seq, MAX_INDEX) || !within(lowestOutstanding, MAX_INDEX)) return null;
+  return { index, term, kind, data, stamp: { session, seq, lowestOutstanding } };
+}
+
+function within(value: unknown, max: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= max;
+}
+
+/** Entry `i` of an append, checked field by field: throws a FrameError naming what is wrong and where. */
+export function checkedEntry(v: unknown, prevLogIndex: number, i: number, path: string): Entry {
+  const p = `${path}[${i}]`;
+  const e = record(v, p);
+  const index = logIndex(e, 'index', p);
+  if (index !== prevLogIndex + 1 + i)
+    throw new FrameError(`${p}.index: expected ${prevLogIndex + 1 + i} (entries follow prevLogIndex contiguously), got ${index}`);
+  const kind = e['kind'];
+  if (!ENTRY_KINDS.includes(kind as EntryKind)) throw new FrameError(`${p}.kind: expected "normal", "noop", "config" or "session", got ${show(kind)}`);
+  const data = e['data'];
+  if (typeof data !== 'string') throw new FrameError(`${p}.data: expected a string, got ${show(data)}`);
+  if (kind === 'session' && data !== '') throw new FrameError(`${p}.data: expected no data on a session entry, got ${show(data)}`);
+  if (kind === 'config') asFrameError(() => decodeConfiguration(data, `${p}.data`));
+  const entry: Entry = { index, term: term(e, 'term', p), kind: kind as EntryKind, data };
+  if (e['stamp'] === undefined) return entry;
+  if (kind !== 'normal') throw new FrameError(`${p}.stamp: only a normal entry carries a stamp, this is a ${kind as string} entry`);
+  return { ...entry, stamp: stamp(e['stamp'], `${p}.stamp`) };
 }
 
 const ENTRY_KINDS: readonly EntryKind[] = ['normal', 'noop', 'config', 'session'];

@@ -2,7 +2,9 @@ import { votersOnly } from '../../src/core/membership.ts';
 import { expect } from 'chai';
 import { MAX_TERM } from '../../src/core/limits.ts';
 import type { PeerMessage, SnapshotChunk, SnapshotChunkAck } from '../../src/transport/peer-messages.ts';
-import { decodeFrame, encodeFrame, FrameError, FRAME_VERSION, MAX_LIST } from '../../src/transport/codec.ts';
+import fc from 'fast-check';
+import { MAX_INDEX } from '../../src/core/limits.ts';
+import { checkedEntry, decodeFrame, encodeFrame, FrameError, FRAME_VERSION, MAX_LIST, plainEntry } from '../../src/transport/codec.ts';
 
 const LIMIT = 1024 * 1024;
 
@@ -292,5 +294,46 @@ describe('codec: client session fields (thesis §6.3)', () => {
       [forward([{ kind: 'session', data: '' }]), /commands\[0\]\.data: a session command carries none, got ""/],
     ];
     for (const [f, pattern] of cases) expect(refused(f)).to.match(pattern);
+  });
+
+  it('the quick read of an entry agrees with the field-by-field check: never accepts what it refuses, and reads the same entry', () => {
+    const number = fc.oneof(
+      fc.integer({ min: -2, max: 12 }),
+      fc.constantFrom(MAX_TERM, MAX_TERM + 1, MAX_INDEX, MAX_INDEX + 1, 1.5, NaN, 2 ** 53),
+      fc.string(),
+    );
+    const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+    const stampish = fc.oneof(
+      fc.record({ session: number, seq: number, lowestOutstanding: number }, { requiredKeys: [] }),
+      fc.constantFrom<unknown>(null, [], 'stamp', 3),
+    );
+    const entryish = fc.oneof(
+      fc.record(
+        {
+          index: number,
+          term: number,
+          kind: fc.constantFrom<unknown>('normal', 'noop', 'session', 'config', 'other', 1),
+          data: fc.oneof(fc.string(), fc.constant(''), fc.constantFrom<unknown>(null, 7)),
+          stamp: maybe(stampish),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.constantFrom<unknown>(null, [], 'entry', 5),
+    );
+    fc.assert(
+      fc.property(entryish, fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 3 }), (value, prevLogIndex, i) => {
+        const quick = plainEntry(value, prevLogIndex + 1 + i);
+        let checked: unknown;
+        try {
+          checked = checkedEntry(value, prevLogIndex, i, 'entries');
+        } catch (error) {
+          expect(error).to.be.instanceOf(FrameError);
+          expect(quick, 'read quickly what the check refuses').to.equal(null);
+          return;
+        }
+        if (quick !== null) expect(quick).to.deep.equal(checked);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
