@@ -20,8 +20,8 @@ import { DeadlineQueue, type Deadline } from './runtime/deadlines.ts';
 import { OwnedTimers } from './runtime/owned-timers.ts';
 import { Proposer } from './runtime/proposer.ts';
 import { awaitReadBarrier } from './runtime/read-barrier.ts';
-import { ClientSession } from './session/client-session.ts';
-import { SESSION_CAPACITY, SessionTable } from './session/session-table.ts';
+import { ClientSession, type OperationWaiter } from './session/client-session.ts';
+import { SESSION_CAPACITY, SessionTable, type Outcome } from './session/session-table.ts';
 import type { Storage } from './storage/storage.ts';
 import { WebSocketTransport } from './transport/ws/ws-transport.ts';
 
@@ -58,11 +58,40 @@ export interface GraftStatus {
   }[];
 }
 
-/** An operation `applyOperation` waits on: its number in the session, its size, and how to fail its caller. */
-interface WaitingOperation {
-  readonly seq: number;
-  readonly size: number;
-  readonly reject: (error: Error) => void;
+/** What a WaitingOperation asks of the instance that started it. */
+interface OperationOwner {
+  /** Ends the operation's wait; false when its deadline passed first (its caller was told so). */
+  release(operation: WaitingOperation): boolean;
+  /** The operation was applied here. */
+  applied(operation: WaitingOperation): void;
+}
+
+/**
+ * An operation `applyOperation` waits on: its number in the session, its deadline, its size, and its
+ * caller's promise, which the session's verdict or the deadline settles, whichever comes first.
+ */
+class WaitingOperation implements OperationWaiter {
+  seq = 0;
+  deadline: Deadline<WaitingOperation> | null = null;
+
+  constructor(
+    private readonly owner: OperationOwner,
+    readonly size: number,
+    readonly proposedAt: number,
+    private readonly resolve: (value: unknown) => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+
+  settled(outcome: Outcome): void {
+    if (!this.owner.release(this)) return;
+    this.owner.applied(this);
+    if (outcome.ok) this.resolve(outcome.value);
+    else this.reject(outcome.error);
+  }
+
+  failed(error: Error): void {
+    if (this.owner.release(this)) this.reject(error);
+  }
 }
 
 /**
@@ -271,31 +300,25 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.pendingOperations++;
     this.pendingBytes += data.length;
     const proposedAt = this.clock.now();
-    const { seq, outcome } = this.session.run(data);
     return new Promise<Result>((resolve, reject) => {
-      const deadline = this.operationDeadlines.add({ seq, size: data.length, reject }, proposedAt);
-      outcome.then(
-        (o) => {
-          if (!this.settleOperation(deadline)) return;
-          // Applied here, whether the applicator returned or threw: that is the latency of a commit.
-          this.meters.commitLatency.observe((this.clock.now() - proposedAt) / 1000);
-          if (o.ok) resolve(o.value as Result);
-          else reject(o.error);
-        },
-        (error: Error) => {
-          if (this.settleOperation(deadline)) reject(error);
-        },
-      );
+      const operation = new WaitingOperation(this.operations, data.length, proposedAt, resolve as (value: unknown) => void, reject);
+      operation.deadline = this.operationDeadlines.add(operation, proposedAt);
+      operation.seq = this.session.run(data, operation);
     });
   }
 
-  /** An operation's outcome came: it no longer counts as waiting. False when its deadline had passed first. */
-  private settleOperation(deadline: Deadline<WaitingOperation>): boolean {
-    if (!this.operationDeadlines.settle(deadline)) return false;
-    this.pendingOperations--;
-    this.pendingBytes -= deadline.item.size;
-    return true;
-  }
+  /** How this instance's waiting operations end: made once, not per operation. */
+  private readonly operations: OperationOwner = {
+    // An operation's outcome came: it no longer counts as waiting. False when its deadline had passed first.
+    release: (operation) => {
+      if (operation.deadline === null || !this.operationDeadlines.settle(operation.deadline)) return false;
+      this.pendingOperations--;
+      this.pendingBytes -= operation.size;
+      return true;
+    },
+    // Applied here, whether the applicator returned or threw: that is the latency of a commit.
+    applied: (operation) => this.meters.commitLatency.observe((this.clock.now() - operation.proposedAt) / 1000),
+  };
 
   /** No outcome within requestTimeoutMs: the caller is told so, and no more copies are sent. One already on its way may still be applied, once. */
   private operationTimedOut(operation: WaitingOperation): void {

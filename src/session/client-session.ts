@@ -11,10 +11,17 @@ import type { Outcome, Verdict } from './session-table.ts';
  */
 export type Route = (command: Command) => Promise<LogPosition>;
 
+/** Who waits for an operation's outcome: told once, by one of the two. */
+export interface OperationWaiter {
+  /** A copy of the operation was applied (or had been): its outcome. */
+  settled(outcome: Outcome): void;
+  /** The operation's outcome cannot be known (the session expired, the node stopped) or it was refused. */
+  failed(error: Error): void;
+}
+
 interface PendingOperation {
   readonly op: string;
-  readonly resolve: (outcome: Outcome) => void;
-  readonly reject: (error: Error) => void;
+  readonly waiter: OperationWaiter;
   /** Where the latest copy landed, once the leader said so. */
   position: LogPosition | null;
 }
@@ -52,13 +59,17 @@ export class ClientSession {
     this.sendOpening();
   }
 
-  /** Starts operation `op` (serialized); `outcome` settles once a copy of it is applied. */
-  run(op: string): { seq: number; outcome: Promise<Outcome> } {
+  /**
+   * Starts operation `op` (serialized); `waiter` is told its outcome once a copy of it is applied.
+   * Returns its number in the session. A waiter, not a promise: the caller has a promise of its own
+   * to settle, and one per operation is enough.
+   */
+  run(op: string, waiter: OperationWaiter): number {
     const seq = this.nextSeq++;
-    const outcome = new Promise<Outcome>((resolve, reject) => this.pending.set(seq, { op, resolve, reject, position: null }));
+    this.pending.set(seq, { op, waiter, position: null });
     if (this.id !== null) this.send(seq);
     else this.open();
-    return { seq, outcome };
+    return seq;
   }
 
   /**
@@ -102,7 +113,7 @@ export class ClientSession {
     const result = verdict.kind === 'duplicate' ? verdict.outcome : outcome;
     if (p === undefined || result === null) return;
     this.abandon(seq);
-    p.resolve(result);
+    p.waiter.settled(result);
   }
 
   /** A new leader is known: copies sent to the old one may be lost, so send them again. */
@@ -134,7 +145,7 @@ export class ClientSession {
 
   rejectAll(error: Error): void {
     this.stopped = true;
-    for (const p of this.pending.values()) p.reject(error);
+    for (const p of this.pending.values()) p.waiter.failed(error);
     this.pending.clear();
     this.byIndex.clear();
   }
@@ -198,7 +209,7 @@ export class ClientSession {
         if (isUnanswered(error)) this.send(seq);
         else {
           this.abandon(seq);
-          p.reject(error instanceof Error ? error : new Error(String(error)));
+          p.waiter.failed(error instanceof Error ? error : new Error(String(error)));
         }
       },
     );
@@ -216,7 +227,7 @@ export class ClientSession {
     const pending = [...this.pending.values()];
     this.pending.clear();
     this.byIndex.clear();
-    for (const p of pending) p.reject(error instanceof Error ? error : new Error(String(error)));
+    for (const p of pending) p.waiter.failed(error instanceof Error ? error : new Error(String(error)));
   }
 }
 

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { LogPosition } from '../../../src/core/raft.ts';
 import type { Command } from '../../../src/core/types.ts';
 import { GraftError } from '../../../src/errors.ts';
-import { ClientSession } from '../../../src/session/client-session.ts';
+import { ClientSession, type OperationWaiter } from '../../../src/session/client-session.ts';
+import type { Outcome } from '../../../src/session/session-table.ts';
 
 /** A fake leader and log: records what was sent, lets the test answer each send and apply entries. */
 class FakeRoute {
@@ -31,6 +32,13 @@ class FakeRoute {
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Runs `op` in `session` with a waiter that settles a promise, as applyOperation does. */
+function run(session: ClientSession, op: string): { seq: number; outcome: Promise<Outcome> } {
+  let waiter!: OperationWaiter;
+  const outcome = new Promise<Outcome>((resolve, reject) => (waiter = { settled: resolve, failed: reject }));
+  return { seq: session.run(op, waiter), outcome };
+}
+
 /** A session whose opening entry landed at index 5 of term 1 and was applied. */
 async function opened(): Promise<{ fake: FakeRoute; session: ClientSession }> {
   const fake = new FakeRoute();
@@ -51,8 +59,8 @@ describe("session: this instance's client session", () => {
   it('opens a session in the log first, then sends operations numbered within it', async () => {
     const fake = new FakeRoute();
     const session = fake.session();
-    session.run('a');
-    session.run('b');
+    run(session, 'a');
+    run(session, 'b');
     expect(fake.described()).to.deep.equal(['open-session']);
     await openAt(fake, session);
     expect(fake.described().slice(1)).to.deep.equal(['5/1<1 a', '5/2<1 b']);
@@ -60,8 +68,8 @@ describe("session: this instance's client session", () => {
 
   it('resolves with the outcome of the first copy applied, or the stored one a duplicate carries', async () => {
     const { session } = await opened();
-    const first = session.run('a');
-    const second = session.run('b');
+    const first = run(session, 'a');
+    const second = run(session, 'b');
     session.settled(5, first.seq, { kind: 'apply' }, { ok: true, value: 'A' });
     session.settled(5, second.seq, { kind: 'duplicate', outcome: { ok: true, value: 'B' } }, null);
     expect(await first.outcome).to.deep.equal({ ok: true, value: 'A' });
@@ -70,7 +78,7 @@ describe("session: this instance's client session", () => {
 
   it('sends again when the leader does not answer, when a new leader is known, and when its copy was replaced', async () => {
     const { fake, session } = await opened();
-    session.run('a');
+    run(session, 'a');
     fake.sent[1]!.fail(new GraftError('TIMEOUT_OUTCOME_UNKNOWN', 'no answer'));
     await tick();
     expect(fake.described().slice(1)).to.deep.equal(['5/1<1 a', '5/1<1 a']);
@@ -89,7 +97,7 @@ describe("session: this instance's client session", () => {
 
   it("a copy replaced by another leader's entry is sent again", async () => {
     const { fake, session } = await opened();
-    session.run('a');
+    run(session, 'a');
     fake.sent[1]!.answer({ index: 9, term: 1 });
     await tick();
     fake.apply(session, 9, 2);
@@ -99,7 +107,7 @@ describe("session: this instance's client session", () => {
   it('an answer that comes after its entry was applied still counts: the session opens, a replaced copy is sent again', async () => {
     const fake = new FakeRoute();
     const session = fake.session();
-    session.run('a');
+    run(session, 'a');
     fake.apply(session, 3, 1); // the opening is applied before the leader's answer arrives
     fake.sent[0]!.answer({ index: 3, term: 1 });
     await tick();
@@ -113,16 +121,16 @@ describe("session: this instance's client session", () => {
 
   it('numbers the lowest operation still waited for, so the table can forget the rest', async () => {
     const { fake, session } = await opened();
-    const a = session.run('a');
-    session.run('b');
+    const a = run(session, 'a');
+    run(session, 'b');
     session.abandon(a.seq);
-    session.run('c');
+    run(session, 'c');
     expect(fake.described().slice(1)).to.deep.equal(['5/1<1 a', '5/2<1 b', '5/3<2 c']);
   });
 
   it('when the table says the session expired, fails what is pending with SESSION_EXPIRED and opens a new one for later operations', async () => {
     const { fake, session } = await opened();
-    const a = session.run('a');
+    const a = run(session, 'a');
     session.settled(5, a.seq, { kind: 'expired' }, null);
     expect(
       await a.outcome.then(
@@ -130,7 +138,7 @@ describe("session: this instance's client session", () => {
         (e: GraftError) => e.code,
       ),
     ).to.equal('SESSION_EXPIRED');
-    session.run('b');
+    run(session, 'b');
     expect(fake.described().at(-1)).to.equal('open-session');
   });
 });
