@@ -216,6 +216,10 @@ export class NodeSnapshots {
   /** Replaces the state machine's state with a stored snapshot's; returns how long it took, in ms. */
   private async restore(stored: StoredSnapshot): Promise<number> {
     const started = this.parts.clock.now();
+    // Named newest first: the restore ends by telling the instance's listeners the new applied index
+    // ('applied'), and whoever that wakes must find the snapshot in status() already. A restore that
+    // fails stops the node, so the name is never seen wrong.
+    this.snapshotter.restoring(stored.meta);
     await this.parts.stateMachine.restore(stored.read(), stored.meta.index);
     this.snapshotter.restored(stored.meta);
     return Math.round(this.parts.clock.now() - started);

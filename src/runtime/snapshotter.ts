@@ -46,6 +46,11 @@ export class Snapshotter {
 
   constructor(private readonly parts: SnapshotterParts) {}
 
+  /** A snapshot is being restored: it is the newest from now on (see NodeSnapshots.restore). */
+  restoring(meta: SnapshotMeta): void {
+    if (this.latest === null || meta.index > this.latest.index) this.latest = meta;
+  }
+
   /** The state machine now holds `meta`'s state (a snapshot restored at start, or installed from the leader). */
   restored(meta: SnapshotMeta): void {
     this.applied = { index: meta.index, term: meta.term };

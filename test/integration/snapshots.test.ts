@@ -85,8 +85,15 @@ describe('snapshots in a running cluster (Raft §7)', () => {
     network.isolate(behind.graft.id);
     await write(lead, 0, 1500);
     expect(lead.graft.status().firstIndex, 'the leader compacted past the follower').to.be.greaterThan(behind.graft.status().appliedIndex + 1);
+    // Anything it applies from here on came with a snapshot: whoever its 'applied' events wake must see that snapshot in status().
+    const compactedBelow = lead.graft.status().firstIndex;
+    const appliedWithoutSnapshot: number[] = [];
+    behind.graft.on('applied', (index) => {
+      if (index >= compactedBelow && behind.graft.status().snapshotIndex === 0) appliedWithoutSnapshot.push(index);
+    });
     network.heal();
     await waitUntil(graft(), () => behind.graft.status().snapshotIndex > 0, 'the follower to install a snapshot');
+    expect(appliedWithoutSnapshot, 'indexes applied while status() showed no snapshot yet').to.deep.equal([]);
     await write(lead, 1500, 1600);
     const target = lead.graft.status().appliedIndex;
     await waitUntil(graft(), () => behind.graft.status().appliedIndex >= target, 'the follower to catch up');
