@@ -125,6 +125,18 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   private readonly requestTimeoutMs: number;
   /** The deadlines of this instance's operations waiting for their outcome (requestTimeoutMs each). */
   private readonly operationDeadlines: DeadlineQueue<WaitingOperation>;
+  /** How this instance's waiting operations end: made once, not per operation. */
+  private readonly operations: OperationOwner = {
+    // An operation's outcome came: it no longer counts as waiting. False when its deadline had passed first.
+    release: (operation) => {
+      if (operation.deadline === null || !this.operationDeadlines.settle(operation.deadline)) return false;
+      this.pendingOperations--;
+      this.pendingBytes -= operation.size;
+      return true;
+    },
+    // Applied here, whether the applicator returned or threw: that is the latency of a commit.
+    applied: (operation) => this.meters.commitLatency.observe((this.clock.now() - operation.proposedAt) / 1000),
+  };
   /** This instance's operations waiting for their outcome, and their serialized size: bounded (OVERLOADED). */
   private pendingOperations = 0;
   private pendingBytes = 0;
@@ -306,19 +318,6 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       operation.seq = this.session.run(data, operation);
     });
   }
-
-  /** How this instance's waiting operations end: made once, not per operation. */
-  private readonly operations: OperationOwner = {
-    // An operation's outcome came: it no longer counts as waiting. False when its deadline had passed first.
-    release: (operation) => {
-      if (operation.deadline === null || !this.operationDeadlines.settle(operation.deadline)) return false;
-      this.pendingOperations--;
-      this.pendingBytes -= operation.size;
-      return true;
-    },
-    // Applied here, whether the applicator returned or threw: that is the latency of a commit.
-    applied: (operation) => this.meters.commitLatency.observe((this.clock.now() - operation.proposedAt) / 1000),
-  };
 
   /** No outcome within requestTimeoutMs: the caller is told so, and no more copies are sent. One already on its way may still be applied, once. */
   private operationTimedOut(operation: WaitingOperation): void {
