@@ -84,6 +84,8 @@ export function compare(rows: readonly ClusterRow[], limits: Limits): ComparedRo
 }
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+/** CPU time per operation: tenths below 100 µs, where builds differ by less than one. */
+const micros = (n: number): string => (n < 100 ? n.toFixed(1) : int(n));
 const ms = (n: number): string => (n < 1 ? n.toFixed(2) : n < 10 ? n.toFixed(1) : int(n));
 const x = (n: number | null): string => (n === null ? '-' : `${n < 0.1 ? n.toFixed(3) : n.toFixed(2)}x`);
 const mib = (bytes: number | null): string => (bytes === null ? '-' : `${int(bytes / 2 ** 20)} MiB`);
@@ -152,7 +154,7 @@ export function resultsTable(rows: readonly ComparedRow[]): string {
     ms(r.latency.p99Ms),
     ms(r.latency.maxMs),
     mib(r.leaderRssBytes),
-    r.cpuPerOp === null ? '-' : `${int(r.cpuPerOp.leaderUs)} / ${int(r.cpuPerOp.followerUs)}`,
+    r.cpuPerOp === null ? '-' : `${micros(r.cpuPerOp.leaderUs)} / ${micros(r.cpuPerOp.followerUs)}`,
     // The floor bounds a lone write, and the message rate many in flight: each is shown where it bounds.
     r.inFlight === 1 ? x(r.vs.p50OverFloor) : '',
     x(r.vs.opsOverDisk),

@@ -1,3 +1,9 @@
+/** The applied terms as a snapshot holds them. */
+export interface AppliedTermsState {
+  readonly applied: number;
+  readonly runs: readonly (readonly [number, number])[];
+}
+
 /**
  * The term of every applied entry, kept as runs (the first index of each term), so that it stays
  * answerable after the log is compacted: a client session asks it to tell whether the entry applied
@@ -35,12 +41,12 @@ export class AppliedTerms {
   }
 
   /** The runs, for a snapshot. */
-  export(): { readonly applied: number; readonly runs: readonly (readonly [number, number])[] } {
+  export(): AppliedTermsState {
     return { applied: this.applied, runs: this.runs.map(([i, t]) => [i, t] as const) };
   }
 
   /** Replaces everything with what a snapshot holds. */
-  import(state: { readonly applied: number; readonly runs: readonly (readonly [number, number])[] }): void {
+  import(state: AppliedTermsState): void {
     this.applied = state.applied;
     this.runs = state.runs.map(([i, t]) => [i, t]);
   }

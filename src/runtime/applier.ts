@@ -1,13 +1,13 @@
-import superjson from 'superjson';
 import type { Entry } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import type { Serializer } from '../serializer.ts';
 import type { ClientSession } from '../session/client-session.ts';
 import type { LeaderCopies } from '../session/leader-copies.ts';
 import { SessionApplier } from '../session/session-applier.ts';
-import type { Outcome, SessionTable, SessionTableState } from '../session/session-table.ts';
+import type { Outcome, SessionTable } from '../session/session-table.ts';
 import { AppliedTerms } from './applied-terms.ts';
 import { AppliedWatch } from './applied-watch.ts';
+import { decodeGraftState, encodeGraftState } from './graft-state.ts';
 import { readSnapshotBytes, snapshotBytes } from './state-snapshot.ts';
 import type { LogPosition } from '../core/raft.ts';
 
@@ -34,12 +34,6 @@ export interface ApplierParts<Op, Result> {
 export interface StateMachineHooks {
   readonly snapshot: () => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   readonly restore: (data: AsyncIterable<Uint8Array>) => Promise<void> | void;
-}
-
-/** Graft's own part of every snapshot: what exactly-once needs beside the application's state. */
-interface GraftState {
-  readonly sessions: SessionTableState;
-  readonly terms: ReturnType<AppliedTerms['export']>;
 }
 
 /**
@@ -99,8 +93,7 @@ export class Applier<Op, Result> {
   capture(): AsyncIterable<Uint8Array> {
     const hooks = this.parts.hooks;
     if (hooks === null) throw new GraftError('SNAPSHOT_UNSUPPORTED', 'no snapshot hook: give GraftOptions.snapshot and .restore to take snapshots');
-    const state: GraftState = { sessions: this.parts.sessions.export().map(portableSession), terms: this.terms.export() };
-    return snapshotBytes(superjson.stringify(state), hooks.snapshot());
+    return snapshotBytes(encodeGraftState({ sessions: this.parts.sessions.export(), terms: this.terms.export() }), hooks.snapshot());
   }
 
   /** Replaces the state with a snapshot's, covering everything up to `index`. */
@@ -112,10 +105,10 @@ export class Applier<Op, Result> {
         `this node has a snapshot (index ${index}) to restore but no restore hook: give GraftOptions.snapshot and .restore`,
       );
     }
-    const { graftState, app } = await readSnapshotBytes(data);
-    const state = superjson.parse<GraftState>(graftState);
+    const { graftState, format, app } = await readSnapshotBytes(data);
+    const state = decodeGraftState(graftState, format);
     await hooks.restore(app);
-    this.parts.sessions.import(state.sessions.map(revivedSession));
+    this.parts.sessions.import(state.sessions);
     this.terms.import(state.terms);
     this.parts.session.snapshotRestored();
     this.watch.applied(index);
@@ -143,16 +136,4 @@ export class Applier<Op, Result> {
       return { ok: false, error };
     }
   }
-}
-
-/** Error outcomes as plain data (a GraftError's class and code do not survive serialization otherwise). */
-function portableSession(session: SessionTableState[number]): SessionTableState[number] {
-  return { ...session, outcomes: session.outcomes.map(([seq, o]) => [seq, o.ok ? o : { ok: false, error: { message: o.error.message } as Error }] as const) };
-}
-
-function revivedSession(session: SessionTableState[number]): SessionTableState[number] {
-  return {
-    ...session,
-    outcomes: session.outcomes.map(([seq, o]) => [seq, o.ok ? o : { ok: false, error: new GraftError('APPLY_FAILED', o.error.message) }] as const),
-  };
 }

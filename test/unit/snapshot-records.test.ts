@@ -156,10 +156,11 @@ describe('state snapshot bytes: snapshotBytes / readSnapshotBytes', () => {
 
   async function roundTrip(size: number): Promise<void> {
     const bytes = await bytesOf(snapshotBytes(graftState, app));
-    expect(bytes.subarray(0, 4).toString('latin1')).to.equal('GRST');
+    expect(bytes.subarray(0, 4).toString('latin1')).to.equal('GRS2');
     expect(bytes.readUInt32LE(4)).to.equal(Buffer.byteLength(graftState));
     const read = await readSnapshotBytes(rechunk(bytes, size));
     expect(read.graftState).to.equal(graftState);
+    expect(read.format).to.equal(2);
     expect((await bytesOf(read.app)).equals(Buffer.concat(app))).to.equal(true);
   }
 
@@ -205,6 +206,15 @@ describe('state snapshot bytes: snapshotBytes / readSnapshotBytes', () => {
     const whole = await readSnapshotBytes(rechunk(bytes.subarray(0, cut + 1), 4));
     expect(whole.graftState).to.equal(graftState);
     expect(await collect(whole.app)).to.deep.equal([]);
+  });
+
+  it("reads the previous release's snapshots (magic GRST) as format 1", async () => {
+    const bytes = Buffer.from(await bytesOf(snapshotBytes(graftState, app)));
+    bytes.write('GRST', 0, 'latin1');
+    const read = await readSnapshotBytes(rechunk(bytes, 3));
+    expect(read.format).to.equal(1);
+    expect(read.graftState).to.equal(graftState);
+    expect((await bytesOf(read.app)).equals(Buffer.concat(app))).to.equal(true);
   });
 
   it('a bad magic number is STORAGE_CORRUPT', async () => {
