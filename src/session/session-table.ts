@@ -30,7 +30,19 @@ interface SessionState {
   floor: number;
   /** Outcomes of operations applied at or above the floor, kept until the client moves past them. */
   readonly outcomes: Map<number, Outcome>;
+  /** The highest number with an outcome recorded. */
+  highest: number;
+  /**
+   * Whether `outcomes` is in ascending order of number (each recorded above the one before, as
+   * operations usually are): then raising the floor stops at the first outcome it keeps, instead of
+   * visiting every outcome of the up to thousands an busy client has outstanding.
+   */
+  ascending: boolean;
 }
+
+const APPLY: Verdict = Object.freeze({ kind: 'apply' });
+const STALE: Verdict = Object.freeze({ kind: 'stale' });
+const EXPIRED: Verdict = Object.freeze({ kind: 'expired' });
 
 /**
  * The replicated record of client sessions (Raft thesis §6.3): for each session, the outcomes of its
@@ -44,6 +56,8 @@ interface SessionState {
 export class SessionTable {
   /** Sessions in least-recently-used order: the first key is the next to expire. */
   private readonly sessions = new Map<number, SessionState>();
+  /** The most recently used session (the last key of `sessions`), which using again moves nowhere. */
+  private newest: number | undefined;
 
   constructor(private readonly capacity: number) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new Error(`session capacity must be a positive integer, got ${capacity}`);
@@ -59,7 +73,9 @@ export class SessionTable {
 
   /** Opens the session whose id is `index`, the index of the entry that asked for it. */
   open(index: number): void {
-    this.sessions.set(index, { floor: 1, outcomes: new Map() });
+    // Ids are entry indexes, so never opened twice; were one, it would keep its place, as a Map's key does.
+    if (!this.sessions.has(index)) this.newest = index;
+    this.sessions.set(index, newSession(1));
     if (this.sessions.size > this.capacity) this.sessions.delete(this.sessions.keys().next().value!);
   }
 
@@ -69,17 +85,17 @@ export class SessionTable {
    */
   verdict(session: number, seq: number, lowestOutstanding: number): Verdict {
     const state = this.sessions.get(session);
-    if (state === undefined) return { kind: 'expired' };
-    this.sessions.delete(session); // re-inserted last: most recently used
-    this.sessions.set(session, state);
-    if (lowestOutstanding > state.floor) {
-      state.floor = lowestOutstanding;
-      for (const done of state.outcomes.keys()) if (done < lowestOutstanding) state.outcomes.delete(done);
+    if (state === undefined) return EXPIRED;
+    if (session !== this.newest) {
+      this.sessions.delete(session); // re-inserted last: most recently used
+      this.sessions.set(session, state);
+      this.newest = session;
     }
+    if (lowestOutstanding > state.floor) raiseFloor(state, lowestOutstanding);
     const stored = state.outcomes.get(seq);
     if (stored !== undefined) return { kind: 'duplicate', outcome: stored };
-    if (seq < state.floor) return { kind: 'stale' };
-    return { kind: 'apply' };
+    if (seq < state.floor) return STALE;
+    return APPLY;
   }
 
   /** Whether operation `seq` of `session` needs no applying: applied already, or given up by its client. Changes nothing. */
@@ -90,7 +106,11 @@ export class SessionTable {
 
   /** Stores what operation `seq` of `session` produced, for its retries. */
   record(session: number, seq: number, outcome: Outcome): void {
-    this.sessions.get(session)?.outcomes.set(seq, outcome);
+    const state = this.sessions.get(session);
+    if (state === undefined) return;
+    if (seq > state.highest) state.highest = seq;
+    else state.ascending = false;
+    state.outcomes.set(seq, outcome);
   }
 
   /** Every session, for a snapshot; the outcomes are shared, not copied, so serialize the result at once. */
@@ -101,6 +121,30 @@ export class SessionTable {
   /** Replaces every session with those of a snapshot. */
   import(state: SessionTableState): void {
     this.sessions.clear();
-    for (const { session, floor, outcomes } of state) this.sessions.set(session, { floor, outcomes: new Map(outcomes) });
+    this.newest = undefined;
+    for (const { session, floor, outcomes } of state) {
+      const imported = newSession(floor);
+      for (const [seq, outcome] of outcomes) {
+        if (seq > imported.highest) imported.highest = seq;
+        else imported.ascending = false;
+        imported.outcomes.set(seq, outcome);
+      }
+      this.sessions.set(session, imported);
+      this.newest = session;
+    }
   }
+}
+
+function newSession(floor: number): SessionState {
+  return { floor, outcomes: new Map(), highest: 0, ascending: true };
+}
+
+/** Drops the outcomes below `floor`, which the client will not ask about again. */
+function raiseFloor(state: SessionState, floor: number): void {
+  state.floor = floor;
+  for (const seq of state.outcomes.keys()) {
+    if (seq < floor) state.outcomes.delete(seq);
+    else if (state.ascending) break;
+  }
+  if (state.outcomes.size === 0) state.ascending = true;
 }

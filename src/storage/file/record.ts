@@ -61,50 +61,66 @@ export function encodeRecord(record: WalRecord): Buffer {
  * follower's time under load went to that).
  */
 export function encodeRecords(records: readonly WalRecord[]): Buffer {
-  let total = 0;
-  for (const record of records) total += HEADER_BYTES + payloadBytes(record);
-  const buf = Buffer.allocUnsafe(total);
+  let room = 0;
+  for (const record of records) room += HEADER_BYTES + maxPayloadBytes(record);
+  const buf = Buffer.allocUnsafe(room);
   let at = 0;
   for (const record of records) {
     const start = at + HEADER_BYTES;
     const end = writePayload(record, buf, start);
     buf.writeUInt32LE(end - start, at + 4);
     buf.writeUInt32LE(crc32(buf.subarray(start, end)), at + 8);
-    buf.writeUInt8(TYPE_CODES[record.type], at + 12);
-    buf.fill(0, at + 13, at + 16);
-    buf.writeUInt32LE(crc32(buf.subarray(at + 4, at + 16)), at);
+    buf[at + 12] = TYPE_CODES[record.type];
+    buf[at + 13] = buf[at + 14] = buf[at + 15] = 0;
+    buf.writeUInt32LE(headerCrc(buf, at + 4), at);
     at = end;
   }
-  return buf;
+  return buf.subarray(0, at);
 }
 
-/** The length of `record`'s payload, in bytes. */
-function payloadBytes(record: WalRecord): number {
+/** crc32 (the zlib polynomial) of the 12 header bytes at `at`, in JS: a native call costs more than so few bytes. */
+function headerCrc(buf: Buffer, at: number): number {
+  let crc = 0xffffffff;
+  for (let i = at; i < at + 12; i++) crc = CRC_TABLE[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+
+/**
+ * At least the length of `record`'s payload, in bytes: a UTF-8 string takes at most three bytes per
+ * UTF-16 unit, and bounding it is cheaper than measuring it (the batch is trimmed once written).
+ */
+function maxPayloadBytes(record: WalRecord): number {
   switch (record.type) {
     case 'entry': {
       const { entry } = record;
-      return ENTRY_FIXED + (entry.stamp === undefined ? 0 : STAMP_BYTES) + Buffer.byteLength(entry.data, 'utf8');
+      return ENTRY_FIXED + (entry.stamp === undefined ? 0 : STAMP_BYTES) + 3 * entry.data.length;
     }
     case 'hardState':
-      return 13 + Buffer.byteLength(record.hardState.vote ?? '', 'utf8');
+      return 13 + 3 * (record.hardState.vote ?? '').length;
     case 'truncate':
       return 6;
   }
 }
 
-/** Writes `record`'s payload into `buf` at `at` (payloadBytes of room); returns where it ends. */
+/** Writes `record`'s payload into `buf` at `at` (maxPayloadBytes of room); returns where it ends. */
 function writePayload(record: WalRecord, buf: Buffer, at: number): number {
   switch (record.type) {
     case 'entry': {
       const { entry } = record;
-      buf.writeUIntLE(storable(entry.index, 'entry index'), at, 6);
-      buf.writeUIntLE(storable(entry.term, 'entry term'), at + 6, 6);
-      buf.writeUInt8(KIND_CODES[entry.kind] | (entry.stamp === undefined ? 0 : HAS_STAMP), at + 12);
+      put48(buf, at, storable(entry.index, 'entry index'));
+      put48(buf, at + 6, storable(entry.term, 'entry term'));
+      buf[at + 12] = KIND_CODES[entry.kind] | (entry.stamp === undefined ? 0 : HAS_STAMP);
       let data = at + ENTRY_FIXED;
       if (entry.stamp !== undefined) {
-        buf.writeUIntLE(storable(entry.stamp.session, 'session id'), data, 6);
-        buf.writeUIntLE(storable(entry.stamp.seq, 'session seq'), data + 6, 6);
-        buf.writeUIntLE(storable(entry.stamp.lowestOutstanding, 'session lowestOutstanding'), data + 12, 6);
+        put48(buf, data, storable(entry.stamp.session, 'session id'));
+        put48(buf, data + 6, storable(entry.stamp.seq, 'session seq'));
+        put48(buf, data + 12, storable(entry.stamp.lowestOutstanding, 'session lowestOutstanding'));
         data += STAMP_BYTES;
       }
       return data + buf.write(entry.data, data, 'utf8');
@@ -120,6 +136,18 @@ function writePayload(record: WalRecord, buf: Buffer, at: number): number {
       buf.writeUIntLE(storable(record.fromIndex, 'truncation index'), at, 6);
       return at + 6;
   }
+}
+
+/** Writes `value` (at most MAX_INDEX) as 6 bytes, little-endian: what writeUIntLE does, without its general path. */
+function put48(buf: Buffer, at: number, value: number): void {
+  const low = value >>> 0;
+  const high = (value - low) / 0x1_0000_0000;
+  buf[at] = low;
+  buf[at + 1] = low >>> 8;
+  buf[at + 2] = low >>> 16;
+  buf[at + 3] = low >>> 24;
+  buf[at + 4] = high;
+  buf[at + 5] = high >>> 8;
 }
 
 /** `value`, if the log can hold it; numbers from peers are checked against the same limit, so this never throws for them. */

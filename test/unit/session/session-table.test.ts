@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { SessionTable, type Outcome } from '../../../src/session/session-table.ts';
+import fc from 'fast-check';
+import { SessionTable, type Outcome, type SessionTableState, type Verdict } from '../../../src/session/session-table.ts';
 
 const done = (value: unknown): Outcome => ({ ok: true, value });
 
@@ -63,4 +64,72 @@ describe('session: the replicated session table (thesis §6.3)', () => {
     expect(a).to.deep.equal(feed(new SessionTable(3)));
     expect(new Set(a)).to.have.all.keys('apply', 'duplicate', 'stale', 'expired');
   });
+
+  it('decides as the plain rule does (every outcome visited, every use moved last), whatever the order of numbers', () => {
+    const step = fc.oneof(
+      fc.record({ open: fc.integer({ min: 1, max: 6 }) }),
+      fc.record({ session: fc.integer({ min: 1, max: 6 }), seq: fc.integer({ min: 1, max: 40 }), back: fc.integer({ min: 0, max: 8 }) }),
+      fc.constant('snapshot' as const),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 20, maxLength: 200, size: 'max' }), (steps) => {
+        let table = new SessionTable(4);
+        const model = new PlainSessionTable(4);
+        for (const s of steps) {
+          if (s === 'snapshot') {
+            const restored = new SessionTable(4);
+            restored.import(table.export());
+            table = restored;
+          } else if ('open' in s) {
+            table.open(s.open);
+            model.open(s.open);
+          } else {
+            const lowest = Math.max(1, s.seq - s.back);
+            const verdict = table.verdict(s.session, s.seq, lowest);
+            expect(verdict).to.deep.equal(model.verdict(s.session, s.seq, lowest));
+            if (verdict.kind === 'apply') {
+              table.record(s.session, s.seq, done(s.seq));
+              model.record(s.session, s.seq, done(s.seq));
+            }
+          }
+          expect(table.export()).to.deep.equal(model.export());
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
+
+/** The table's rule at its plainest, to check the fast one against. */
+class PlainSessionTable {
+  private readonly sessions = new Map<number, { floor: number; outcomes: Map<number, Outcome> }>();
+
+  constructor(private readonly capacity: number) {}
+
+  open(index: number): void {
+    this.sessions.set(index, { floor: 1, outcomes: new Map() });
+    if (this.sessions.size > this.capacity) this.sessions.delete(this.sessions.keys().next().value!);
+  }
+
+  verdict(session: number, seq: number, lowestOutstanding: number): Verdict {
+    const state = this.sessions.get(session);
+    if (state === undefined) return { kind: 'expired' };
+    this.sessions.delete(session);
+    this.sessions.set(session, state);
+    if (lowestOutstanding > state.floor) {
+      state.floor = lowestOutstanding;
+      for (const done of state.outcomes.keys()) if (done < lowestOutstanding) state.outcomes.delete(done);
+    }
+    const stored = state.outcomes.get(seq);
+    if (stored !== undefined) return { kind: 'duplicate', outcome: stored };
+    return seq < state.floor ? { kind: 'stale' } : { kind: 'apply' };
+  }
+
+  record(session: number, seq: number, outcome: Outcome): void {
+    this.sessions.get(session)?.outcomes.set(seq, outcome);
+  }
+
+  export(): SessionTableState {
+    return [...this.sessions].map(([session, state]) => ({ session, floor: state.floor, outcomes: [...state.outcomes] }));
+  }
+}
