@@ -1,9 +1,13 @@
 import { MAX_INDEX, MAX_TERM } from '../core/limits.ts';
 import { decodeConfiguration, parseConfiguration } from '../core/configuration-format.ts';
 import type { Command, Entry, EntryKind, SessionStamp, SnapshotMeta } from '../core/types.ts';
-import { GraftError, isGraftErrorCode } from '../errors.ts';
+import { isGraftErrorCode } from '../errors.ts';
+import { EntryReader, entriesRoom, writeEntries } from './entry-bytes.ts';
+import { FrameError } from './frame-error.ts';
 import type { PeerMessage } from './peer-messages.ts';
 import { LEGACY_MARK } from '../session/legacy-command.ts';
+
+export { FrameError } from './frame-error.ts';
 
 /** A snapshot chunk's data: base64 of at most 1 MiB. */
 const MAX_CHUNK_TEXT = Math.ceil((1 << 20) / 3) * 4;
@@ -19,32 +23,76 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * The version of the frame format; a frame of another version is refused, at the hello already, so
  * that nodes of versions that cannot understand each other say so rather than drop messages.
  * 2: entries carry their session stamp and kind as fields; forwarded operations are typed commands.
+ * 3: nodes send binary frames, the entries of appends as bytes (entry-bytes.ts).
  */
-export const FRAME_VERSION = 2;
+export const FRAME_VERSION = 3;
 
-/** A frame that is malformed, too large or of an unknown version. The message names what and where. */
-export class FrameError extends GraftError {
-  constructor(message: string) {
-    super('PROTOCOL', message);
-    this.name = 'FrameError';
-  }
-}
+/*
+ * A frame is one WebSocket message, in either of two encodings of the same messages:
+ *
+ * JSON text, `{"v": 3, "messages": [...]}`: readable, and what tests and tools write by hand.
+ *
+ * Binary, what nodes send:
+ *   0  u8   0, which no JSON text begins with
+ *   1  u8   FRAME_VERSION
+ *   2  u32  n, the length of the JSON part, little-endian
+ *   6  n bytes of JSON text, `{"messages": [...]}`, in which an append's `entries` is their count
+ *   .. the entries of the appends, in order (entry-bytes.ts), to the end of the frame
+ */
+const BINARY_MARK = 0;
+const BINARY_HEADER_BYTES = 6;
 
-/** One frame: `{"v":1,"messages":[...]}` as JSON text. */
+/** One frame as JSON text: `{"v":3,"messages":[...]}`. */
 export function encodeFrame(messages: readonly PeerMessage[]): string {
   return JSON.stringify({ v: FRAME_VERSION, messages });
 }
 
-/** Parses and validates a frame; nothing unvalidated reaches the core. Throws FrameError. */
+/** One frame in the binary encoding, as nodes send them. */
+export function encodeBinaryFrame(messages: readonly PeerMessage[]): Buffer {
+  const appends: (readonly Entry[])[] = [];
+  const counted = messages.map((m) => {
+    if (m.type !== 'AppendEntries') return m;
+    appends.push(m.entries);
+    return { ...m, entries: m.entries.length };
+  });
+  const json = JSON.stringify({ messages: counted });
+  let room = BINARY_HEADER_BYTES + 3 * json.length;
+  for (const entries of appends) room += entriesRoom(entries);
+  const buf = Buffer.allocUnsafe(room);
+  buf[0] = BINARY_MARK;
+  buf[1] = FRAME_VERSION;
+  const jsonBytes = buf.write(json, BINARY_HEADER_BYTES, 'utf8');
+  buf.writeUInt32LE(jsonBytes, 2);
+  let at = BINARY_HEADER_BYTES + jsonBytes;
+  for (const entries of appends) at = writeEntries(entries, buf, at);
+  return buf.subarray(0, at);
+}
+
+/** Parses and validates a frame, in either encoding; nothing unvalidated reaches the core. Throws FrameError. */
 export function decodeFrame(data: string | Buffer, maxBytes: number): PeerMessage[] {
   const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
   if (size > maxBytes) throw new FrameError(`frame of ${size} bytes is over the limit of ${maxBytes}`);
+  if (typeof data !== 'string' && data[0] === BINARY_MARK) return decodeBinaryFrame(data);
   const frame = parseJson(data);
   const obj = record(frame, 'frame');
   if (obj['v'] !== FRAME_VERSION) throw new FrameError(`frame.v: expected version ${FRAME_VERSION}, got ${show(obj['v'])}`);
   const messages = obj['messages'];
   list(messages, 'frame.messages');
   return messages.map((m, i) => validatePeerMessage(m, `messages[${i}]`));
+}
+
+function decodeBinaryFrame(buf: Buffer): PeerMessage[] {
+  if (buf.length < BINARY_HEADER_BYTES) throw new FrameError(`binary frame of ${buf.length} bytes, shorter than its ${BINARY_HEADER_BYTES}-byte header`);
+  if (buf[1] !== FRAME_VERSION) throw new FrameError(`binary frame: expected version ${FRAME_VERSION}, got ${buf[1]}`);
+  const jsonEnd = BINARY_HEADER_BYTES + buf.readUInt32LE(2);
+  if (jsonEnd > buf.length) throw new FrameError(`binary frame: its JSON part would end at byte ${jsonEnd}, after the frame's ${buf.length}`);
+  const obj = record(parseJson(buf.toString('utf8', BINARY_HEADER_BYTES, jsonEnd)), 'frame');
+  const messages = obj['messages'];
+  list(messages, 'frame.messages');
+  const reader = new EntryReader(buf, jsonEnd);
+  const decoded = messages.map((m, i) => validatePeerMessage(m, `messages[${i}]`, reader));
+  if (reader.remaining > 0) throw new FrameError(`binary frame: ${reader.remaining} bytes after the last entry`);
+  return decoded;
 }
 
 /** Parses the JSON of a frame, or throws FrameError. */
@@ -56,8 +104,11 @@ export function parseJson(data: string | Buffer): unknown {
   }
 }
 
-/** Checks that `value` is one well-formed peer message; `path` names it in errors. */
-export function validatePeerMessage(value: unknown, path: string): PeerMessage {
+/**
+ * Checks that `value` is one well-formed peer message; `path` names it in errors. In a binary frame,
+ * an append's entries are its count, and `entryBytes` reads them.
+ */
+export function validatePeerMessage(value: unknown, path: string, entryBytes: EntryReader | null = null): PeerMessage {
   const m = record(value, path);
   const base = { from: id(m, 'from', path), to: id(m, 'to', path) };
   const type = m['type'];
@@ -86,7 +137,10 @@ export function validatePeerMessage(value: unknown, path: string): PeerMessage {
         term: term(m, 'term', path),
         prevLogIndex,
         prevLogTerm: term(m, 'prevLogTerm', path),
-        entries: entries(m['entries'], prevLogIndex, `${path}.entries`),
+        entries:
+          entryBytes === null
+            ? entries(m['entries'], prevLogIndex, `${path}.entries`)
+            : entryBytes.read(bounded(m, 'entries', path, MAX_LIST, 'count of entries'), prevLogIndex, `${path}.entries`),
         leaderCommit: logIndex(m, 'leaderCommit', path),
         readRound: nat(m, 'readRound', path),
       };

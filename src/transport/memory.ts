@@ -1,5 +1,5 @@
 import type { NodeId } from '../core/types.ts';
-import { decodeFrame, encodeFrame } from './codec.ts';
+import { decodeFrame, encodeBinaryFrame } from './codec.ts';
 import type { PeerMessage } from './peer-messages.ts';
 import type { ReceiveHandler, Transport } from './transport.ts';
 
@@ -73,7 +73,7 @@ export class MemoryNetwork {
   private deliver(from: NodeId, to: NodeId, messages: readonly PeerMessage[]): boolean {
     if (!this.endpoints.has(from) || !this.endpoints.has(to) || this.isCut(from, to)) return false;
     if (this.dropRate > 0 && this.random() < this.dropRate) return true;
-    const batch = this.useCodec ? decodeFrame(encodeFrame(messages), Number.MAX_SAFE_INTEGER) : messages;
+    const batch = this.useCodec ? decodeFrame(encodeBinaryFrame(messages), Number.MAX_SAFE_INTEGER) : messages;
     setImmediate(() => {
       // Checked again on arrival: a link cut while the batch was in flight loses it.
       const receive = this.endpoints.get(to);

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { connect } from 'node:net';
 import { MAX_INDEX, MAX_TERM } from '../../src/core/limits.ts';
 import type { Logger } from '../../src/logger.ts';
-import { decodeFrame, FrameError, FRAME_VERSION } from '../../src/transport/codec.ts';
+import { decodeFrame, encodeBinaryFrame, FrameError, FRAME_VERSION } from '../../src/transport/codec.ts';
+import type { PeerMessage } from '../../src/transport/peer-messages.ts';
 import { RAFT_PATH } from '../../src/transport/ws/ws-transport.ts';
 import { tempSecretFile } from '../helpers/secret-file.ts';
 import { GraftCluster, waitUntil } from '../helpers/graft-cluster.ts';
@@ -325,11 +326,20 @@ function mutatedFrame(to: string): fc.Arbitrary<Outgoing> {
       else out = text.replace(/\d+/g, (digits, offset: number) => (offset >= i ? number : digits));
       return { data: Buffer.from(out), text: true };
     });
+  // Binary frames, as nodes send them: whole, or with bytes changed, or cut short.
+  const binary = fc
+    .tuple(validFrame(to), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }), fc.boolean())
+    .map(([frame, changes, cut]) => {
+      const bytes = Buffer.from(encodeBinaryFrame(frame['messages'] as PeerMessage[]));
+      for (const [at, value] of changes) bytes[2 + (at % (bytes.length - 2))] = value;
+      return { data: cut ? bytes.subarray(0, bytes.length - 1) : bytes, text: false };
+    });
   return fc.oneof(
     { arbitrary: structural, weight: 5 },
     { arbitrary: retyped, weight: 1 },
     { arbitrary: forward, weight: 1 },
     { arbitrary: textual, weight: 3 },
+    { arbitrary: binary, weight: 3 },
   );
 }
 
@@ -367,12 +377,16 @@ function refusal(frame: Outgoing, to: string): string | null {
  * changes nothing) and no forwarded commands (a follower would pass them to the leader to append).
  */
 function harmless(frame: Outgoing, staleTerm: number): Outgoing {
-  const parsed = JSON.parse(frame.data.toString('utf8')) as { messages: Record<string, unknown>[] };
+  const binary = !frame.text;
+  const parsed = binary
+    ? { messages: decodeFrame(frame.data, LIMIT) as unknown as Record<string, unknown>[] }
+    : (JSON.parse(frame.data.toString('utf8')) as { messages: Record<string, unknown>[] });
   for (const m of parsed.messages) {
     if (typeof m['term'] === 'number') m['term'] = m['term'] % staleTerm;
     if (m['type'] === 'Forward') m['commands'] = [];
   }
-  return { data: Buffer.from(JSON.stringify(parsed)), text: frame.text };
+  const data = binary ? encodeBinaryFrame(parsed.messages as unknown as PeerMessage[]) : Buffer.from(JSON.stringify(parsed));
+  return { data, text: frame.text };
 }
 
 /** A close reason as the node truncates it: at most 120 bytes. */
@@ -513,7 +527,7 @@ describe(`integration: ${FRAMES.toLocaleString('en-US')} generated frames agains
         examples: [
           [
             {
-              valid: Array.from({ length: 3 }, () => ({ data: Buffer.from('{"v":2,"messages":[]}'), text: true })),
+              valid: Array.from({ length: 3 }, () => ({ data: Buffer.from(`{"v":${FRAME_VERSION},"messages":[]}`), text: true })),
               last: { data: Buffer.from([240, 144, 128, 128]), text: false },
             },
           ],

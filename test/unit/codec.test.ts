@@ -4,7 +4,7 @@ import { MAX_TERM } from '../../src/core/limits.ts';
 import type { PeerMessage, SnapshotChunk, SnapshotChunkAck } from '../../src/transport/peer-messages.ts';
 import fc from 'fast-check';
 import { MAX_INDEX } from '../../src/core/limits.ts';
-import { checkedEntry, decodeFrame, encodeFrame, FrameError, FRAME_VERSION, MAX_LIST, plainEntry } from '../../src/transport/codec.ts';
+import { checkedEntry, decodeFrame, encodeBinaryFrame, encodeFrame, FrameError, FRAME_VERSION, MAX_LIST, plainEntry } from '../../src/transport/codec.ts';
 
 const LIMIT = 1024 * 1024;
 
@@ -150,6 +150,94 @@ describe('codec: peer frames', () => {
     expect(refused({ v: FRAME_VERSION, messages: [{ ...forward, commands: Array.from({ length: tooMany }, () => ({})) }] }, 64 << 20)).to.equal(
       `messages[0].commands: ${tooMany} items, over the limit of ${MAX_LIST}`,
     );
+  });
+});
+
+describe('codec: binary frames, as nodes send them', () => {
+  const append = every[2] as Extract<PeerMessage, { type: 'AppendEntries' }>;
+  const config = { index: 9, term: 3, kind: 'config' as const, data: '{"voters":["1","2","3"],"outgoing":[],"learners":[],"addresses":{}}' };
+
+  function binaryRefused(frame: Buffer, limit = LIMIT): string {
+    try {
+      decodeFrame(frame, limit);
+    } catch (error) {
+      expect(error).to.be.instanceOf(FrameError);
+      return (error as Error).message;
+    }
+    throw new Error('the frame was accepted');
+  }
+
+  /** A binary frame whose JSON part is `json`, followed by `tail`. */
+  function handmade(json: unknown, tail: Buffer = Buffer.alloc(0)): Buffer {
+    const text = Buffer.from(JSON.stringify(json));
+    const header = Buffer.alloc(6);
+    header[1] = FRAME_VERSION;
+    header.writeUInt32LE(text.length, 2);
+    return Buffer.concat([header, text, tail]);
+  }
+
+  it('round-trips every message type, and reads as the JSON encoding of the same messages does', () => {
+    const messages: PeerMessage[] = [...every, { ...append, prevLogIndex: 8, entries: [config] }, { ...append, entries: [] }];
+    const binary = encodeBinaryFrame(messages);
+    expect(binary[0]).to.equal(0);
+    expect(decodeFrame(binary, LIMIT)).to.deep.equal(messages);
+    expect(decodeFrame(binary, LIMIT)).to.deep.equal(decodeFrame(encodeFrame(messages), LIMIT));
+  });
+
+  it('carries data byte for byte: quotes, backslashes, multi-byte characters, and numbers at their limits', () => {
+    const data = ['', '"quoted" \\ \n', 'é 中文 😀', '\u0000\u0001', 'x'.repeat(70_000)];
+    const stamp = { session: 2 ** 48 - 1, seq: 2 ** 48 - 1, lowestOutstanding: 0 };
+    const entries = data.map((d, i) => ({ index: 2 ** 48 - 5 + i, term: MAX_TERM, kind: 'normal' as const, data: d, stamp }));
+    const message: PeerMessage = { ...append, term: MAX_TERM, prevLogIndex: 2 ** 48 - 6, entries };
+    expect(decodeFrame(encodeBinaryFrame([message]), LIMIT)).to.deep.equal([message]);
+  });
+
+  it('refuses a malformed binary frame, naming what is wrong and where', () => {
+    const good = encodeBinaryFrame([append]);
+    const withByte = (at: number, value: number): Buffer => {
+      const copy = Buffer.from(good);
+      copy[at] = value;
+      return copy;
+    };
+    // Where the entries begin: after the 6-byte header and the JSON part.
+    const entriesAt = 6 + good.readUInt32LE(2);
+    const counted = { ...append, entries: append.entries.length };
+    expect(binaryRefused(good.subarray(0, 5))).to.equal('binary frame of 5 bytes, shorter than its 6-byte header');
+    expect(binaryRefused(withByte(1, FRAME_VERSION + 1))).to.equal(`binary frame: expected version ${FRAME_VERSION}, got ${FRAME_VERSION + 1}`);
+    expect(binaryRefused(Buffer.concat([good.subarray(0, 2), Buffer.from([255, 255, 0, 0])]))).to.match(
+      /its JSON part would end at byte 65541, after the frame's 6/,
+    );
+    expect(binaryRefused(good.subarray(0, good.length - 1))).to.equal('messages[0].entries[3]: the frame ends inside this entry');
+    expect(binaryRefused(Buffer.concat([good, Buffer.from([1])]))).to.equal('binary frame: 1 bytes after the last entry');
+    expect(binaryRefused(withByte(entriesAt + 6, 9))).to.equal('messages[0].entries[0].kind: expected a kind code of 0 to 3, got 9');
+    // The first entry is a no-op: a stamp flag on it is refused.
+    expect(binaryRefused(withByte(entriesAt + 6, 0x81))).to.equal('messages[0].entries[0].stamp: only a normal entry carries a stamp, this is a noop entry');
+    // The term's top byte set: 2^47 + 3, one step past the largest term and then some.
+    expect(binaryRefused(withByte(entriesAt + 5, 0x80))).to.equal(
+      `messages[0].entries[0].term: ${2 ** 47 + 3} is beyond the largest term a node can hold (${MAX_TERM})`,
+    );
+    expect(binaryRefused(handmade({ messages: [{ ...counted, entries: 'four' }] }))).to.equal(
+      'messages[0].entries: expected a non-negative integer, got "four"',
+    );
+    expect(binaryRefused(handmade({ messages: [{ ...counted, entries: MAX_LIST + 1 }] }))).to.match(
+      /messages\[0\]\.entries: 65537 is beyond the largest count of entries/,
+    );
+    expect(binaryRefused(handmade({ messages: [{ ...counted, prevLogIndex: 2 ** 48 - 2 }] }))).to.match(
+      /entries\[3\]\.index: 281474976710658 is beyond the largest log index/,
+    );
+    expect(binaryRefused(handmade({ messages: {} }))).to.match(/frame\.messages: expected a list/);
+    expect(binaryRefused(Buffer.concat([Buffer.from([0, FRAME_VERSION, 3, 0, 0, 0]), Buffer.from('{"m')]))).to.match(/frame is not valid JSON/);
+  });
+
+  it('refuses a session entry with data and a config entry that is not a configuration', () => {
+    const one = (entry: { kind: string; data: string }): Buffer =>
+      encodeBinaryFrame([{ ...append, entries: [{ index: 5, term: 3, ...entry } as (typeof append.entries)[number]] }]);
+    expect(binaryRefused(one({ kind: 'session', data: 'x' }))).to.equal('messages[0].entries[0].data: expected no data on a session entry, got 1 bytes');
+    expect(binaryRefused(one({ kind: 'config', data: '{"voters":[]}' }))).to.match(/messages\[0\]\.entries\[0\]\.data.*voter/);
+  });
+
+  it('a node never sends a number the frame cannot hold: such a term is refused at the sender', () => {
+    expect(() => encodeBinaryFrame([{ ...append, entries: [{ index: 5, term: 2 ** 48, kind: 'noop', data: '' }] }])).to.throw(FrameError, /cannot send term/);
   });
 });
 

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { CLUSTER_FILE_KEYS, clusterConfigFromObject, parseClusterConfig, type ClusterConfigObject } from '../../src/config.ts';
 import { GraftError } from '../../src/errors.ts';
-import { decodeFrame, encodeFrame, FrameError, FRAME_VERSION } from '../../src/transport/codec.ts';
+import { decodeFrame, encodeBinaryFrame, encodeFrame, FrameError, FRAME_VERSION } from '../../src/transport/codec.ts';
 import type { PeerMessage } from '../../src/transport/peer-messages.ts';
 import { decodeAuth, decodeChallenge, decodeHello } from '../../src/transport/ws/hello.ts';
 
@@ -106,6 +106,34 @@ describe(`fuzz: generated input never escapes its boundary (${RUNS} runs a prope
         }
         // What it accepts is what it would send: encoding it again gives the same messages.
         expect(decodeFrame(encodeFrame(decoded), LIMIT)).to.deep.equal(decoded);
+        return true;
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('the binary frame decoder accepts or refuses any bytes and any damage to a valid frame, with a FrameError', () => {
+    const binary = fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.concat([Buffer.from([0, FRAME_VERSION]), bytes]));
+    fc.assert(
+      fc.property(binary, (bytes) => acceptsOrRefuses(() => decodeFrame(bytes, LIMIT), FrameError)),
+      { numRuns: RUNS },
+    );
+    const valid = fc.array(fc.constantFrom(...SAMPLES), { minLength: 1, maxLength: 3 }).map((messages) => encodeBinaryFrame(messages));
+    const damage = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(valid, damage, fc.nat(), (frame, changes, cut) => {
+        const bytes = Buffer.from(frame);
+        for (const [at, value] of changes) bytes[2 + (at % (bytes.length - 2))] = value;
+        const damaged = cut % 3 === 0 ? bytes.subarray(0, cut % bytes.length) : bytes;
+        let decoded: PeerMessage[];
+        try {
+          decoded = decodeFrame(damaged, LIMIT);
+        } catch (error) {
+          if (error instanceof FrameError) return true;
+          throw error;
+        }
+        // What it accepts is what it would send: encoding it again gives the same messages.
+        expect(decodeFrame(encodeBinaryFrame(decoded), LIMIT)).to.deep.equal(decoded);
         return true;
       }),
       { numRuns: RUNS },

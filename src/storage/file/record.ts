@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import { MAX_INDEX } from '../../core/limits.ts';
 import type { Entry, EntryKind, HardState, SessionStamp } from '../../core/types.ts';
 import { GraftError } from '../../errors.ts';
+import { writeUint48 } from '../../uint48.ts';
 
 /**
  * The write-ahead log's record format. Each record is a 16-byte header and a payload:
@@ -113,14 +114,14 @@ function writePayload(record: WalRecord, buf: Buffer, at: number): number {
   switch (record.type) {
     case 'entry': {
       const { entry } = record;
-      put48(buf, at, storable(entry.index, 'entry index'));
-      put48(buf, at + 6, storable(entry.term, 'entry term'));
+      writeUint48(buf, at, storable(entry.index, 'entry index'));
+      writeUint48(buf, at + 6, storable(entry.term, 'entry term'));
       buf[at + 12] = KIND_CODES[entry.kind] | (entry.stamp === undefined ? 0 : HAS_STAMP);
       let data = at + ENTRY_FIXED;
       if (entry.stamp !== undefined) {
-        put48(buf, data, storable(entry.stamp.session, 'session id'));
-        put48(buf, data + 6, storable(entry.stamp.seq, 'session seq'));
-        put48(buf, data + 12, storable(entry.stamp.lowestOutstanding, 'session lowestOutstanding'));
+        writeUint48(buf, data, storable(entry.stamp.session, 'session id'));
+        writeUint48(buf, data + 6, storable(entry.stamp.seq, 'session seq'));
+        writeUint48(buf, data + 12, storable(entry.stamp.lowestOutstanding, 'session lowestOutstanding'));
         data += STAMP_BYTES;
       }
       return data + buf.write(entry.data, data, 'utf8');
@@ -136,18 +137,6 @@ function writePayload(record: WalRecord, buf: Buffer, at: number): number {
       buf.writeUIntLE(storable(record.fromIndex, 'truncation index'), at, 6);
       return at + 6;
   }
-}
-
-/** Writes `value` (at most MAX_INDEX) as 6 bytes, little-endian: what writeUIntLE does, without its general path. */
-function put48(buf: Buffer, at: number, value: number): void {
-  const low = value >>> 0;
-  const high = (value - low) / 0x1_0000_0000;
-  buf[at] = low;
-  buf[at + 1] = low >>> 8;
-  buf[at + 2] = low >>> 16;
-  buf[at + 3] = low >>> 24;
-  buf[at + 4] = high;
-  buf[at + 5] = high >>> 8;
 }
 
 /** `value`, if the log can hold it; numbers from peers are checked against the same limit, so this never throws for them. */

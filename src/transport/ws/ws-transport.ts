@@ -8,7 +8,7 @@ import type { NodeId } from '../../core/types.ts';
 import { formatAddress, type PeerAddress } from '../../config.ts';
 import { silentLogger, type Logger } from '../../logger.ts';
 import type { PeerByteCounter, PeerByteCounters } from '../../metrics/hooks.ts';
-import { decodeFrame, encodeFrame } from '../codec.ts';
+import { decodeFrame, encodeBinaryFrame } from '../codec.ts';
 import type { PeerMessage } from '../peer-messages.ts';
 import type { ReceiveHandler, Transport } from '../transport.ts';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
@@ -181,9 +181,8 @@ export class WebSocketTransport implements Transport {
       );
       return false;
     }
-    const frame = encodeFrame(messages);
+    const frame = encodeBinaryFrame(messages);
     socket.send(frame);
-    // A frame's length: its bytes, as long as the JSON is ASCII (a wider character counts once).
     this.peerBytes(to).sent += frame.length;
     return true;
   }
