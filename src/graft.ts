@@ -241,7 +241,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
       forwardIdBase: rng.nextInt(2 ** 31) * 2 ** 20 + 1,
     });
     this.session = new ClientSession(
-      (data) => this.proposer.submit(data),
+      (command, landing) => this.proposer.submit(command, landing),
       (index) => this.applier.termAt(index),
     );
     this.applier = new Applier({

@@ -1,7 +1,7 @@
-import type { LogPosition } from '../core/raft.ts';
 import type { Command, NodeId } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import { LeaderCopies } from '../session/leader-copies.ts';
+import type { Landing } from '../session/client-session.ts';
 import type { SessionTable } from '../session/session-table.ts';
 import type { ForwardRequest, ForwardResponse } from '../transport/peer-messages.ts';
 import type { Cancel, Clock } from './clock.ts';
@@ -25,8 +25,7 @@ export interface ProposerParts {
 
 interface Request {
   readonly command: Command;
-  readonly resolve: (position: LogPosition) => void;
-  readonly reject: (error: Error) => void;
+  readonly landing: Landing;
 }
 
 /**
@@ -62,9 +61,9 @@ export class Proposer {
     );
   }
 
-  /** Appends `command`'s entry to the leader's log; resolves with its position there. */
-  submit(command: Command): Promise<LogPosition> {
-    return new Promise((resolve, reject) => this.send({ command, resolve, reject }));
+  /** Appends `command`'s entry to the leader's log; tells `landing` its position there (never before returning). */
+  submit(command: Command, landing: Landing): void {
+    this.send({ command, landing });
   }
 
   /** A forwarding message from a peer. */
@@ -84,14 +83,15 @@ export class Proposer {
     this.cancelRetry = null;
     const parked = this.parked;
     this.parked = [];
-    for (const request of parked) request.reject(error);
+    for (const request of parked) request.landing.refused(error);
     this.forwarder.rejectAll(error);
   }
 
   /** Sends an entry to where it can be appended: this node's log if it leads, else the leader's. */
   private send(request: Request): void {
-    if (this.closed !== null) {
-      request.reject(this.closed);
+    const closed = this.closed;
+    if (closed !== null) {
+      queueMicrotask(() => request.landing.refused(closed));
       return;
     }
     const { leader } = this.parts.node.softState();
@@ -105,7 +105,7 @@ export class Proposer {
       return;
     }
     this.forwarder.forward(leader, request.command).then(
-      (position) => request.resolve(position),
+      (position) => request.landing.landed(position),
       (error: unknown) => this.failed(request, error),
     );
   }
@@ -114,13 +114,13 @@ export class Proposer {
     const batch = this.local;
     this.local = [];
     const closed = this.closed;
-    if (closed !== null) return batch.forEach((request) => request.reject(closed));
+    if (closed !== null) return batch.forEach((request) => request.landing.refused(closed));
     this.leaderCopies.propose(batch.map((r) => r.command)).then(
       (positions) => {
         batch.forEach((request, i) => {
           const position = positions[i];
-          if (position === undefined) request.reject(new GraftError('PROTOCOL', 'no position for a proposal'));
-          else request.resolve(position);
+          if (position === undefined) request.landing.refused(new GraftError('PROTOCOL', 'no position for a proposal'));
+          else request.landing.landed(position);
         });
       },
       (error: unknown) => {
@@ -132,13 +132,13 @@ export class Proposer {
   /** NOT_LEADER and UNREACHABLE mean the entry was not appended anywhere: it waits for the next leader. Any other failure is final. */
   private failed(request: Request, error: unknown): void {
     if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'UNREACHABLE')) this.park(request);
-    else request.reject(error instanceof Error ? error : new Error(String(error)));
+    else request.landing.refused(error instanceof Error ? error : new Error(String(error)));
   }
 
   /** Holds a request until a leader is known; tried again on every leader change and each retry interval. */
   private park(request: Request): void {
     if (this.closed !== null) {
-      request.reject(this.closed);
+      request.landing.refused(this.closed);
       return;
     }
     this.parked.push(request);

@@ -5,11 +5,17 @@ import { ALREADY_APPLIED } from './leader-copies.ts';
 import type { Outcome, Verdict } from './session-table.ts';
 
 /**
- * Appends a command's entry through the leader and resolves with where it landed. A rejection with
- * TIMEOUT_OUTCOME_UNKNOWN means no answer came (the entry may or may not be in a log); any other
- * rejection is final.
+ * Appends a command's entry through the leader, and tells `landing` where it landed, or why not,
+ * once and never before `route` returns. TIMEOUT_OUTCOME_UNKNOWN means no answer came (the entry may
+ * or may not be in a log); any other refusal is final.
  */
-export type Route = (command: Command) => Promise<LogPosition>;
+export type Route = (command: Command, landing: Landing) => void;
+
+/** Told where a command's entry landed, or why it did not. An object, not a promise: one per operation is already the caller's. */
+export interface Landing {
+  landed(position: LogPosition): void;
+  refused(error: unknown): void;
+}
 
 /** Who waits for an operation's outcome: told once, by one of the two. */
 export interface OperationWaiter {
@@ -168,19 +174,22 @@ export class ClientSession {
   }
 
   private sendOpening(): void {
-    this.route({ kind: 'session' }).then(
-      (position) => {
-        if (this.id !== null || !this.opening) return;
-        // The answer can come after the entry was applied (messages overtake each other).
-        const applied = this.appliedTerm(position.index);
-        if (applied === undefined) this.openings.push(position);
-        else if (applied === position.term) this.opened(position.index);
-        else if (this.openings.length === 0) this.reopen();
-      },
-      (error: unknown) => {
-        if (this.stopped || this.id !== null) return;
-        if (isUnanswered(error)) this.sendOpening();
-        else this.failAll(error);
+    this.route(
+      { kind: 'session' },
+      {
+        landed: (position) => {
+          if (this.id !== null || !this.opening) return;
+          // The answer can come after the entry was applied (messages overtake each other).
+          const applied = this.appliedTerm(position.index);
+          if (applied === undefined) this.openings.push(position);
+          else if (applied === position.term) this.opened(position.index);
+          else if (this.openings.length === 0) this.reopen();
+        },
+        refused: (error) => {
+          if (this.stopped || this.id !== null) return;
+          if (isUnanswered(error)) this.sendOpening();
+          else this.failAll(error);
+        },
       },
     );
   }
@@ -191,28 +200,31 @@ export class ClientSession {
     if (p === undefined || id === null) return;
     if (p.position !== null) this.byIndex.delete(p.position.index);
     p.position = null;
-    this.route({ kind: 'normal', data: p.op, stamp: { session: id, seq, lowestOutstanding: this.lowestOutstanding() } }).then(
-      (position) => {
-        // Applied already: the committed first copy will be applied here too, and answer.
-        if (this.pending.get(seq) !== p || this.id !== id || position.index === ALREADY_APPLIED.index) return;
-        // Applied there already: if it was this copy, it answered; if another entry took its place, send again.
-        const applied = this.appliedTerm(position.index);
-        if (applied !== undefined) {
-          if (applied !== position.term) this.send(seq);
-          return;
-        }
-        p.position = position;
-        this.byIndex.set(position.index, seq);
-      },
-      (error: unknown) => {
-        if (this.pending.get(seq) !== p || this.id !== id) return;
-        if (isUnanswered(error)) this.send(seq);
-        else {
-          this.abandon(seq);
-          p.waiter.failed(error instanceof Error ? error : new Error(String(error)));
-        }
-      },
-    );
+    this.route({ kind: 'normal', data: p.op, stamp: { session: id, seq, lowestOutstanding: this.lowestOutstanding() } }, new CopyLanding(this, p, seq, id));
+  }
+
+  /** Where a copy of operation `seq` (sent in session `id`) landed; ignored once the operation or session moved on. */
+  copyLanded(p: PendingOperation, seq: number, id: number, position: LogPosition): void {
+    // Applied already: the committed first copy will be applied here too, and answer.
+    if (this.pending.get(seq) !== p || this.id !== id || position.index === ALREADY_APPLIED.index) return;
+    // Applied there already: if it was this copy, it answered; if another entry took its place, send again.
+    const applied = this.appliedTerm(position.index);
+    if (applied !== undefined) {
+      if (applied !== position.term) this.send(seq);
+      return;
+    }
+    p.position = position;
+    this.byIndex.set(position.index, seq);
+  }
+
+  /** Why a copy of operation `seq` did not land: unanswered, it is sent again; refused, the operation fails. */
+  copyRefused(p: PendingOperation, seq: number, id: number, error: unknown): void {
+    if (this.pending.get(seq) !== p || this.id !== id) return;
+    if (isUnanswered(error)) this.send(seq);
+    else {
+      this.abandon(seq);
+      p.waiter.failed(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   /** The table no longer knows this session: the outcome of what is pending is unknown; later operations open a new one. */
@@ -233,4 +245,22 @@ export class ClientSession {
 
 function isUnanswered(error: unknown): boolean {
   return error instanceof GraftError && error.code === 'TIMEOUT_OUTCOME_UNKNOWN';
+}
+
+/** The landing of one copy of an operation: a small object rather than a promise and two closures. */
+class CopyLanding implements Landing {
+  constructor(
+    private readonly session: ClientSession,
+    private readonly p: PendingOperation,
+    private readonly seq: number,
+    private readonly id: number,
+  ) {}
+
+  landed(position: LogPosition): void {
+    this.session.copyLanded(this.p, this.seq, this.id, position);
+  }
+
+  refused(error: unknown): void {
+    this.session.copyRefused(this.p, this.seq, this.id, error);
+  }
 }

@@ -2,13 +2,13 @@ import { expect } from 'chai';
 import type { LogPosition } from '../../../src/core/raft.ts';
 import type { Command } from '../../../src/core/types.ts';
 import { GraftError } from '../../../src/errors.ts';
-import { ClientSession, type OperationWaiter } from '../../../src/session/client-session.ts';
+import { ClientSession, type OperationWaiter, type Route } from '../../../src/session/client-session.ts';
 import type { Outcome } from '../../../src/session/session-table.ts';
 
 /** A fake leader and log: records what was sent, lets the test answer each send and apply entries. */
 class FakeRoute {
   readonly sent: { command: Command; answer: (p: LogPosition) => void; fail: (e: Error) => void }[] = [];
-  readonly route = (command: Command): Promise<LogPosition> => new Promise((answer, fail) => this.sent.push({ command, answer, fail }));
+  readonly route: Route = (command, landing) => this.sent.push({ command, answer: (p) => landing.landed(p), fail: (e) => landing.refused(e) });
   /** Applied entries' terms, by index. */
   readonly applied = new Map<number, number>();
 

@@ -14,7 +14,7 @@ function applyLog(entries: readonly { kind: EntryKind; data: string; stamp?: Ses
   const applier = new SessionApplier({
     sessions,
     session: new ClientSession(
-      () => new Promise(() => {}),
+      () => {},
       () => undefined,
     ),
     leaderCopies: new LeaderCopies(
