@@ -1,4 +1,4 @@
-import { FRAME_VERSION } from '../../src/transport/codec.ts';
+import { decodeFrame, FRAME_VERSION } from '../../src/transport/codec.ts';
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -264,8 +264,8 @@ describe('process: frames with numbers no node can hold, sent to every node, tak
       const ws = await connectAsSpy(id);
       const answered = new Promise<{ granted: boolean }>((resolve) =>
         ws.on('message', (data: Buffer) => {
-          const frame = JSON.parse(data.toString()) as { messages?: { type: string; granted: boolean }[] };
-          const response = frame.messages?.find((m) => m.type === 'PreVoteResponse');
+          // Nodes send binary frames; the codec reads them as a peer would.
+          const response = decodeFrame(data, 1 << 24).find((m) => m.type === 'PreVoteResponse');
           if (response !== undefined) resolve(response);
         }),
       );
