@@ -12,10 +12,20 @@ const MAX_DEPTH = 64;
  * Anything else (a Date, a Map, undefined, a class instance, a toJSON method) is for superjson.
  */
 export function isPlainJson(value: unknown): boolean {
-  return plain(value, 0, new Set());
+  return plain(value, 0, { objects: null });
 }
 
-function plain(value: unknown, depth: number, seen: Set<object>): boolean {
+/**
+ * The objects met below the top, to tell a shared reference. Made only once a value holds an object
+ * inside another: most operations are one flat object, and a Set for each was a tenth of what a busy
+ * leader allocated. The top object needs no entry: reached again, it is met below the top, and the
+ * path that led to it leads to it once more.
+ */
+interface Seen {
+  objects: Set<object> | null;
+}
+
+function plain(value: unknown, depth: number, seen: Seen): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -28,8 +38,12 @@ function plain(value: unknown, depth: number, seen: Set<object>): boolean {
       return false;
   }
   if (value === null) return true;
-  if (depth >= MAX_DEPTH || seen.has(value)) return false;
-  seen.add(value);
+  if (depth >= MAX_DEPTH) return false;
+  if (depth > 0) {
+    seen.objects ??= new Set();
+    if (seen.objects.has(value)) return false;
+    seen.objects.add(value);
+  }
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return false;
     for (let i = 0; i < value.length; i++) if (!(i in value) || !plain(value[i], depth + 1, seen)) return false;

@@ -10,6 +10,15 @@ describe('serializer', () => {
     expect(s.fromString(s.toString(op))).to.deep.equal(op);
   });
 
+  it('superjson: a value that holds itself, or holds its own root twice, is written as superjson writes it', () => {
+    const s = superjsonSerializer<unknown>();
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic['self'] = cyclic;
+    const root: unknown[] = [];
+    root.push([root]);
+    for (const value of [cyclic, root, { x: [cyclic] }]) expect(s.toString(value)).to.equal(superjson.stringify(value));
+  });
+
   it('refuses text that is not a serialized operation, quoting the start of it', () => {
     for (const s of [superjsonSerializer<unknown>(), jsonSerializer<unknown>()]) {
       expect(() => s.fromString('{not json')).to.throw(/could not deserialize the operation "\{not json"/);
