@@ -2,7 +2,7 @@ import { MAX_INDEX, MAX_TERM } from '../core/limits.ts';
 import { decodeConfiguration, parseConfiguration } from '../core/configuration-format.ts';
 import type { Command, Entry, EntryKind, SessionStamp, SnapshotMeta } from '../core/types.ts';
 import { isGraftErrorCode } from '../errors.ts';
-import { EntryReader, entriesRoom, writeEntries } from './entry-bytes.ts';
+import { EntryReader, entriesRoom, writeEntries } from '../entry-bytes.ts';
 import { FrameError } from './frame-error.ts';
 import type { PeerMessage } from './peer-messages.ts';
 import { LEGACY_MARK } from '../session/legacy-command.ts';
@@ -64,7 +64,7 @@ export function encodeBinaryFrame(messages: readonly PeerMessage[]): Buffer {
   const jsonBytes = buf.write(json, BINARY_HEADER_BYTES, 'utf8');
   buf.writeUInt32LE(jsonBytes, 2);
   let at = BINARY_HEADER_BYTES + jsonBytes;
-  for (const entries of appends) at = writeEntries(entries, buf, at);
+  for (const entries of appends) at = writeEntries(entries, buf, at, frameError);
   return buf.subarray(0, at);
 }
 
@@ -81,6 +81,8 @@ export function decodeFrame(data: string | Buffer, maxBytes: number): PeerMessag
   return messages.map((m, i) => validatePeerMessage(m, `messages[${i}]`));
 }
 
+const frameError = (message: string): FrameError => new FrameError(message);
+
 function decodeBinaryFrame(buf: Buffer): PeerMessage[] {
   if (buf.length < BINARY_HEADER_BYTES) throw new FrameError(`binary frame of ${buf.length} bytes, shorter than its ${BINARY_HEADER_BYTES}-byte header`);
   if (buf[1] !== FRAME_VERSION) throw new FrameError(`binary frame: expected version ${FRAME_VERSION}, got ${buf[1]}`);
@@ -89,7 +91,7 @@ function decodeBinaryFrame(buf: Buffer): PeerMessage[] {
   const obj = record(parseJson(buf.toString('utf8', BINARY_HEADER_BYTES, jsonEnd)), 'frame');
   const messages = obj['messages'];
   list(messages, 'frame.messages');
-  const reader = new EntryReader(buf, jsonEnd);
+  const reader = new EntryReader(buf, jsonEnd, frameError);
   const decoded = messages.map((m, i) => validatePeerMessage(m, `messages[${i}]`, reader));
   if (reader.remaining > 0) throw new FrameError(`binary frame: ${reader.remaining} bytes after the last entry`);
   return decoded;

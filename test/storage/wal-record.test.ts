@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -107,5 +107,85 @@ describe('file storage: entry records with client session fields', () => {
     const write = (s: typeof stamp) => () => encodeRecord({ type: 'entry', entry: { index: 1, term: 1, kind: 'normal', data: '', stamp: s } });
     expect(write({ ...stamp, seq: 2 ** 48 })).to.throw(GraftError, /cannot write session seq 281474976710656 to the log/);
     expect(write({ ...stamp, session: -1 })).to.throw(GraftError, /cannot write session id -1/);
+  });
+});
+
+/** An entries record (type 4) around `payload`, with checksums that match it, however wrong the payload. */
+function entriesRecord(payload: Buffer): Buffer {
+  const record = entryRecord(payload);
+  record.writeUInt8(4, 12);
+  record.writeUInt32LE(crc32(record.subarray(4, 16)), 0);
+  return record;
+}
+
+describe('file storage: a batch of entries in one record (type 4)', () => {
+  const batch: Entry[] = [
+    { index: 1, term: 2, kind: 'noop', data: '' },
+    { index: 2, term: 2, kind: 'session', data: '' },
+    { index: 3, term: 3, kind: 'normal', data: '{"json":"é ✓ 😀 \\"q\\""}', stamp },
+    { index: 4, term: 3, kind: 'config', data: '{"voters":["1","2","3"],"outgoing":[],"learners":[],"addresses":{}}' },
+    { index: 5, term: 3, kind: 'normal', data: 'unstamped' },
+  ];
+
+  it('reads back the entries it was written with, under one header and one checksum', () => {
+    const record = encodeRecord({ type: 'entries', entries: batch });
+    expect(record.readUInt8(12)).to.equal(4);
+    expect(decoded(record)).to.deep.equal({ type: 'entries', entries: batch });
+    expect(record.length).to.be.below(batch.reduce((bytes, e) => bytes + encodeRecord({ type: 'entry', entry: e }).length, 0));
+  });
+
+  it('a log of single-entry records (older versions) followed by batches reads back whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'graft-wal-batch-'));
+    try {
+      const identity = { machineId: '1', members: ['1'] };
+      const first = new FileStorage({ dir, identity, segmentBytes: 1 << 20 });
+      await first.load();
+      await first.append(batch.slice(0, 2));
+      await first.close();
+      // Rewrite what it wrote as an older version would have: one record per entry.
+      const segment = join(
+        dir,
+        readdirSync(dir).find((name) => name.endsWith('.log'))!,
+      );
+      const written = readFileSync(segment);
+      const hardState = written.subarray(0, written.length - encodeRecord({ type: 'entries', entries: batch.slice(0, 2) }).length);
+      writeFileSync(segment, Buffer.concat([hardState, ...batch.slice(0, 2).map((entry) => encodeRecord({ type: 'entry', entry }))]));
+      const second = new FileStorage({ dir, identity, segmentBytes: 1 << 20 });
+      expect((await second.load()).entries).to.deep.equal(batch.slice(0, 2));
+      await second.append(batch.slice(2));
+      await second.close();
+      const third = new FileStorage({ dir, identity, segmentBytes: 1 << 20 });
+      expect((await third.load()).entries).to.deep.equal(batch);
+      await third.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a batch whose checksums match but whose contents are wrong as corruption, with the reason', () => {
+    const payload = encodeRecord({ type: 'entries', entries: batch }).subarray(HEADER_BYTES);
+    const changed = (at: number, value: number): Buffer => {
+      const copy = Buffer.from(payload);
+      copy[at] = value;
+      return copy;
+    };
+    const reason = (p: Buffer): unknown => (decoded(entriesRecord(p)) as { reason?: string }).reason;
+    expect(reason(payload.subarray(0, 9))).to.equal('entries record too short');
+    expect(reason(changed(0, 0))).to.equal('entries record starting at index 0');
+    // The count (at byte 6) says one more entry than the bytes hold.
+    expect(reason(changed(6, batch.length + 1))).to.equal('entries from 1[5]: the bytes end inside this entry');
+    expect(reason(changed(6, batch.length - 1))).to.match(/^entries record with \d+ bytes after its last entry$/);
+    // The first entry's kind byte (after the 10 fixed bytes and its 6-byte term).
+    expect(reason(changed(16, 9))).to.equal('entries from 1[0].kind: expected a kind code of 0 to 3, got 9');
+    expect(reason(changed(16, 0x81))).to.equal('entries from 1[0].stamp: only a normal entry carries a stamp, this is a noop entry');
+  });
+
+  it('refuses to write a batch that is not contiguous, or a term it cannot hold back', () => {
+    const gap = [batch[0]!, batch[2]!];
+    expect(() => encodeRecord({ type: 'entries', entries: gap })).to.throw(GraftError, /cannot write entries 1\.\. to the log: entry 1 is 3/);
+    expect(() => encodeRecord({ type: 'entries', entries: [{ index: 1, term: 2 ** 48, kind: 'noop', data: '' }] })).to.throw(
+      GraftError,
+      /cannot write term 281474976710656: beyond \d+: the log cannot hold it/,
+    );
   });
 });

@@ -107,7 +107,7 @@ describe('file storage: every write is written whole or fails', () => {
     await s.load();
     await s.append([entry(1), entry(2), entry(3)]);
     const offset = statSync(join(dir, SEGMENT)).size;
-    const total = encodeRecord({ type: 'entry', entry: big }).length;
+    const total = encodeRecord({ type: 'entries', entries: [big] }).length;
     const half = Math.floor(total / 2);
     plan.writes.push('short', 'ENOSPC');
     const error = await failure(s.append([big]));

@@ -207,7 +207,7 @@ describe('codec: binary frames, as nodes send them', () => {
     expect(binaryRefused(Buffer.concat([good.subarray(0, 2), Buffer.from([255, 255, 0, 0])]))).to.match(
       /its JSON part would end at byte 65541, after the frame's 6/,
     );
-    expect(binaryRefused(good.subarray(0, good.length - 1))).to.equal('messages[0].entries[3]: the frame ends inside this entry');
+    expect(binaryRefused(good.subarray(0, good.length - 1))).to.equal('messages[0].entries[3]: the bytes end inside this entry');
     expect(binaryRefused(Buffer.concat([good, Buffer.from([1])]))).to.equal('binary frame: 1 bytes after the last entry');
     expect(binaryRefused(withByte(entriesAt + 6, 9))).to.equal('messages[0].entries[0].kind: expected a kind code of 0 to 3, got 9');
     // The first entry is a no-op: a stamp flag on it is refused.
@@ -237,7 +237,7 @@ describe('codec: binary frames, as nodes send them', () => {
   });
 
   it('a node never sends a number the frame cannot hold: such a term is refused at the sender', () => {
-    expect(() => encodeBinaryFrame([{ ...append, entries: [{ index: 5, term: 2 ** 48, kind: 'noop', data: '' }] }])).to.throw(FrameError, /cannot send term/);
+    expect(() => encodeBinaryFrame([{ ...append, entries: [{ index: 5, term: 2 ** 48, kind: 'noop', data: '' }] }])).to.throw(FrameError, /cannot write term/);
   });
 });
 

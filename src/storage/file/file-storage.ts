@@ -112,7 +112,7 @@ export class FileStorage implements Storage {
     }
     const records: WalRecord[] = [];
     if (first.index <= this.lastIndex) records.push({ type: 'truncate', fromIndex: first.index });
-    for (const entry of entries) records.push({ type: 'entry', entry });
+    records.push({ type: 'entries', entries });
     this.lastIndex = entries[entries.length - 1]!.index;
     return this.requireWal().append(records);
   }

@@ -1,8 +1,9 @@
 import { crc32 } from 'node:zlib';
 import { MAX_INDEX } from '../../core/limits.ts';
 import type { Entry, EntryKind, HardState, SessionStamp } from '../../core/types.ts';
+import { EntryReader, entriesRoom, writeEntries } from '../../entry-bytes.ts';
 import { GraftError } from '../../errors.ts';
-import { writeUint48 } from '../../uint48.ts';
+import { readUint48, writeUint48 } from '../../uint48.ts';
 
 /**
  * The write-ahead log's record format. Each record is a 16-byte header and a payload:
@@ -10,7 +11,7 @@ import { writeUint48 } from '../../uint48.ts';
  *   0  u32  headerCrc   crc32 of bytes 4..16, so a damaged length is caught before it is trusted
  *   4  u32  length      payload bytes
  *   8  u32  payloadCrc  crc32 of the payload
- *  12  u8   type        1 entry, 2 hard state, 3 truncate
+ *  12  u8   type        1 entry, 2 hard state, 3 truncate, 4 entries
  *  13  3 bytes reserved, zero
  *
  * Integers in payloads are little-endian; indexes and terms take 6 bytes (up to MAX_INDEX, 2^48 - 1).
@@ -22,16 +23,24 @@ import { writeUint48 } from '../../uint48.ts';
  *               Records written before stamps existed never set the bit and read as before.
  *   hard state  term u48, commit u48, flags u8 (1 a vote follows, 2 rejoining), vote (UTF-8, the rest)
  *   truncate    fromIndex u48
+ *   entries     firstIndex u48, count u32, then the entries as src/entry-bytes.ts lays them out: a
+ *               batch of contiguous entries under one header and one checksum, which the log writes
+ *               now (an entry record each cost a header and two checksums per entry).
  */
 export const HEADER_BYTES = 16;
 
 export type WalRecord =
+  /** One entry: what the log wrote before batches; still read, and written by tests. */
   | { readonly type: 'entry'; readonly entry: Entry }
+  /** Contiguous entries, from entries[0].index. */
+  | { readonly type: 'entries'; readonly entries: readonly Entry[] }
   | { readonly type: 'hardState'; readonly hardState: HardState }
   /** Every entry at or after `fromIndex` written before this record is void (a conflicting suffix, §5.3). */
   | { readonly type: 'truncate'; readonly fromIndex: number };
 
-const TYPE_CODES = { entry: 1, hardState: 2, truncate: 3 } as const;
+const TYPE_CODES = { entry: 1, hardState: 2, truncate: 3, entries: 4 } as const;
+/** An entries record's fixed fields: first index, count. */
+const ENTRIES_FIXED = 10;
 /** Flags of a hard state record (byte 12): a vote follows; the node waits to be caught up (HardState.rejoining). */
 const HAS_VOTE = 1;
 const REJOINING = 2;
@@ -102,6 +111,8 @@ function maxPayloadBytes(record: WalRecord): number {
       const { entry } = record;
       return ENTRY_FIXED + (entry.stamp === undefined ? 0 : STAMP_BYTES) + 3 * entry.data.length;
     }
+    case 'entries':
+      return ENTRIES_FIXED + entriesRoom(record.entries);
     case 'hardState':
       return 13 + 3 * (record.hardState.vote ?? '').length;
     case 'truncate':
@@ -125,6 +136,17 @@ function writePayload(record: WalRecord, buf: Buffer, at: number): number {
         data += STAMP_BYTES;
       }
       return data + buf.write(entry.data, data, 'utf8');
+    }
+    case 'entries': {
+      const { entries } = record;
+      const first = entries[0]?.index ?? 1;
+      for (let i = 0; i < entries.length; i++) {
+        if (entries[i]!.index !== first + i)
+          throw new GraftError('STORAGE_FAILED', `cannot write entries ${first}.. to the log: entry ${i} is ${entries[i]!.index}`);
+      }
+      writeUint48(buf, at, storable(first, 'entry index'));
+      buf.writeUInt32LE(entries.length, at + 6);
+      return writeEntries(entries, buf, at + ENTRIES_FIXED, (message) => new GraftError('STORAGE_FAILED', `${message}: the log cannot hold it`));
     }
     case 'hardState': {
       const { term, commit, vote, rejoining } = record.hardState;
@@ -180,6 +202,8 @@ function decodePayload(type: number, p: Buffer): WalRecord | string {
   switch (type) {
     case TYPE_CODES.entry:
       return decodeEntry(p);
+    case TYPE_CODES.entries:
+      return decodeEntries(p);
     case TYPE_CODES.hardState: {
       if (p.length < 13) return 'hard state record too short';
       const flags = p.readUInt8(12);
@@ -210,6 +234,20 @@ function decodeEntry(p: Buffer): WalRecord | string {
     lowestOutstanding: p.readUIntLE(ENTRY_FIXED + 12, 6),
   };
   return { type: 'entry', entry: { ...entry, data: p.toString('utf8', ENTRY_FIXED + STAMP_BYTES), stamp } };
+}
+
+function decodeEntries(p: Buffer): WalRecord | string {
+  if (p.length < ENTRIES_FIXED) return 'entries record too short';
+  const first = readUint48(p, 0);
+  if (first < 1) return 'entries record starting at index 0';
+  const reader = new EntryReader(p, ENTRIES_FIXED, (message) => new Error(message));
+  try {
+    const entries = reader.read(p.readUInt32LE(6), first - 1, `entries from ${first}`);
+    if (reader.remaining > 0) return `entries record with ${reader.remaining} bytes after its last entry`;
+    return { type: 'entries', entries };
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 function onlyZerosFrom(buf: Buffer, offset: number): boolean {

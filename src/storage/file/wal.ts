@@ -122,7 +122,12 @@ export class Wal {
         let problem: string | null = null;
         if (record.type === 'hardState') hardState = record.hardState;
         else if (record.type === 'truncate') entries.length = index.truncate(record.fromIndex);
-        else if ((problem = index.append(record.entry.index, seq)) === null) entries.push(record.entry);
+        else {
+          for (const entry of record.type === 'entry' ? [record.entry] : record.entries) {
+            if ((problem = index.append(entry.index, seq)) !== null) break;
+            entries.push(entry);
+          }
+        }
         if (problem !== null) throw new GraftError('STORAGE_CORRUPT', `${file}: offset ${offset}: ${problem}; refusing to start (nothing was changed)`);
         offset = result.next;
       }
@@ -256,7 +261,8 @@ export class Wal {
   private track(record: WalRecord): void {
     if (record.type === 'hardState') this.hardState = record.hardState;
     else if (record.type === 'truncate') this.index.truncate(record.fromIndex);
-    else this.index.append(record.entry.index, this.seq);
+    else if (record.type === 'entry') this.index.append(record.entry.index, this.seq);
+    else for (const entry of record.entries) this.index.append(entry.index, this.seq);
   }
 }
 
