@@ -1,6 +1,7 @@
 import { decodeConfiguration } from './core/configuration-format.ts';
 import { MAX_INDEX, MAX_TERM } from './core/limits.ts';
 import type { Entry, EntryKind } from './core/types.ts';
+import { recallRun, rememberRun } from './encoded-runs.ts';
 import { readUint48, writeUint48 } from './uint48.ts';
 
 /*
@@ -32,38 +33,65 @@ export function entriesRoom(entries: readonly Entry[]): number {
 export type EntryBytesFailure = (message: string) => Error;
 
 /**
- * Writes `entries` into `buf` at `at` (entriesRoom of room); returns where they end. A number beyond
- * what 6 bytes hold (never in a node's own entries: its log refuses to store one) is `fail`ed.
+ * Writes `entries` into `buf` at `at` (entriesRoom of room); returns where they end. Entries encoded
+ * lately are copied, not encoded again (encoded-runs.ts). A number beyond what 6 bytes hold (never in
+ * a node's own entries: its log refuses to store one) is `fail`ed.
  */
 export function writeEntries(entries: readonly Entry[], buf: Buffer, at: number, fail: EntryBytesFailure): number {
-  const checked = (value: number, max: number, what: string): number => {
-    if (!(value >= 0 && value <= max)) throw fail(`cannot write ${what} ${value}: beyond ${max}`);
-    return value;
-  };
-  for (const entry of entries) {
-    writeUint48(buf, at, checked(entry.term, MAX_TERM, 'term'));
-    const stamp = entry.stamp;
-    buf[at + 6] = KIND_CODES[entry.kind] | (stamp === undefined ? 0 : HAS_STAMP);
-    at += 7;
-    if (stamp !== undefined) {
-      writeUint48(buf, at, checked(stamp.session, MAX_INDEX, 'session number'));
-      writeUint48(buf, at + 6, checked(stamp.seq, MAX_INDEX, 'session number'));
-      writeUint48(buf, at + 12, checked(stamp.lowestOutstanding, MAX_INDEX, 'session number'));
-      at += STAMP_BYTES;
-    }
-    const length = buf.write(entry.data, at + 4, 'utf8');
-    buf.writeUInt32LE(length, at);
-    at += 4 + length;
+  let i = 0;
+  while (i < entries.length) {
+    const known = recallRun(entries, i);
+    if (known === null) break;
+    const [bytes, start, end, count] = known;
+    at += bytes.copy(buf, at, start, end);
+    i += count;
+  }
+  if (i === entries.length) return at;
+  // Encoded whole here: remembered, for the next place these entries go.
+  const offsets = i === 0 ? new Uint32Array(entries.length + 1) : null;
+  const from = at;
+  for (; i < entries.length; i++) {
+    if (offsets !== null) offsets[i] = at - from;
+    at = writeEntry(entries[i]!, buf, at, fail);
+  }
+  if (offsets !== null) {
+    offsets[entries.length] = at - from;
+    rememberRun(entries, Buffer.from(buf.subarray(from, at)), offsets);
   }
   return at;
 }
 
-/** Reads runs of entries, checking each field as the JSON frame decoder does; what is wrong is `fail`ed, naming where. */
+function writeEntry(entry: Entry, buf: Buffer, at: number, fail: EntryBytesFailure): number {
+  const checked = (value: number, max: number, what: string): number => {
+    if (!(value >= 0 && value <= max)) throw fail(`cannot write ${what} ${value}: beyond ${max}`);
+    return value;
+  };
+  writeUint48(buf, at, checked(entry.term, MAX_TERM, 'term'));
+  const stamp = entry.stamp;
+  buf[at + 6] = KIND_CODES[entry.kind] | (stamp === undefined ? 0 : HAS_STAMP);
+  at += 7;
+  if (stamp !== undefined) {
+    writeUint48(buf, at, checked(stamp.session, MAX_INDEX, 'session number'));
+    writeUint48(buf, at + 6, checked(stamp.seq, MAX_INDEX, 'session number'));
+    writeUint48(buf, at + 12, checked(stamp.lowestOutstanding, MAX_INDEX, 'session number'));
+    at += STAMP_BYTES;
+  }
+  const length = buf.write(entry.data, at + 4, 'utf8');
+  buf.writeUInt32LE(length, at);
+  return at + 4 + length;
+}
+
+/**
+ * Reads runs of entries, checking each field as the JSON frame decoder does; what is wrong is
+ * `fail`ed, naming where. With `remember`, each run read is remembered with a copy of its bytes, so
+ * that the log writes them as they came (encoded-runs.ts).
+ */
 export class EntryReader {
   constructor(
     private readonly buf: Buffer,
     private at: number,
     private readonly fail: EntryBytesFailure,
+    private readonly remember = false,
   ) {}
 
   /** Bytes left unread. */
@@ -77,7 +105,16 @@ export class EntryReader {
       throw this.fail(`${path}[${count - 1}].index: ${prevLogIndex + count} is beyond the largest log index a node can hold (${MAX_INDEX})`);
     }
     const entries = new Array<Entry>(count);
-    for (let i = 0; i < count; i++) entries[i] = this.entry(prevLogIndex + 1 + i, `${path}[${i}]`);
+    const start = this.at;
+    const offsets = this.remember ? new Uint32Array(count + 1) : null;
+    for (let i = 0; i < count; i++) {
+      if (offsets !== null) offsets[i] = this.at - start;
+      entries[i] = this.entry(prevLogIndex + 1 + i, `${path}[${i}]`);
+    }
+    if (offsets !== null) {
+      offsets[count] = this.at - start;
+      rememberRun(entries, Buffer.from(this.buf.subarray(start, this.at)), offsets);
+    }
     return entries;
   }
 

@@ -91,7 +91,7 @@ function decodeBinaryFrame(buf: Buffer): PeerMessage[] {
   const obj = record(parseJson(buf.toString('utf8', BINARY_HEADER_BYTES, jsonEnd)), 'frame');
   const messages = obj['messages'];
   list(messages, 'frame.messages');
-  const reader = new EntryReader(buf, jsonEnd, frameError);
+  const reader = new EntryReader(buf, jsonEnd, frameError, true);
   const decoded = messages.map((m, i) => validatePeerMessage(m, `messages[${i}]`, reader));
   if (reader.remaining > 0) throw new FrameError(`binary frame: ${reader.remaining} bytes after the last entry`);
   return decoded;
