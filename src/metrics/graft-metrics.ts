@@ -14,7 +14,7 @@ import { registerStateGauges, type NodeStateSource } from './state-gauges.ts';
 export class GraftMetrics implements RuntimeObserver {
   /** From `applyOperation` to its result applied on this node. */
   readonly commitLatency = new SecondsHistogram(COMMIT_LATENCY_BOUNDS);
-  /** Each fsync of the write-ahead log. */
+  /** Each durable write of the write-ahead log (the O_DSYNC write, or the fdatasync after a write). */
   readonly fsyncDuration = new SecondsHistogram(FSYNC_BOUNDS);
   private readonly snapshotDuration = new SecondsHistogram(SNAPSHOT_DURATION_BOUNDS);
   private readonly elections = new ElectionTally();

@@ -1,14 +1,24 @@
 import { expect } from 'chai';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry } from '../../src/core/types.ts';
 import { GraftError } from '../../src/errors.ts';
 import { FileStorage } from '../../src/storage/file/file-storage.ts';
+import { nodeWalFiles } from '../../src/storage/file/wal-files.ts';
 import { warningLogger } from '../helpers/recording-logger.ts';
 
 const entry = (index: number, term = 1): Entry => ({ index, term, kind: 'normal', data: `operation number ${index}` });
 const identity = { machineId: '1', members: ['1', '2', '3'] };
+
+/** Where a symbolic link points, or '' when it is gone (a descriptor closed meanwhile). */
+function linkOf(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+}
 
 describe('file storage: the write-ahead log', () => {
   let root: string;
@@ -27,6 +37,28 @@ describe('file storage: the write-ahead log', () => {
     warnings = [];
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('opens a segment to append with O_DSYNC, where the platform has it: writes go to the end of what is there, each durable when done', async () => {
+    const file = join(root, 'segment');
+    writeFileSync(file, 'abc');
+    const handle = await nodeWalFiles.open(file, 'a');
+    expect(handle.writesAreDurable).to.equal(process.platform !== 'win32');
+    await handle.write(Buffer.from('-def-'), 1, 3);
+    await handle.close();
+    expect(readFileSync(file, 'utf8')).to.equal('abcdef');
+    if (process.platform === 'linux') {
+      // The flag as the kernel holds it: O_DSYNC (010000 octal) and O_APPEND (02000) in /proc's fdinfo of an open file.
+      const opened = await nodeWalFiles.open(file, 'a');
+      const flags = readdirSync('/proc/self/fd')
+        .filter((fd) => linkOf(`/proc/self/fd/${fd}`) === file)
+        .map((fd) => parseInt(/flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8));
+      await opened.close();
+      expect(
+        flags.some((f) => (f & 0o10000) !== 0 && (f & 0o2000) !== 0),
+        'a descriptor with O_DSYNC and O_APPEND',
+      ).to.equal(true);
+    }
+  });
 
   it('rolls over to new segments of bounded size and reads them all back in order', async () => {
     const dir = join(root, 'n1');

@@ -33,6 +33,8 @@ function faultyFiles(): { files: WalFiles; plan: { writes: WriteFault[]; datasyn
       const handle = await nodeWalFiles.open(file, flags);
       return {
         ...handle,
+        // Syncs apart from writes, so that each can fail on its own (the real files' writes are durable themselves).
+        writesAreDurable: false,
         write: async (buffer, offset, length) => {
           plan.writeCalls++;
           const fault = plan.writes.shift();

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, readdir, readFile, truncate, unlink } from 'node:fs/promises';
 
 /** An open file of the write-ahead log: the few operations the log performs on one. */
@@ -8,6 +9,11 @@ export interface WalFileHandle {
    * through as a short `bytesWritten`, and only the next write throws ENOSPC.
    */
   write(buffer: Buffer, offset: number, length: number): Promise<{ readonly bytesWritten: number }>;
+  /**
+   * Whether each write returns only once its data is durable (the file is open with O_DSYNC), so that
+   * no datasync need follow: the log then waits on the disk once per batch, not twice.
+   */
+  readonly writesAreDurable?: boolean;
   /** Makes the file's data durable (fdatasync). */
   datasync(): Promise<void>;
   /** Makes the file's data and metadata, its length included, durable (fsync). */
@@ -38,6 +44,9 @@ export interface WalFiles {
   syncDirectory(dir: string): Promise<void>;
 }
 
+/** Where the platform has no O_DSYNC (Windows), a segment is opened with 'a' and synced after each write. */
+const APPEND_DURABLY = typeof constants.O_DSYNC === 'number' ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC : null;
+
 /** The real file system, over `node:fs/promises`. */
 export const nodeWalFiles: WalFiles = {
   list: (dir) => readdir(dir),
@@ -45,8 +54,12 @@ export const nodeWalFiles: WalFiles = {
   truncate: (file, length) => truncate(file, length),
   unlink: (file) => unlink(file),
   open: async (file, flags) => {
-    const fh = await open(file, flags);
+    // A segment is appended to with O_DSYNC: each write is durable when it returns, as write and
+    // fdatasync would make it, in one trip to libuv's thread pool instead of two.
+    const durable = flags === 'a' && APPEND_DURABLY !== null;
+    const fh = await open(file, durable ? APPEND_DURABLY! : flags);
     return {
+      writesAreDurable: durable,
       write: (buffer, offset, length) => fh.write(buffer, offset, length),
       datasync: () => fh.datasync(),
       sync: () => fh.sync(),
