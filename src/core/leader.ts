@@ -101,9 +101,9 @@ export class Leader {
     const dependsOnLagging = this.quorumLacksLog(next);
     if (dependsOnLagging !== null) return { reason: 'in-flight', message: dependsOnLagging };
     if (s.settings.sabotage === 'change-without-joint') next = leaveJoint(next);
-    const [position] = this.append([{ kind: 'config', data: encodeConfiguration(next) }]);
+    const [entry] = this.append([{ kind: 'config', data: encodeConfiguration(next) }]);
     for (const peer of this.progress.keys()) this.sendAppend(peer, false);
-    return position!;
+    return { index: entry!.index, term: entry!.term };
   }
 
   /**
@@ -282,14 +282,19 @@ export class Leader {
 
   // ---- commitment -----------------------------------------------------------------------------
 
-  private append(items: readonly EntryContent[]): LogPosition[] {
+  private append(items: readonly EntryContent[]): Entry[] {
     const { s } = this;
     let index = s.log.lastIndex();
-    const entries = items.map((item): Entry => ({ index: ++index, term: s.term, ...item }));
+    const entries = items.map((item): Entry => {
+      // Field by field, in one shape, so that nothing else a command object holds reaches the log.
+      const { kind, data, stamp } = item;
+      return stamp === undefined ? { index: ++index, term: s.term, kind, data } : { index: ++index, term: s.term, kind, data, stamp };
+    });
     s.log.append(entries);
     // A configuration is in force as soon as it is in the log (thesis §4.1).
     if (s.syncConfiguration(entries)) this.configurationChanged();
-    return entries.map((e) => ({ index: e.index, term: e.term }));
+    // An entry is its own position (its index and term): what a proposal answers, inside this node.
+    return entries;
   }
 
   /**
@@ -507,8 +512,9 @@ export class Leader {
 /** An entry but for its place in the log. */
 type EntryContent = Omit<Entry, 'index' | 'term'>;
 
-/** The entry a proposed command becomes: built field by field, so nothing else a command object holds reaches the log. */
+/** The entry a proposed command becomes. */
 function entryContent(command: Command): EntryContent {
-  if (command.kind === 'session') return { kind: 'session', data: '' };
-  return command.stamp === undefined ? { kind: 'normal', data: command.data } : { kind: 'normal', data: command.data, stamp: command.stamp };
+  return command.kind === 'session' ? SESSION_OPENING : command;
 }
+
+const SESSION_OPENING: EntryContent = { kind: 'session', data: '' };

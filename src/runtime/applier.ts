@@ -128,7 +128,8 @@ export class Applier<Op, Result> {
   private run(op: string, entry: Entry): Outcome {
     const { applicator, serializer } = this.parts;
     try {
-      return { ok: true, value: applicator(serializer.fromString(op), { index: entry.index, term: entry.term }) };
+      const value = applicator(serializer.fromString(op), { index: entry.index, term: entry.term });
+      return value === undefined ? RETURNED_NOTHING : { ok: true, value };
     } catch (thrown) {
       const cause = thrown instanceof Error ? thrown : new Error(String(thrown));
       const error = new GraftError('APPLY_FAILED', `the applicator threw at index ${entry.index}: ${cause.message}`, { cause });
@@ -137,3 +138,6 @@ export class Applier<Op, Result> {
     }
   }
 }
+
+/** The outcome of an applicator that returned nothing, as most writes do: one object for all (outcomes are never changed). */
+const RETURNED_NOTHING: Outcome = Object.freeze({ ok: true, value: undefined });

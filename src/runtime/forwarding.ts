@@ -129,7 +129,8 @@ export class Forwarder {
       if (this.served.size > SERVED_MEMORY) this.served.delete(this.served.keys().next().value!);
     }
     positions.then(
-      (positions) => answer({ positions, error: null }),
+      // Positions here are the entries themselves: only their index and term go back.
+      (positions) => answer({ positions: positions.map(({ index, term }) => ({ index, term })), error: null }),
       (error: unknown) => {
         const e = error instanceof GraftError ? error : new GraftError('NOT_LEADER', String(error));
         answer({ positions: null, error: { code: e.code, message: e.message, leader: e.leader } });
