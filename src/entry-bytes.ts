@@ -62,23 +62,25 @@ export function writeEntries(entries: readonly Entry[], buf: Buffer, at: number,
 }
 
 function writeEntry(entry: Entry, buf: Buffer, at: number, fail: EntryBytesFailure): number {
-  const checked = (value: number, max: number, what: string): number => {
-    if (!(value >= 0 && value <= max)) throw fail(`cannot write ${what} ${value}: beyond ${max}`);
-    return value;
-  };
-  writeUint48(buf, at, checked(entry.term, MAX_TERM, 'term'));
+  writeUint48(buf, at, checked(entry.term, MAX_TERM, 'term', fail));
   const stamp = entry.stamp;
   buf[at + 6] = KIND_CODES[entry.kind] | (stamp === undefined ? 0 : HAS_STAMP);
   at += 7;
   if (stamp !== undefined) {
-    writeUint48(buf, at, checked(stamp.session, MAX_INDEX, 'session number'));
-    writeUint48(buf, at + 6, checked(stamp.seq, MAX_INDEX, 'session number'));
-    writeUint48(buf, at + 12, checked(stamp.lowestOutstanding, MAX_INDEX, 'session number'));
+    writeUint48(buf, at, checked(stamp.session, MAX_INDEX, 'session number', fail));
+    writeUint48(buf, at + 6, checked(stamp.seq, MAX_INDEX, 'session number', fail));
+    writeUint48(buf, at + 12, checked(stamp.lowestOutstanding, MAX_INDEX, 'session number', fail));
     at += STAMP_BYTES;
   }
   const length = buf.write(entry.data, at + 4, 'utf8');
   buf.writeUInt32LE(length, at);
   return at + 4 + length;
+}
+
+/** `value`, unless it is beyond `max` (or not a number of 0 or more): then `fail`ed, named `what`. */
+function checked(value: number, max: number, what: string, fail: EntryBytesFailure): number {
+  if (!(value >= 0 && value <= max)) throw fail(`cannot write ${what} ${value}: beyond ${max}`);
+  return value;
 }
 
 /**

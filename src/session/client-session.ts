@@ -25,13 +25,6 @@ export interface OperationWaiter {
   failed(error: Error): void;
 }
 
-interface PendingOperation {
-  readonly op: string;
-  readonly waiter: OperationWaiter;
-  /** Where the latest copy landed, once the leader said so. */
-  position: LogPosition | null;
-}
-
 /**
  * This instance's side of a client session (Raft thesis §6.3): it opens a session in the log, numbers
  * operations, and sends an operation again whenever it cannot be sure a copy will be applied: when
@@ -72,7 +65,7 @@ export class ClientSession {
    */
   run(op: string, waiter: OperationWaiter): number {
     const seq = this.nextSeq++;
-    this.pending.set(seq, { op, waiter, position: null });
+    this.pending.set(seq, new PendingOperation(this, seq, op, waiter));
     if (this.id !== null) this.send(seq);
     else this.open();
     return seq;
@@ -200,7 +193,8 @@ export class ClientSession {
     if (p === undefined || id === null) return;
     if (p.position !== null) this.byIndex.delete(p.position.index);
     p.position = null;
-    this.route({ kind: 'normal', data: p.op, stamp: { session: id, seq, lowestOutstanding: this.lowestOutstanding() } }, new CopyLanding(this, p, seq, id));
+    p.sentIn = id;
+    this.route({ kind: 'normal', data: p.op, stamp: { session: id, seq, lowestOutstanding: this.lowestOutstanding() } }, p);
   }
 
   /** Where a copy of operation `seq` (sent in session `id`) landed; ignored once the operation or session moved on. */
@@ -247,20 +241,29 @@ function isUnanswered(error: unknown): boolean {
   return error instanceof GraftError && error.code === 'TIMEOUT_OUTCOME_UNKNOWN';
 }
 
-/** The landing of one copy of an operation: a small object rather than a promise and two closures. */
-class CopyLanding implements Landing {
+/**
+ * An operation not yet answered, and the landing of its copies: every copy is sent in the session
+ * the operation was first sent in (the session changes only when it expires, which ends every
+ * operation), so the operation itself can tell where each landed.
+ */
+class PendingOperation implements Landing {
+  /** Where the latest copy landed, once the leader said so. */
+  position: LogPosition | null = null;
+  /** The session its copies were sent in. */
+  sentIn = 0;
+
   constructor(
     private readonly session: ClientSession,
-    private readonly p: PendingOperation,
-    private readonly seq: number,
-    private readonly id: number,
+    readonly seq: number,
+    readonly op: string,
+    readonly waiter: OperationWaiter,
   ) {}
 
   landed(position: LogPosition): void {
-    this.session.copyLanded(this.p, this.seq, this.id, position);
+    this.session.copyLanded(this, this.seq, this.sentIn, position);
   }
 
   refused(error: unknown): void {
-    this.session.copyRefused(this.p, this.seq, this.id, error);
+    this.session.copyRefused(this, this.seq, this.sentIn, error);
   }
 }
