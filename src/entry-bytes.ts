@@ -111,7 +111,7 @@ export class EntryReader {
     const offsets = this.remember ? new Uint32Array(count + 1) : null;
     for (let i = 0; i < count; i++) {
       if (offsets !== null) offsets[i] = this.at - start;
-      entries[i] = this.entry(prevLogIndex + 1 + i, `${path}[${i}]`);
+      entries[i] = this.entry(prevLogIndex + 1 + i, path, i);
     }
     if (offsets !== null) {
       offsets[count] = this.at - start;
@@ -120,31 +120,32 @@ export class EntryReader {
     return entries;
   }
 
-  private entry(index: number, path: string): Entry {
+  /** Entry `i` of the run named `path`, at `index`; its name in an error is made only for the error. */
+  private entry(index: number, path: string, i: number): Entry {
     const { buf } = this;
-    this.need(7, path);
+    this.need(7, path, i);
     const term = readUint48(buf, this.at);
-    if (term > MAX_TERM) throw this.fail(`${path}.term: ${term} is beyond the largest term a node can hold (${MAX_TERM})`);
+    if (term > MAX_TERM) throw this.fail(`${path}[${i}].term: ${term} is beyond the largest term a node can hold (${MAX_TERM})`);
     const code = buf[this.at + 6]!;
     const kind = KINDS[code & ~HAS_STAMP];
-    if (kind === undefined) throw this.fail(`${path}.kind: expected a kind code of 0 to 3, got ${code & ~HAS_STAMP}`);
+    if (kind === undefined) throw this.fail(`${path}[${i}].kind: expected a kind code of 0 to 3, got ${code & ~HAS_STAMP}`);
     this.at += 7;
     let stamp: Entry['stamp'];
     if ((code & HAS_STAMP) !== 0) {
-      if (kind !== 'normal') throw this.fail(`${path}.stamp: only a normal entry carries a stamp, this is a ${kind} entry`);
-      this.need(STAMP_BYTES, path);
+      if (kind !== 'normal') throw this.fail(`${path}[${i}].stamp: only a normal entry carries a stamp, this is a ${kind} entry`);
+      this.need(STAMP_BYTES, path, i);
       stamp = { session: readUint48(buf, this.at), seq: readUint48(buf, this.at + 6), lowestOutstanding: readUint48(buf, this.at + 12) };
       this.at += STAMP_BYTES;
     }
-    this.need(4, path);
+    this.need(4, path, i);
     const length = buf.readUInt32LE(this.at);
-    this.need(4 + length, path);
+    this.need(4 + length, path, i);
     const data = buf.toString('utf8', this.at + 4, this.at + 4 + length);
     this.at += 4 + length;
-    if (kind === 'session' && data !== '') throw this.fail(`${path}.data: expected no data on a session entry, got ${length} bytes`);
+    if (kind === 'session' && data !== '') throw this.fail(`${path}[${i}].data: expected no data on a session entry, got ${length} bytes`);
     if (kind === 'config') {
       try {
-        decodeConfiguration(data, `${path}.data`);
+        decodeConfiguration(data, `${path}[${i}].data`);
       } catch (error) {
         throw this.fail((error as Error).message);
       }
@@ -152,7 +153,7 @@ export class EntryReader {
     return stamp === undefined ? { index, term, kind, data } : { index, term, kind, data, stamp };
   }
 
-  private need(bytes: number, path: string): void {
-    if (this.at + bytes > this.buf.length) throw this.fail(`${path}: the bytes end inside this entry`);
+  private need(bytes: number, path: string, i: number): void {
+    if (this.at + bytes > this.buf.length) throw this.fail(`${path}[${i}]: the bytes end inside this entry`);
   }
 }
