@@ -110,7 +110,8 @@ export class RaftLog {
 
   /** Appends entries that follow the last one (the leader's own proposals). */
   append(entries: readonly Entry[]): void {
-    this.entries.push(...entries);
+    // A loop, not push(...entries): spreading a few hundred thousand arguments overflows the stack.
+    for (const entry of entries) this.entries.push(entry);
   }
 
   /**
@@ -123,7 +124,7 @@ export class RaftLog {
       const held = this.term(entry.index);
       if (held === entry.term) continue;
       if (held !== undefined) this.truncateFrom(entry.index);
-      this.entries.push(...entries.slice(entry.index - prevIndex - 1));
+      for (let i = entry.index - prevIndex - 1; i < entries.length; i++) this.entries.push(entries[i]!);
       break;
     }
     return prevIndex + entries.length;

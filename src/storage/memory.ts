@@ -33,7 +33,7 @@ export class MemoryStorage implements Storage {
       throw new Error(`append at index ${first.index} leaves a gap after the last stored index ${lastStored}`);
     }
     this.entries.length = Math.max(0, first.index - this.start - 1);
-    this.entries.push(...entries);
+    for (const entry of entries) this.entries.push(entry);
   }
 
   async compactPrefix(throughIndex: number): Promise<void> {

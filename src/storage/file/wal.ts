@@ -157,7 +157,7 @@ export class Wal {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new GraftError('SHUTDOWN', 'the log is closed'));
     if (!durable) {
-      this.deferred.push(...records);
+      for (const record of records) this.deferred.push(record);
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { AppendEntries } from '../../../src/core/messages.ts';
+import { RaftLog } from '../../../src/core/log.ts';
 import { RaftCore } from '../../../src/core/raft.ts';
 import { seededRng } from '../../../src/core/rng.ts';
 import type { Entry, HardState } from '../../../src/core/types.ts';
@@ -230,5 +231,16 @@ describe('core: the commit rule of §5.4.2 (Figure 8)', () => {
       });
     }
     expect(leader.commitIndex()).to.equal(1);
+  });
+
+  it('takes 300,000 entries in one append or one merge (more than a call can spread as arguments)', () => {
+    const many = Array.from({ length: 300_000 }, (_, i) => entry(i + 1, 1));
+    const leaderLog = new RaftLog([], 0);
+    leaderLog.append(many);
+    expect(leaderLog.lastIndex()).to.equal(300_000);
+    const followerLog = new RaftLog([entry(1, 1)], 0);
+    expect(followerLog.merge(0, many)).to.equal(300_000);
+    expect(followerLog.lastIndex()).to.equal(300_000);
+    expect(followerLog.term(300_000)).to.equal(1);
   });
 });
