@@ -28,6 +28,19 @@ function oldEntryPayload(index: number, term: number, kindCode: number, data: st
   return Buffer.concat([fixed, Buffer.from(data, 'utf8')]);
 }
 
+/** One entry alone, as the previous release wrote each: index, term, kind (bit 0x80: a stamp follows), [stamp], data. */
+function singleEntryRecord(entry: Entry): Buffer {
+  const codes = { normal: 0, noop: 1, config: 2, session: 3 };
+  const fixed = oldEntryPayload(entry.index, entry.term, codes[entry.kind] | (entry.stamp === undefined ? 0 : 0x80), '');
+  const stampBytes = Buffer.alloc(entry.stamp === undefined ? 0 : 18);
+  if (entry.stamp !== undefined) {
+    stampBytes.writeUIntLE(entry.stamp.session, 0, 6);
+    stampBytes.writeUIntLE(entry.stamp.seq, 6, 6);
+    stampBytes.writeUIntLE(entry.stamp.lowestOutstanding, 12, 6);
+  }
+  return entryRecord(Buffer.concat([fixed, stampBytes, Buffer.from(entry.data, 'utf8')]));
+}
+
 function decoded(buf: Buffer): unknown {
   const result = readRecord(buf, 0);
   return result.status === 'ok' ? result.record : result;
@@ -59,14 +72,13 @@ describe('file storage: entry records with client session fields', () => {
     }
   });
 
-  it('lays a stamp out after the kind byte, flagged by its bit 0x80: three 6-byte little-endian numbers, then the data', () => {
-    const payload = encodeRecord({ type: 'entry', entry: { index: 9, term: 4, kind: 'normal', data: 'op', stamp } }).subarray(HEADER_BYTES);
-    expect(payload.length).to.equal(13 + 18 + 2);
-    expect(payload.readUInt8(12)).to.equal(0x80);
-    expect([payload.readUIntLE(13, 6), payload.readUIntLE(19, 6), payload.readUIntLE(25, 6)]).to.deep.equal([3, 2 ** 48 - 1, 7]);
-    expect(payload.toString('utf8', 31)).to.equal('op');
-    const session = encodeRecord({ type: 'entry', entry: { index: 10, term: 4, kind: 'session', data: '' } }).subarray(HEADER_BYTES);
-    expect([session.length, session.readUInt8(12)]).to.deep.equal([13, 3]);
+  it("reads the previous release's single-entry records: a stamp after the kind byte, flagged by its bit 0x80, then the data", () => {
+    const stamped: Entry = { index: 9, term: 4, kind: 'normal', data: 'op', stamp };
+    const record = singleEntryRecord(stamped);
+    expect(record.length).to.equal(HEADER_BYTES + 13 + 18 + 2);
+    expect(decoded(record)).to.deep.equal({ type: 'entry', entry: stamped });
+    const session: Entry = { index: 10, term: 4, kind: 'session', data: '' };
+    expect(decoded(singleEntryRecord(session))).to.deep.equal({ type: 'entry', entry: session });
   });
 
   it('reads a record an older version wrote exactly as before: an unstamped entry, its old session header in the data', () => {
@@ -79,8 +91,6 @@ describe('file storage: entry records with client session fields', () => {
     for (const [payload, entry] of cases) {
       const record = entryRecord(payload);
       expect(decoded(record)).to.deep.equal({ type: 'entry', entry });
-      // The same entry written today takes the same bytes.
-      expect(encodeRecord({ type: 'entry', entry }).equals(record)).to.equal(true);
     }
   });
 
@@ -104,9 +114,9 @@ describe('file storage: entry records with client session fields', () => {
   });
 
   it('refuses to write a stamp number it cannot hold back, naming it', () => {
-    const write = (s: typeof stamp) => () => encodeRecord({ type: 'entry', entry: { index: 1, term: 1, kind: 'normal', data: '', stamp: s } });
-    expect(write({ ...stamp, seq: 2 ** 48 })).to.throw(GraftError, /cannot write session seq 281474976710656 to the log/);
-    expect(write({ ...stamp, session: -1 })).to.throw(GraftError, /cannot write session id -1/);
+    const write = (s: typeof stamp) => () => encodeRecord({ type: 'entries', entries: [{ index: 1, term: 1, kind: 'normal', data: '', stamp: s }] });
+    expect(write({ ...stamp, seq: 2 ** 48 })).to.throw(GraftError, /cannot write session number 281474976710656: beyond \d+: the log cannot hold it/);
+    expect(write({ ...stamp, session: -1 })).to.throw(GraftError, /cannot write session number -1/);
   });
 });
 
@@ -131,7 +141,7 @@ describe('file storage: a batch of entries in one record (type 4)', () => {
     const record = encodeRecord({ type: 'entries', entries: batch });
     expect(record.readUInt8(12)).to.equal(4);
     expect(decoded(record)).to.deep.equal({ type: 'entries', entries: batch });
-    expect(record.length).to.be.below(batch.reduce((bytes, e) => bytes + encodeRecord({ type: 'entry', entry: e }).length, 0));
+    expect(record.length).to.be.below(batch.reduce((bytes, e) => bytes + singleEntryRecord(e).length, 0));
   });
 
   it('a log of single-entry records (older versions) followed by batches reads back whole', async () => {
@@ -149,7 +159,7 @@ describe('file storage: a batch of entries in one record (type 4)', () => {
       );
       const written = readFileSync(segment);
       const hardState = written.subarray(0, written.length - encodeRecord({ type: 'entries', entries: batch.slice(0, 2) }).length);
-      writeFileSync(segment, Buffer.concat([hardState, ...batch.slice(0, 2).map((entry) => encodeRecord({ type: 'entry', entry }))]));
+      writeFileSync(segment, Buffer.concat([hardState, ...batch.slice(0, 2).map(singleEntryRecord)]));
       const second = new FileStorage({ dir, identity, segmentBytes: 1 << 20 });
       expect((await second.load()).entries).to.deep.equal(batch.slice(0, 2));
       await second.append(batch.slice(2));

@@ -6,7 +6,7 @@ import type { DurationObserver } from '../../metrics/hooks.ts';
 import type { SnapshotStore, StoredSnapshot } from '../snapshot-store.ts';
 import type { PersistedState, Storage } from '../storage.ts';
 import { claimDataDir, type DataDirIdentity } from './data-dir.ts';
-import type { WalRecord } from './record.ts';
+import type { WrittenRecord } from './record.ts';
 import { SnapshotFiles } from './snapshot-files.ts';
 import { Wal, type WalSabotage } from './wal.ts';
 import { nodeWalFiles, type WalFiles } from './wal-files.ts';
@@ -110,7 +110,7 @@ export class FileStorage implements Storage {
     if (first.index > this.lastIndex + 1) {
       throw new Error(`append at index ${first.index} leaves a gap after the last stored index ${this.lastIndex}`);
     }
-    const records: WalRecord[] = [];
+    const records: WrittenRecord[] = [];
     if (first.index <= this.lastIndex) records.push({ type: 'truncate', fromIndex: first.index });
     records.push({ type: 'entries', entries });
     this.lastIndex = entries[entries.length - 1]!.index;

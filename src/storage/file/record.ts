@@ -29,14 +29,16 @@ import { readUint48, writeUint48 } from '../../uint48.ts';
  */
 export const HEADER_BYTES = 16;
 
-export type WalRecord =
-  /** One entry: what the log wrote before batches; still read, and written by tests. */
-  | { readonly type: 'entry'; readonly entry: Entry }
+/** A record as the log writes it now. */
+export type WrittenRecord =
   /** Contiguous entries, from entries[0].index. */
   | { readonly type: 'entries'; readonly entries: readonly Entry[] }
   | { readonly type: 'hardState'; readonly hardState: HardState }
   /** Every entry at or after `fromIndex` written before this record is void (a conflicting suffix, §5.3). */
   | { readonly type: 'truncate'; readonly fromIndex: number };
+
+/** A record as the log reads it: also one entry alone, as versions before batches wrote each entry. */
+export type WalRecord = WrittenRecord | { readonly type: 'entry'; readonly entry: Entry };
 
 const TYPE_CODES = { entry: 1, hardState: 2, truncate: 3, entries: 4 } as const;
 /** An entries record's fixed fields: first index, count. */
@@ -44,7 +46,6 @@ const ENTRIES_FIXED = 10;
 /** Flags of a hard state record (byte 12): a vote follows; the node waits to be caught up (HardState.rejoining). */
 const HAS_VOTE = 1;
 const REJOINING = 2;
-const KIND_CODES: Record<EntryKind, number> = { normal: 0, noop: 1, config: 2, session: 3 };
 const KINDS: readonly EntryKind[] = ['normal', 'noop', 'config', 'session'];
 /** In an entry's kind byte: a session stamp follows it. */
 const HAS_STAMP = 0x80;
@@ -61,7 +62,7 @@ export type ReadResult =
   | { readonly status: 'torn'; readonly reason: string }
   | { readonly status: 'corrupt'; readonly reason: string };
 
-export function encodeRecord(record: WalRecord): Buffer {
+export function encodeRecord(record: WrittenRecord): Buffer {
   return encodeRecords([record]);
 }
 
@@ -70,7 +71,7 @@ export function encodeRecord(record: WalRecord): Buffer {
  * sized first, rather than a payload, a record and a copy of each into the batch (a seventh of a
  * follower's time under load went to that).
  */
-export function encodeRecords(records: readonly WalRecord[]): Buffer {
+export function encodeRecords(records: readonly WrittenRecord[]): Buffer {
   let room = 0;
   for (const record of records) room += HEADER_BYTES + maxPayloadBytes(record);
   const buf = Buffer.allocUnsafe(room);
@@ -105,12 +106,8 @@ const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
  * At least the length of `record`'s payload, in bytes: a UTF-8 string takes at most three bytes per
  * UTF-16 unit, and bounding it is cheaper than measuring it (the batch is trimmed once written).
  */
-function maxPayloadBytes(record: WalRecord): number {
+function maxPayloadBytes(record: WrittenRecord): number {
   switch (record.type) {
-    case 'entry': {
-      const { entry } = record;
-      return ENTRY_FIXED + (entry.stamp === undefined ? 0 : STAMP_BYTES) + 3 * entry.data.length;
-    }
     case 'entries':
       return ENTRIES_FIXED + entriesRoom(record.entries);
     case 'hardState':
@@ -121,22 +118,8 @@ function maxPayloadBytes(record: WalRecord): number {
 }
 
 /** Writes `record`'s payload into `buf` at `at` (maxPayloadBytes of room); returns where it ends. */
-function writePayload(record: WalRecord, buf: Buffer, at: number): number {
+function writePayload(record: WrittenRecord, buf: Buffer, at: number): number {
   switch (record.type) {
-    case 'entry': {
-      const { entry } = record;
-      writeUint48(buf, at, storable(entry.index, 'entry index'));
-      writeUint48(buf, at + 6, storable(entry.term, 'entry term'));
-      buf[at + 12] = KIND_CODES[entry.kind] | (entry.stamp === undefined ? 0 : HAS_STAMP);
-      let data = at + ENTRY_FIXED;
-      if (entry.stamp !== undefined) {
-        writeUint48(buf, data, storable(entry.stamp.session, 'session id'));
-        writeUint48(buf, data + 6, storable(entry.stamp.seq, 'session seq'));
-        writeUint48(buf, data + 12, storable(entry.stamp.lowestOutstanding, 'session lowestOutstanding'));
-        data += STAMP_BYTES;
-      }
-      return data + buf.write(entry.data, data, 'utf8');
-    }
     case 'entries': {
       const { entries } = record;
       const first = entries[0]?.index ?? 1;

@@ -3,7 +3,7 @@ import { EMPTY_HARD_STATE, type Entry, type HardState } from '../../core/types.t
 import { GraftError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { DurationObserver } from '../../metrics/hooks.ts';
-import { encodeRecord, encodeRecords, readRecord, type WalRecord } from './record.ts';
+import { encodeRecord, encodeRecords, readRecord, type WrittenRecord } from './record.ts';
 import { nodeWalFiles, type WalFileHandle, type WalFiles } from './wal-files.ts';
 
 const SEGMENT_PATTERN = /^wal-(\d{10})\.log$/;
@@ -37,7 +37,7 @@ export interface WalOptions {
 }
 
 interface Pending {
-  readonly records: readonly WalRecord[];
+  readonly records: readonly WrittenRecord[];
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -58,7 +58,7 @@ export class Wal {
   private hardState: HardState;
   private queue: Pending[] = [];
   /** Records written with the next durable batch; nobody waits for them. */
-  private deferred: WalRecord[] = [];
+  private deferred: WrittenRecord[] = [];
   private flushing = false;
   /** Settles when the current flush ends. */
   private flushed: Promise<void> = Promise.resolve();
@@ -153,7 +153,7 @@ export class Wal {
    * (`durable` false) resolve at once and are written with the next durable batch, or at close.
    * When a write or sync fails, the batch rejects with STORAGE_FAILED, and so does every later append.
    */
-  append(records: readonly WalRecord[], durable = true): Promise<void> {
+  append(records: readonly WrittenRecord[], durable = true): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new GraftError('SHUTDOWN', 'the log is closed'));
     if (!durable) {
@@ -264,10 +264,9 @@ export class Wal {
     this.options.syncDurations?.observe((performance.now() - started) / 1000);
   }
 
-  private track(record: WalRecord): void {
+  private track(record: WrittenRecord): void {
     if (record.type === 'hardState') this.hardState = record.hardState;
     else if (record.type === 'truncate') this.index.truncate(record.fromIndex);
-    else if (record.type === 'entry') this.index.append(record.entry.index, this.seq);
     else for (const entry of record.entries) this.index.append(entry.index, this.seq);
   }
 }
