@@ -24,9 +24,14 @@ interface Run {
 let runs: Run[] = [];
 let heldBytes = 0;
 
-/** Remembers `entries` (copied) as encoded in `bytes` (owned by the caller no more), entry i from offsets[i]. */
-export function rememberRun(entries: readonly Entry[], bytes: Buffer, offsets: Uint32Array): void {
-  if (entries.length === 0 || bytes.length > MAX_BYTES) return;
+/**
+ * Remembers `entries` (the list copied) as encoded in `source` from `start` to `end` (the bytes
+ * copied, so the caller's buffer stays the caller's), entry i from offsets[i]. A run larger than
+ * everything kept is not copied at all.
+ */
+export function rememberRun(entries: readonly Entry[], source: Buffer, start: number, end: number, offsets: Uint32Array): void {
+  if (entries.length === 0 || end - start > MAX_BYTES) return;
+  const bytes = Buffer.from(source.subarray(start, end));
   runs.unshift({ entries: entries.slice(), bytes, offsets });
   heldBytes += bytes.length;
   while (runs.length > MAX_RUNS || heldBytes > MAX_BYTES) heldBytes -= runs.pop()!.bytes.length;

@@ -56,7 +56,7 @@ export function writeEntries(entries: readonly Entry[], buf: Buffer, at: number,
   }
   if (offsets !== null) {
     offsets[entries.length] = at - from;
-    rememberRun(entries, Buffer.from(buf.subarray(from, at)), offsets);
+    rememberRun(entries, buf, from, at, offsets);
   }
   return at;
 }
@@ -115,7 +115,7 @@ export class EntryReader {
     }
     if (offsets !== null) {
       offsets[count] = this.at - start;
-      rememberRun(entries, Buffer.from(this.buf.subarray(start, this.at)), offsets);
+      rememberRun(entries, this.buf, start, this.at, offsets);
     }
     return entries;
   }
