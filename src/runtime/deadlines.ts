@@ -2,10 +2,12 @@ import type { Cancel, Clock } from './clock.ts';
 
 /** One waiter's place in a DeadlineQueue: `settle` it when its answer comes. */
 export interface Deadline<T> {
-  readonly item: T;
+  /**
+   * The waiter until it is settled or expired, then null: a settled deadline can wait in the queue
+   * behind a live one, and must not keep its waiter (and the caller's promise) alive meanwhile.
+   */
+  item: T | null;
   readonly at: number;
-  /** False once settled or expired: the queue skips it. */
-  live: boolean;
 }
 
 /**
@@ -13,7 +15,7 @@ export interface Deadline<T> {
  * due in the order they were set, so one timer, for the earliest live one, serves them all. A timer
  * per operation cost a timer insertion, a removal and two closures each, many thousands a second.
  */
-export class DeadlineQueue<T> {
+export class DeadlineQueue<T extends NonNullable<unknown>> {
   private queue: Deadline<T>[] = [];
   private head = 0;
   private cancelTimer: Cancel | null = null;
@@ -28,7 +30,7 @@ export class DeadlineQueue<T> {
 
   /** Starts `item`'s deadline, `ms` from now (the clock's time, unless the caller has just read it). */
   add(item: T, now = this.clock.now()): Deadline<T> {
-    const deadline: Deadline<T> = { item, at: now + this.ms, live: true };
+    const deadline: Deadline<T> = { item, at: now + this.ms };
     this.queue.push(deadline);
     if (!this.stopped) this.cancelTimer ??= this.clock.after(this.ms, () => this.fire());
     return deadline;
@@ -36,10 +38,10 @@ export class DeadlineQueue<T> {
 
   /** Ends `deadline` before it passes. Returns false when it had passed (or was settled) already. */
   settle(deadline: Deadline<T>): boolean {
-    if (!deadline.live) return false;
-    deadline.live = false;
+    if (deadline.item === null) return false;
+    deadline.item = null;
     // Answers come mostly in the order asked: the settled front goes at once, so the queue stays short.
-    while (this.head < this.queue.length && !this.queue[this.head]!.live) this.head++;
+    while (this.head < this.queue.length && this.queue[this.head]!.item === null) this.head++;
     this.compact();
     return true;
   }
@@ -56,11 +58,12 @@ export class DeadlineQueue<T> {
     const now = this.clock.now();
     while (this.head < this.queue.length) {
       const first = this.queue[this.head]!;
-      if (first.live && first.at > now) break;
+      const item = first.item;
+      if (item !== null && first.at > now) break;
       this.head++;
-      if (first.live) {
-        first.live = false;
-        this.expire(first.item);
+      if (item !== null) {
+        first.item = null;
+        this.expire(item);
       }
     }
     this.compact();

@@ -2,6 +2,7 @@ import type { LogPosition } from '../core/raft.ts';
 import type { Command } from '../core/types.ts';
 import { GraftError } from '../errors.ts';
 import { ALREADY_APPLIED } from './leader-copies.ts';
+import { SeqWindow } from './seq-window.ts';
 import type { Outcome, Verdict } from './session-table.ts';
 
 /**
@@ -39,10 +40,10 @@ export class ClientSession {
   private openings: LogPosition[] = [];
   private opening = false;
   private nextSeq = 1;
-  /** Operations not yet answered, by number; insertion order is number order. */
-  private readonly pending = new Map<number, PendingOperation>();
+  /** Operations not yet answered, by number. */
+  private readonly pending = new SeqWindow<PendingOperation>();
   /** Which pending operation's copy sits at a log index, to notice when another entry replaces it. */
-  private readonly byIndex = new Map<number, number>();
+  private readonly byIndex = new SeqWindow<number>();
   private stopped = false;
 
   constructor(
@@ -122,7 +123,7 @@ export class ClientSession {
       if (this.openings.length > 0) this.reopen();
       return;
     }
-    for (const [seq, p] of this.pending) if (p.position !== null) this.send(seq);
+    for (const p of this.pending.values()) if (p.position !== null) this.send(p.seq);
   }
 
   /**
@@ -139,7 +140,7 @@ export class ClientSession {
       if (waiting > 0 && this.openings.length === 0) this.reopen();
       return;
     }
-    for (const [seq, p] of this.pending) if (p.position !== null && this.appliedTerm(p.position.index) !== undefined) this.send(seq);
+    for (const p of this.pending.values()) if (p.position !== null && this.appliedTerm(p.position.index) !== undefined) this.send(p.seq);
   }
 
   rejectAll(error: Error): void {
@@ -151,7 +152,7 @@ export class ClientSession {
 
   /** The lowest number still waited for: everything below is settled (thesis §6.3). */
   private lowestOutstanding(): number {
-    return this.pending.keys().next().value ?? this.nextSeq;
+    return this.pending.firstKey() ?? this.nextSeq;
   }
 
   private reopen(): void {
@@ -163,7 +164,7 @@ export class ClientSession {
     this.id = index;
     this.openings = [];
     this.opening = false;
-    for (const seq of this.pending.keys()) this.send(seq);
+    for (const p of this.pending.values()) this.send(p.seq);
   }
 
   private sendOpening(): void {
@@ -230,7 +231,7 @@ export class ClientSession {
   }
 
   private failAll(error: unknown): void {
-    const pending = [...this.pending.values()];
+    const pending = this.pending.values();
     this.pending.clear();
     this.byIndex.clear();
     for (const p of pending) p.waiter.failed(error instanceof Error ? error : new Error(String(error)));

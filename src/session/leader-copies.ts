@@ -1,5 +1,6 @@
 import type { LogPosition } from '../core/raft.ts';
 import type { Command } from '../core/types.ts';
+import { SeqWindow } from './seq-window.ts';
 import type { SessionTable } from './session-table.ts';
 
 /** The answer for a copy of an operation that was applied already: nothing was appended for it. */
@@ -17,7 +18,7 @@ export class LeaderCopies {
    * Operations appended in `term`, until applied: by session, then by number. Numbers as keys, not a
    * `session:seq` string: nothing to build and hash twice per operation.
    */
-  private readonly appended = new Map<number, Map<number, LogPosition>>();
+  private readonly appended = new Map<number, SeqWindow<LogPosition>>();
 
   constructor(
     private readonly sessions: SessionTable,
@@ -60,9 +61,9 @@ export class LeaderCopies {
     this.appended.get(session)?.delete(seq);
   }
 
-  private appendedIn(session: number): Map<number, LogPosition> {
+  private appendedIn(session: number): SeqWindow<LogPosition> {
     let ofSession = this.appended.get(session);
-    if (ofSession === undefined) this.appended.set(session, (ofSession = new Map()));
+    if (ofSession === undefined) this.appended.set(session, (ofSession = new SeqWindow()));
     return ofSession;
   }
 }

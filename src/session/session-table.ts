@@ -1,3 +1,5 @@
+import { SeqWindow } from './seq-window.ts';
+
 /**
  * How many client sessions the replicated table keeps. It must be the same on every node (it decides
  * what gets applied), so it is fixed rather than configured. Each GraftInstance opens one per start.
@@ -28,16 +30,11 @@ export type SessionTableState = readonly {
 interface SessionState {
   /** Every number below this is settled: applied and answered, or abandoned. */
   floor: number;
-  /** Outcomes of operations applied at or above the floor, kept until the client moves past them. */
-  readonly outcomes: Map<number, Outcome>;
-  /** The highest number with an outcome recorded. */
-  highest: number;
   /**
-   * Whether `outcomes` is in ascending order of number (each recorded above the one before, as
-   * operations usually are): then raising the floor stops at the first outcome it keeps, instead of
-   * visiting every outcome of the up to thousands an busy client has outstanding.
+   * Outcomes of operations applied at or above the floor, kept until the client moves past them: a
+   * window, as numbers come about in order and leave in order as the floor rises.
    */
-  ascending: boolean;
+  readonly outcomes: SeqWindow<Outcome>;
 }
 
 const APPLY: Verdict = Object.freeze({ kind: 'apply' });
@@ -91,7 +88,10 @@ export class SessionTable {
       this.sessions.set(session, state);
       this.newest = session;
     }
-    if (lowestOutstanding > state.floor) raiseFloor(state, lowestOutstanding);
+    if (lowestOutstanding > state.floor) {
+      state.floor = lowestOutstanding;
+      state.outcomes.deleteBelow(lowestOutstanding);
+    }
     const stored = state.outcomes.get(seq);
     if (stored !== undefined) return { kind: 'duplicate', outcome: stored };
     if (seq < state.floor) return STALE;
@@ -106,16 +106,12 @@ export class SessionTable {
 
   /** Stores what operation `seq` of `session` produced, for its retries. */
   record(session: number, seq: number, outcome: Outcome): void {
-    const state = this.sessions.get(session);
-    if (state === undefined) return;
-    if (seq > state.highest) state.highest = seq;
-    else state.ascending = false;
-    state.outcomes.set(seq, outcome);
+    this.sessions.get(session)?.outcomes.set(seq, outcome);
   }
 
-  /** Every session, for a snapshot; the outcomes are shared, not copied, so serialize the result at once. */
+  /** Every session, for a snapshot, with its outcomes in ascending order of number; the outcomes are shared, not copied, so serialize the result at once. */
   export(): SessionTableState {
-    return [...this.sessions].map(([session, state]) => ({ session, floor: state.floor, outcomes: [...state.outcomes] }));
+    return [...this.sessions].map(([session, state]) => ({ session, floor: state.floor, outcomes: state.outcomes.entries() }));
   }
 
   /** Replaces every session with those of a snapshot. */
@@ -124,11 +120,7 @@ export class SessionTable {
     this.newest = undefined;
     for (const { session, floor, outcomes } of state) {
       const imported = newSession(floor);
-      for (const [seq, outcome] of outcomes) {
-        if (seq > imported.highest) imported.highest = seq;
-        else imported.ascending = false;
-        imported.outcomes.set(seq, outcome);
-      }
+      for (const [seq, outcome] of outcomes) imported.outcomes.set(seq, outcome);
       this.sessions.set(session, imported);
       this.newest = session;
     }
@@ -136,15 +128,5 @@ export class SessionTable {
 }
 
 function newSession(floor: number): SessionState {
-  return { floor, outcomes: new Map(), highest: 0, ascending: true };
-}
-
-/** Drops the outcomes below `floor`, which the client will not ask about again. */
-function raiseFloor(state: SessionState, floor: number): void {
-  state.floor = floor;
-  for (const seq of state.outcomes.keys()) {
-    if (seq < floor) state.outcomes.delete(seq);
-    else if (state.ascending) break;
-  }
-  if (state.outcomes.size === 0) state.ascending = true;
+  return { floor, outcomes: new SeqWindow() };
 }

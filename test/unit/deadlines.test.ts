@@ -40,6 +40,17 @@ describe('DeadlineQueue: one timer for many deadlines of the same length', () =>
     expect(timers).to.be.at.most(11);
   });
 
+  it('lets go of a settled item at once, even behind one still waiting', () => {
+    const manual = new ManualClock();
+    const queue = new DeadlineQueue<{ name: string }>(manual.view(), 100, () => {});
+    const first = queue.add({ name: 'first' });
+    const second = queue.add({ name: 'second' });
+    queue.settle(second);
+    // The queue still holds the second deadline behind the first; it must not hold the caller's waiter.
+    expect(second.item).to.equal(null);
+    expect(first.item).to.deep.equal({ name: 'first' });
+  });
+
   it('after stop, nothing expires, and settling still tells whether an item was live', async () => {
     const manual = new ManualClock();
     const queue = new DeadlineQueue<string>(manual.view(), 100, () => expect.fail('nothing expires after stop'));

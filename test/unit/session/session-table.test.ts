@@ -130,6 +130,7 @@ class PlainSessionTable {
   }
 
   export(): SessionTableState {
-    return [...this.sessions].map(([session, state]) => ({ session, floor: state.floor, outcomes: [...state.outcomes] }));
+    // Outcomes in ascending order of number, as the table exports them.
+    return [...this.sessions].map(([session, state]) => ({ session, floor: state.floor, outcomes: [...state.outcomes].sort((a, b) => a[0] - b[0]) }));
   }
 }
