@@ -8,9 +8,11 @@ import type { Entry } from './core/types.ts';
  *
  * Entries are recognised by identity (a log's entries are never changed in place, and the runs hold
  * copies of the lists), and the bytes are the runs' own (never a frame's, which the socket owns).
- * Memory is bounded: the newest runs, up to MAX_RUNS and MAX_BYTES.
+ * Memory is bounded: the newest runs, up to MAX_RUNS and MAX_BYTES. A run is wanted again within a
+ * few turns of the loop, and only a few runs are kept: a run holds its entries, and holding sixteen
+ * kept a busy leader's entries alive long enough for the garbage collector to promote them.
  */
-const MAX_RUNS = 16;
+const MAX_RUNS = 4;
 const MAX_BYTES = 4 * 1024 * 1024;
 
 interface Run {

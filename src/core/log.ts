@@ -1,3 +1,4 @@
+import { EntryArchive } from './entry-archive.ts';
 import type { Entry } from './types.ts';
 
 /** Where the log starts: the last index and term a snapshot covers (0 and 0 when there is none). */
@@ -9,11 +10,16 @@ export interface LogStart {
 /**
  * The core's in-memory view of the log, with the marks that say how far it is durable, committed
  * and applied. The log starts after `prevIndex`, the last index a snapshot covers (§7), and that
- * start moves forward as snapshots compact it.
- * Invariants: prevIndex <= applied <= committed <= lastIndex(); prevIndex <= stable <= lastIndex().
+ * start moves forward as snapshots compact it. Entries up to `archived` are applied and kept in an
+ * EntryArchive; the rest are objects in `entries`.
+ * Invariants: prevIndex <= archived <= applied <= committed <= lastIndex(); prevIndex <= stable <= lastIndex().
  */
 export class RaftLog {
+  /** The entries after `archived`. */
   private entries: Entry[];
+  /** Applied entries from `prevIndex` (exclusive) to `archived`. */
+  private readonly archive = new EntryArchive();
+  private archived: number;
   /** The index and term just before the first entry held: the snapshot's. */
   private prevIndex: number;
   private prevTerm: number;
@@ -25,6 +31,7 @@ export class RaftLog {
   constructor(persisted: readonly Entry[], committed: number, start: LogStart = { index: 0, term: 0 }) {
     this.prevIndex = start.index;
     this.prevTerm = start.term;
+    this.archived = start.index;
     this.entries = [...persisted];
     this.stable = this.lastIndex();
     this.committed = Math.max(start.index, Math.min(committed, this.lastIndex()));
@@ -44,7 +51,11 @@ export class RaftLog {
     if (index <= this.prevIndex) return;
     if (index > this.applied) throw new Error(`log invariant broken: compacting to ${index}, past the applied index ${this.applied}`);
     this.prevTerm = this.term(index)!;
-    this.entries = this.entries.slice(index - this.prevIndex);
+    if (index > this.archived) {
+      this.entries = this.entries.slice(index - this.archived);
+      this.archived = index;
+      this.archive.clear();
+    } else this.archive.dropThrough(index);
     this.prevIndex = index;
   }
 
@@ -54,6 +65,8 @@ export class RaftLog {
    */
   restore(start: LogStart): void {
     this.entries = [];
+    this.archive.clear();
+    this.archived = start.index;
     this.prevIndex = start.index;
     this.prevTerm = start.term;
     this.committed = start.index;
@@ -65,7 +78,7 @@ export class RaftLog {
   }
 
   lastIndex(): number {
-    return this.prevIndex + this.entries.length;
+    return this.archived + this.entries.length;
   }
 
   lastTerm(): number {
@@ -75,14 +88,18 @@ export class RaftLog {
   /** The term of the entry at `index`, or undefined when the log does not hold it. */
   term(index: number): number | undefined {
     if (index === this.prevIndex) return this.prevTerm;
-    return this.entries[index - this.prevIndex - 1]?.term;
+    if (index > this.archived) return this.entries[index - this.archived - 1]?.term;
+    return index > this.prevIndex ? this.archive.term(index) : undefined;
   }
 
   /** Entries from `lo` to `hi` inclusive (clamped to what is held). */
   slice(lo: number, hi: number): Entry[] {
-    const from = Math.max(lo, this.firstIndex()) - this.prevIndex - 1;
-    const to = Math.min(hi, this.lastIndex()) - this.prevIndex;
-    return from < to ? this.entries.slice(from, to) : [];
+    const first = Math.max(lo, this.firstIndex());
+    const last = Math.min(hi, this.lastIndex());
+    if (first > last) return [];
+    if (first > this.archived) return this.entries.slice(first - this.archived - 1, last - this.archived);
+    const archived = this.archive.slice(first, Math.min(last, this.archived));
+    return last > this.archived ? [...archived, ...this.entries.slice(0, last - this.archived)] : archived;
   }
 
   /** The first index of the term that the entry at `index` has, looking back no further than `floor`. */
@@ -134,7 +151,7 @@ export class RaftLog {
     if (index <= this.committed) {
       throw new Error(`log invariant broken: truncating at ${index}, at or below the commit index ${this.committed}`);
     }
-    this.entries.length = index - this.prevIndex - 1;
+    this.entries.length = index - this.archived - 1;
     this.stable = Math.min(this.stable, index - 1);
   }
 
@@ -173,12 +190,23 @@ export class RaftLog {
     return this.slice(this.applied + 1, Math.min(this.committed, this.stable, this.applied + max));
   }
 
+  /** Entries up to `index` are applied: they move to the archive. */
   appliedTo(index: number): void {
     if (index > this.applied) this.applied = index;
+    this.archiveApplied();
   }
 
   /** A snapshot's state is in the state machine: everything up to its index is applied. */
   snapshotApplied(index: number): void {
     this.applied = Math.max(this.applied, index);
+    this.archiveApplied();
+  }
+
+  private archiveApplied(): void {
+    const count = Math.min(this.applied, this.lastIndex()) - this.archived;
+    if (count <= 0) return;
+    this.archive.add(this.entries.slice(0, count));
+    this.entries = this.entries.slice(count);
+    this.archived += count;
   }
 }

@@ -67,11 +67,11 @@ describe('encoded runs: entries are encoded once, then copied', () => {
     expect(recallRun(replayed, 0)).to.equal(null);
   });
 
-  it('keeps only the newest runs, up to 16 of them', () => {
-    const runs = Array.from({ length: 17 }, (_, i) => entriesFrom(100 * i + 1, 2));
+  it('keeps only the newest runs, up to 4 of them', () => {
+    const runs = Array.from({ length: 5 }, (_, i) => entriesFrom(100 * i + 1, 2));
     for (const run of runs) bytesOf(run);
     expect(recallRun(runs[0]!, 0), 'the oldest is forgotten').to.equal(null);
     expect(recallRun(runs[1]!, 0)?.[3]).to.equal(2);
-    expect(recallRun(runs[16]!, 0)?.[3]).to.equal(2);
+    expect(recallRun(runs[4]!, 0)?.[3]).to.equal(2);
   });
 });
