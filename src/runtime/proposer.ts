@@ -23,6 +23,7 @@ export interface ProposerParts {
   readonly forwardIdBase: number;
 }
 
+/** A command waiting for a leader, and who waits for where it lands. */
 interface Request {
   readonly command: Command;
   readonly landing: Landing;
@@ -39,8 +40,12 @@ export class Proposer {
   private readonly forwarder: Forwarder;
   /** Requests waiting for a leader to be known. */
   private parked: Request[] = [];
-  /** Requests for this node's own log, gathered until the current task ends and proposed together. */
-  private local: Request[] = [];
+  /**
+   * Commands for this node's own log, and who waits for each, gathered until the current task ends and
+   * proposed together. Two lists, not a list of pairs: no object per operation.
+   */
+  private localCommands: Command[] = [];
+  private localLandings: Landing[] = [];
   private cancelRetry: Cancel | null = null;
   private closed: GraftError | null = null;
 
@@ -63,7 +68,7 @@ export class Proposer {
 
   /** Appends `command`'s entry to the leader's log; tells `landing` its position there (never before returning). */
   submit(command: Command, landing: Landing): void {
-    this.send({ command, landing });
+    this.send(command, landing);
   }
 
   /** A forwarding message from a peer. */
@@ -88,60 +93,63 @@ export class Proposer {
   }
 
   /** Sends an entry to where it can be appended: this node's log if it leads, else the leader's. */
-  private send(request: Request): void {
+  private send(command: Command, landing: Landing): void {
     const closed = this.closed;
     if (closed !== null) {
-      queueMicrotask(() => request.landing.refused(closed));
+      queueMicrotask(() => landing.refused(closed));
       return;
     }
     const { leader } = this.parts.node.softState();
     if (leader === null) {
-      this.park(request);
+      this.park(command, landing);
       return;
     }
     if (leader === this.parts.id) {
       // One proposal, one promise and one log append for all the operations of this task, not one each.
-      if (this.local.push(request) === 1) queueMicrotask(() => this.proposeLocal());
+      this.localLandings.push(landing);
+      if (this.localCommands.push(command) === 1) queueMicrotask(() => this.proposeLocal());
       return;
     }
-    this.forwarder.forward(leader, request.command).then(
-      (position) => request.landing.landed(position),
-      (error: unknown) => this.failed(request, error),
+    this.forwarder.forward(leader, command).then(
+      (position) => landing.landed(position),
+      (error: unknown) => this.failed(command, landing, error),
     );
   }
 
   private proposeLocal(): void {
-    const batch = this.local;
-    this.local = [];
+    const commands = this.localCommands;
+    const landings = this.localLandings;
+    this.localCommands = [];
+    this.localLandings = [];
     const closed = this.closed;
-    if (closed !== null) return batch.forEach((request) => request.landing.refused(closed));
-    this.leaderCopies.propose(batch.map((r) => r.command)).then(
+    if (closed !== null) return landings.forEach((landing) => landing.refused(closed));
+    this.leaderCopies.propose(commands).then(
       (positions) => {
-        batch.forEach((request, i) => {
+        for (let i = 0; i < landings.length; i++) {
           const position = positions[i];
-          if (position === undefined) request.landing.refused(new GraftError('PROTOCOL', 'no position for a proposal'));
-          else request.landing.landed(position);
-        });
+          if (position === undefined) landings[i]!.refused(new GraftError('PROTOCOL', 'no position for a proposal'));
+          else landings[i]!.landed(position);
+        }
       },
       (error: unknown) => {
-        for (const request of batch) this.failed(request, error);
+        for (let i = 0; i < landings.length; i++) this.failed(commands[i]!, landings[i]!, error);
       },
     );
   }
 
   /** NOT_LEADER and UNREACHABLE mean the entry was not appended anywhere: it waits for the next leader. Any other failure is final. */
-  private failed(request: Request, error: unknown): void {
-    if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'UNREACHABLE')) this.park(request);
-    else request.landing.refused(error instanceof Error ? error : new Error(String(error)));
+  private failed(command: Command, landing: Landing, error: unknown): void {
+    if (error instanceof GraftError && (error.code === 'NOT_LEADER' || error.code === 'UNREACHABLE')) this.park(command, landing);
+    else landing.refused(error instanceof Error ? error : new Error(String(error)));
   }
 
   /** Holds a request until a leader is known; tried again on every leader change and each retry interval. */
-  private park(request: Request): void {
+  private park(command: Command, landing: Landing): void {
     if (this.closed !== null) {
-      request.landing.refused(this.closed);
+      landing.refused(this.closed);
       return;
     }
-    this.parked.push(request);
+    this.parked.push({ command, landing });
     this.cancelRetry ??= this.parts.clock.every(this.parts.retryMs, () => this.retryParked());
   }
 
@@ -151,6 +159,6 @@ export class Proposer {
     this.parked = [];
     this.cancelRetry?.();
     this.cancelRetry = null;
-    for (const request of parked) this.send(request);
+    for (const { command, landing } of parked) this.send(command, landing);
   }
 }

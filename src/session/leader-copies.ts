@@ -33,26 +33,26 @@ export class LeaderCopies {
       this.term = term; // entries appended by an earlier leadership may be gone: forget them
       this.appended.clear();
     }
-    const answers: (LogPosition | null)[] = [];
-    const fresh: { command: Command; at: number }[] = [];
-    for (const command of commands) {
+    // Known copies are answered where the first one is; the rest are appended, in order.
+    let known: (LogPosition | undefined)[] | null = null;
+    for (let i = 0; i < commands.length; i++) {
       // Only an operation sent under a session can be a copy; everything else is appended as it comes.
+      const command = commands[i]!;
       const stamp = command.kind === 'normal' ? command.stamp : undefined;
-      const known =
-        stamp === undefined ? undefined : this.sessions.settled(stamp.session, stamp.seq) ? ALREADY_APPLIED : this.appended.get(stamp.session)?.get(stamp.seq);
-      if (known === undefined) fresh.push({ command, at: answers.length });
-      answers.push(known ?? null);
+      if (stamp === undefined) continue;
+      const position = this.sessions.settled(stamp.session, stamp.seq) ? ALREADY_APPLIED : this.appended.get(stamp.session)?.get(stamp.seq);
+      if (position !== undefined) (known ??= new Array<LogPosition | undefined>(commands.length))[i] = position;
     }
-    if (fresh.length > 0) {
-      const positions = await this.append(fresh.map((f) => f.command));
-      fresh.forEach((f, i) => {
-        const position = positions[i]!;
-        answers[f.at] = position;
-        const stamp = f.command.kind === 'normal' ? f.command.stamp : undefined;
-        if (stamp !== undefined && position.term === this.term) this.appendedIn(stamp.session).set(stamp.seq, position);
-      });
+    const fresh = known === null ? commands : commands.filter((_, i) => known[i] === undefined);
+    const positions = fresh.length === 0 ? [] : await this.append(fresh);
+    for (let i = 0; i < fresh.length; i++) {
+      const command = fresh[i]!;
+      const stamp = command.kind === 'normal' ? command.stamp : undefined;
+      if (stamp !== undefined && positions[i]!.term === this.term) this.appendedIn(stamp.session).set(stamp.seq, positions[i]!);
     }
-    return answers as LogPosition[];
+    if (known === null) return positions;
+    let next = 0;
+    return commands.map((_, i) => known[i] ?? positions[next++]!);
   }
 
   /** Operation `seq` of `session` was applied: from now on the session table answers for it. */
