@@ -16,7 +16,7 @@ import { ElectionLog } from './runtime/election-log.ts';
 import { RaftNode } from './runtime/node.ts';
 import { awaitHandover } from './runtime/leadership-handover.ts';
 import { MembershipChanges, type MemberInfo } from './runtime/membership-changes.ts';
-import { DeadlineQueue, type Deadline } from './runtime/deadlines.ts';
+import { DeadlineQueue, type Expiring } from './runtime/deadlines.ts';
 import { OwnedTimers } from './runtime/owned-timers.ts';
 import { Proposer } from './runtime/proposer.ts';
 import { awaitReadBarrier } from './runtime/read-barrier.ts';
@@ -70,16 +70,17 @@ interface OperationOwner {
  * An operation `applyOperation` waits on: its number in the session, its deadline, its size, and its
  * caller's promise, which the session's verdict or the deadline settles, whichever comes first.
  */
-class WaitingOperation implements OperationWaiter {
+class WaitingOperation implements OperationWaiter, Expiring {
   seq = 0;
-  deadline: Deadline<WaitingOperation> | null = null;
+  expiresAt = 0;
+  waiting = false;
 
   constructor(
     private readonly owner: OperationOwner,
     readonly size: number,
     readonly proposedAt: number,
-    private readonly resolve: (value: unknown) => void,
-    readonly reject: (error: Error) => void,
+    private resolve: (value: unknown) => void,
+    private reject: (error: Error) => void,
   ) {}
 
   settled(outcome: Outcome): void {
@@ -87,12 +88,28 @@ class WaitingOperation implements OperationWaiter {
     this.owner.applied(this);
     if (outcome.ok) this.resolve(outcome.value);
     else this.reject(outcome.error);
+    this.letGo();
   }
 
   failed(error: Error): void {
     if (this.owner.release(this)) this.reject(error);
+    this.letGo();
+  }
+
+  /** Its deadline passed first: its caller is told so. */
+  expired(error: Error): void {
+    this.reject(error);
+    this.letGo();
+  }
+
+  /** Answered: the caller's promise is no longer this operation's to hold (it may wait in the deadline queue a while). */
+  private letGo(): void {
+    this.resolve = ignore;
+    this.reject = ignore;
   }
 }
+
+function ignore(): void {}
 
 /**
  * Makes a state machine replicated: hand it an applicator and a serializer, call `applyOperation`.
@@ -129,7 +146,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
   private readonly operations: OperationOwner = {
     // An operation's outcome came: it no longer counts as waiting. False when its deadline had passed first.
     release: (operation) => {
-      if (operation.deadline === null || !this.operationDeadlines.settle(operation.deadline)) return false;
+      if (!this.operationDeadlines.settle(operation)) return false;
       this.pendingOperations--;
       this.pendingBytes -= operation.size;
       return true;
@@ -314,7 +331,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     const proposedAt = this.clock.now();
     return new Promise<Result>((resolve, reject) => {
       const operation = new WaitingOperation(this.operations, data.length, proposedAt, resolve as (value: unknown) => void, reject);
-      operation.deadline = this.operationDeadlines.add(operation, proposedAt);
+      this.operationDeadlines.add(operation, proposedAt);
       operation.seq = this.session.run(data, operation);
     });
   }
@@ -324,7 +341,7 @@ export class GraftInstance<Op, Result = unknown> extends EventEmitter<GraftEvent
     this.pendingOperations--;
     this.pendingBytes -= operation.size;
     this.session.abandon(operation.seq);
-    operation.reject(
+    operation.expired(
       new GraftError('TIMEOUT_OUTCOME_UNKNOWN', `operation not answered within ${this.requestTimeoutMs} ms; it may be applied (once) or not at all`, {
         leader: this.node.softState().leader,
       }),

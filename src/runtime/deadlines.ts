@@ -1,13 +1,15 @@
 import type { Cancel, Clock } from './clock.ts';
 
-/** One waiter's place in a DeadlineQueue: `settle` it when its answer comes. */
-export interface Deadline<T> {
-  /**
-   * The waiter until it is settled or expired, then null: a settled deadline can wait in the queue
-   * behind a live one, and must not keep its waiter (and the caller's promise) alive meanwhile.
-   */
-  item: T | null;
-  readonly at: number;
+/**
+ * What a DeadlineQueue holds: a waiter that carries its own deadline, so that the queue needs no
+ * object of its own per waiter. A settled waiter can stay in the queue behind one still waiting:
+ * it should let go of what it no longer needs (its caller's promise) when it is settled.
+ */
+export interface Expiring {
+  /** When it expires, on the queue's clock; set by `add`. */
+  expiresAt: number;
+  /** True from `add` until it is settled or expires. */
+  waiting: boolean;
 }
 
 /**
@@ -15,8 +17,8 @@ export interface Deadline<T> {
  * due in the order they were set, so one timer, for the earliest live one, serves them all. A timer
  * per operation cost a timer insertion, a removal and two closures each, many thousands a second.
  */
-export class DeadlineQueue<T extends NonNullable<unknown>> {
-  private queue: Deadline<T>[] = [];
+export class DeadlineQueue<T extends Expiring> {
+  private queue: T[] = [];
   private head = 0;
   private cancelTimer: Cancel | null = null;
   private stopped = false;
@@ -24,24 +26,24 @@ export class DeadlineQueue<T extends NonNullable<unknown>> {
   constructor(
     private readonly clock: Clock,
     private readonly ms: number,
-    /** Called with the item of each deadline that passes unsettled. */
+    /** Called with each waiter whose deadline passes unsettled. */
     private readonly expire: (item: T) => void,
   ) {}
 
   /** Starts `item`'s deadline, `ms` from now (the clock's time, unless the caller has just read it). */
-  add(item: T, now = this.clock.now()): Deadline<T> {
-    const deadline: Deadline<T> = { item, at: now + this.ms };
-    this.queue.push(deadline);
+  add(item: T, now = this.clock.now()): void {
+    item.expiresAt = now + this.ms;
+    item.waiting = true;
+    this.queue.push(item);
     if (!this.stopped) this.cancelTimer ??= this.clock.after(this.ms, () => this.fire());
-    return deadline;
   }
 
-  /** Ends `deadline` before it passes. Returns false when it had passed (or was settled) already. */
-  settle(deadline: Deadline<T>): boolean {
-    if (deadline.item === null) return false;
-    deadline.item = null;
+  /** Ends `item`'s deadline before it passes. Returns false when it had passed (or was settled) already. */
+  settle(item: T): boolean {
+    if (!item.waiting) return false;
+    item.waiting = false;
     // Answers come mostly in the order asked: the settled front goes at once, so the queue stays short.
-    while (this.head < this.queue.length && this.queue[this.head]!.item === null) this.head++;
+    while (this.head < this.queue.length && !this.queue[this.head]!.waiting) this.head++;
     this.compact();
     return true;
   }
@@ -58,17 +60,16 @@ export class DeadlineQueue<T extends NonNullable<unknown>> {
     const now = this.clock.now();
     while (this.head < this.queue.length) {
       const first = this.queue[this.head]!;
-      const item = first.item;
-      if (item !== null && first.at > now) break;
+      if (first.waiting && first.expiresAt > now) break;
       this.head++;
-      if (item !== null) {
-        first.item = null;
-        this.expire(item);
+      if (first.waiting) {
+        first.waiting = false;
+        this.expire(first);
       }
     }
     this.compact();
     const next = this.queue[this.head];
-    if (next !== undefined && !this.stopped) this.cancelTimer = this.clock.after(Math.max(0, next.at - now), () => this.fire());
+    if (next !== undefined && !this.stopped) this.cancelTimer = this.clock.after(Math.max(0, next.expiresAt - now), () => this.fire());
   }
 
   /**
