@@ -22,10 +22,10 @@ function rssMb(pid: number): number {
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) / 1024;
 }
 
-/** Bytes of the files in a node's data directory, in MB. */
+/** Bytes of the files in a node's data directory, in MB; a segment deleted between listing and measuring takes no space. */
 function dirMb(dir: string): number {
   let bytes = 0;
-  for (const name of readdirSync(dir)) bytes += statSync(join(dir, name)).size;
+  for (const name of readdirSync(dir)) bytes += statSync(join(dir, name), { throwIfNoEntry: false })?.size ?? 0;
   return bytes / (1024 * 1024);
 }
 
