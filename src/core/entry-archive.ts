@@ -25,34 +25,28 @@ export class EntryArchive {
   /** The first index held: entries of the first batch below it were compacted away. */
   private start = 1;
 
+  /**
+   * @param maxBatchChars the most data characters one batch's string holds: a string has a length
+   * limit (about 2^29 in V8), and a restart applies a thousand entries at a time, of any size.
+   */
+  constructor(private readonly maxBatchChars = 16 * 1024 * 1024) {}
+
   /** Adds `entries`, which follow the last index held (or start the archive when it is empty). */
   add(entries: readonly Entry[]): void {
-    const count = entries.length;
-    if (count === 0) return;
+    if (entries.length === 0) return;
     if (this.batches.length === 0) this.start = entries[0]!.index;
-    const numbers = new Float64Array(count * FIELDS);
-    const data: string[] = new Array<string>(count);
-    let end = 0;
-    for (let i = 0; i < count; i++) {
-      const entry = entries[i]!;
-      const at = i * FIELDS;
-      numbers[at] = entry.term;
-      numbers[at + 1] = KIND_CODES[entry.kind];
-      const stamp = entry.stamp;
-      numbers[at + 2] = stamp === undefined ? -1 : stamp.session;
-      numbers[at + 3] = stamp === undefined ? 0 : stamp.seq;
-      numbers[at + 4] = stamp === undefined ? 0 : stamp.lowestOutstanding;
-      end += entry.data.length;
-      numbers[at + 5] = end;
-      data[i] = entry.data;
+    let from = 0;
+    let chars = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const length = entries[i]!.data.length;
+      if (i > from && chars + length > this.maxBatchChars) {
+        this.addBatch(entries, from, i);
+        from = i;
+        chars = 0;
+      }
+      chars += length;
     }
-    this.batches.push({ first: entries[0]!.index, count, numbers, text: data.join('') });
-  }
-
-  /** The last index held, or `start - 1` when empty. */
-  lastIndex(): number {
-    const last = this.batches[this.batches.length - 1];
-    return last === undefined ? this.start - 1 : last.first + last.count - 1;
+    this.addBatch(entries, from, entries.length);
   }
 
   /** The term of the entry at `index`, or undefined when not held. */
@@ -80,6 +74,27 @@ export class EntryArchive {
   clear(): void {
     this.batches = [];
     this.start = 1;
+  }
+
+  private addBatch(entries: readonly Entry[], from: number, to: number): void {
+    const count = to - from;
+    const numbers = new Float64Array(count * FIELDS);
+    const data = new Array<string>(count);
+    let end = 0;
+    for (let i = 0; i < count; i++) {
+      const entry = entries[from + i]!;
+      const at = i * FIELDS;
+      numbers[at] = entry.term;
+      numbers[at + 1] = KIND_CODES[entry.kind];
+      const stamp = entry.stamp;
+      numbers[at + 2] = stamp === undefined ? -1 : stamp.session;
+      numbers[at + 3] = stamp === undefined ? 0 : stamp.seq;
+      numbers[at + 4] = stamp === undefined ? 0 : stamp.lowestOutstanding;
+      end += entry.data.length;
+      numbers[at + 5] = end;
+      data[i] = entry.data;
+    }
+    this.batches.push({ first: entries[from]!.index, count, numbers, text: data.join('') });
   }
 
   private entry(index: number): Entry {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { EntryArchive } from '../../../src/core/entry-archive.ts';
 import { RaftLog } from '../../../src/core/log.ts';
 import type { Entry } from '../../../src/core/types.ts';
 
@@ -118,5 +119,25 @@ describe('RaftLog: applied entries kept in an archive answer as objects did', ()
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('EntryArchive: applied entries as numbers and strings', () => {
+  it('splits what is applied together into batches of bounded text, an entry longer than the bound in one of its own', () => {
+    const archive = new EntryArchive(10);
+    const entries: Entry[] = [4, 4, 4, 25, 0, 1].map((length, i) => ({
+      index: 11 + i,
+      term: 3,
+      kind: 'normal',
+      data: String.fromCharCode(97 + i).repeat(length),
+      stamp: { session: 1, seq: i + 1, lowestOutstanding: 1 },
+    }));
+    archive.add(entries);
+    expect(archive.slice(11, 16)).to.deep.equal(entries);
+    const batches = (archive as unknown as { batches: { text: string }[] }).batches;
+    expect(batches.map((b) => b.text.length)).to.deep.equal([8, 4, 25, 1]);
+    archive.dropThrough(13);
+    expect([archive.term(13), archive.term(14)]).to.deep.equal([undefined, 3]);
+    expect(archive.slice(14, 16)).to.deep.equal(entries.slice(3));
   });
 });
