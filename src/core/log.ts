@@ -205,8 +205,7 @@ export class RaftLog {
   private archiveApplied(): void {
     const count = Math.min(this.applied, this.lastIndex()) - this.archived;
     if (count <= 0) return;
-    this.archive.add(this.entries.slice(0, count));
-    this.entries = this.entries.slice(count);
+    this.archive.add(this.entries.splice(0, count));
     this.archived += count;
   }
 }
