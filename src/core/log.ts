@@ -1,6 +1,9 @@
 import { EntryArchive } from './entry-archive.ts';
 import type { Entry } from './types.ts';
 
+/** The most applied entries moved to the archive in one call (see RaftLog.archiveApplied). */
+const ARCHIVE_STEP = 65_536;
+
 /** Where the log starts: the last index and term a snapshot covers (0 and 0 when there is none). */
 export interface LogStart {
   readonly index: number;
@@ -206,9 +209,11 @@ export class RaftLog {
     const count = Math.min(this.applied, this.lastIndex()) - this.archived;
     // Taking entries off the front of the list costs as much as the list is long: they move once
     // they are a quarter of it, so a long backlog (a restart applying its whole log, a thousand
-    // entries at a time) moves in time proportional to its length, not to its square.
+    // entries at a time) moves in time proportional to its length, not to its square; and at most
+    // ARCHIVE_STEP at a time, so that no single call holds the event loop for long.
     if (count <= 0 || count * 4 < this.entries.length) return;
-    this.archive.add(this.entries.splice(0, count));
-    this.archived += count;
+    const moved = Math.min(count, ARCHIVE_STEP);
+    this.archive.add(this.entries.splice(0, moved));
+    this.archived += moved;
   }
 }
