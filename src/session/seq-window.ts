@@ -122,8 +122,34 @@ export class SeqWindow<V extends NonNullable<unknown>> {
     if (span <= this.slots.length) return true;
     let capacity = this.slots.length;
     while (capacity < span) capacity *= 2;
-    if (capacity > MAX_CAPACITY || capacity > 4 * (this.inRing + 1)) return false;
-    this.resize(capacity);
+    if (capacity <= MAX_CAPACITY && capacity <= 4 * (this.inRing + 1)) {
+      this.resize(capacity);
+      return true;
+    }
+    return key >= this.end && this.leaveBehind(key);
+  }
+
+  /**
+   * Moves the ring up to reach `key`, above it, if only a few values (a quarter at most) are left
+   * below the ring's new span: they go aside. One operation waiting long (for its deadline) while
+   * thousands pass would otherwise keep the ring where it is and send every newer key aside, and
+   * `firstKey` would walk them all each time.
+   */
+  private leaveBehind(key: number): boolean {
+    const newLow = key - this.slots.length + 1;
+    const stop = Math.min(newLow, this.end);
+    let behind = 0;
+    for (let k = this.low; k < stop; k++) if (this.slots[k & this.mask] !== undefined) behind++;
+    if (behind * 4 > this.inRing) return false;
+    for (let k = this.low; k < stop; k++) {
+      const value = this.slots[k & this.mask];
+      if (value === undefined) continue;
+      (this.strays ??= new Map()).set(k, value);
+      this.slots[k & this.mask] = undefined;
+    }
+    this.inRing -= behind;
+    if (stop > this.low) this.low = stop;
+    this.trim();
     return true;
   }
 

@@ -77,6 +77,19 @@ describe('SeqWindow: a ring of slots that answers as a Map would', () => {
     expect((window as unknown as { strays: Map<number, string> | null }).strays).to.equal(null);
   });
 
+  it('sets aside one number that waits long while thousands pass, not the thousands', () => {
+    const window = new SeqWindow<string>();
+    window.set(1, 'slow');
+    for (let seq = 2; seq <= 100_000; seq++) {
+      window.set(seq, `op ${seq}`);
+      if (seq > 1025) window.delete(seq - 1024);
+    }
+    expect(window.firstKey()).to.equal(1);
+    expect(window.get(1)).to.equal('slow');
+    expect(window.size).to.equal(1025);
+    expect((window as unknown as { strays: Map<number, string> | null }).strays?.size, 'only the slow one is aside').to.equal(1);
+  });
+
   it('keeps a key far from the rest aside instead of growing the ring to reach it', () => {
     const window = new SeqWindow<string>();
     window.set(5, 'near');
