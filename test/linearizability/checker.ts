@@ -22,6 +22,29 @@ export interface Operation<Input, Output> {
   readonly return: number;
 }
 
+/** Past this many explored (placed set, state) pairs the checker gives up, well inside a test's heap. */
+const MAX_STATES = 2_000_000;
+
+/** Which operations are placed, as bits, with a compact string key for memoisation. */
+class PlacedSet {
+  private readonly words: Uint16Array;
+  constructor(size: number) {
+    this.words = new Uint16Array(Math.ceil(size / 16));
+  }
+  add(i: number): void {
+    this.words[i >> 4]! |= 1 << (i & 15);
+  }
+  delete(i: number): void {
+    this.words[i >> 4]! &= ~(1 << (i & 15));
+  }
+  /** Sixteen operations per character: a memo key is a sixteenth of the history's length. */
+  key(): string {
+    let key = '';
+    for (let at = 0; at < this.words.length; at += 8192) key += String.fromCharCode(...this.words.subarray(at, at + 8192));
+    return key;
+  }
+}
+
 interface Event {
   readonly op: number;
   readonly kind: 'call' | 'return';
@@ -38,9 +61,18 @@ interface Event {
  * effect if its call precedes every pending return; a return reached with its operation not yet
  * placed means backtracking. A (set of placed operations, state) pair already explored is skipped.
  * An operation whose outcome is unknown has return time Infinity: it may take effect at any point
- * after its call, including never (after everything else).
+ * after its call, or never. Two rules keep such operations from multiplying the search:
+ * - one is placed only where it changes the state. Where it would not, leaving it out gives the
+ *   same states and outputs, and keeps it free to take effect later (a compare-and-set that fails
+ *   now may swap later);
+ * - once every operation with a known outcome is placed, the rest never took effect.
+ * Without them, k such operations that could each be a no-op gave up to 2^k placed sets with
+ * the same state at every point the search backtracked over.
+ *
+ * Throws when the search passes `maxStates` (state, placed set) pairs: an answer it cannot give
+ * must not pass as one, nor take the whole heap.
  */
-export function isLinearizable<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[]): boolean {
+export function isLinearizable<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[], maxStates = MAX_STATES): boolean {
   if (ops.length === 0) return true;
   const events: Event[] = [];
   ops.forEach((op, i) => {
@@ -72,7 +104,7 @@ export function isLinearizable<S, I, O>(model: Model<S, I, O>, ops: readonly Ope
     }
   };
 
-  const placed = new Uint8Array(ops.length);
+  const placed = new PlacedSet(ops.length);
   const seen = new Set<string>();
   const stack: { call: Event; state: S }[] = [];
   let state = model.init;
@@ -81,26 +113,33 @@ export function isLinearizable<S, I, O>(model: Model<S, I, O>, ops: readonly Ope
     if (entry !== null && entry.kind === 'call') {
       const op = ops[entry.op]!;
       const result = model.step(state, op.input, op.output);
-      if (result.ok) {
-        placed[entry.op] = 1;
-        const memo = `${placed.join('')}|${model.key(result.state)}`;
+      const stateKey = result.ok ? model.key(result.state) : '';
+      if (result.ok && (op.output !== undefined || stateKey !== model.key(state))) {
+        placed.add(entry.op);
+        const memo = `${placed.key()}|${stateKey}`;
         if (!seen.has(memo)) {
           seen.add(memo);
+          if (seen.size > maxStates) {
+            throw new Error(`history of ${ops.length} operations too ambiguous to check: more than ${maxStates} states explored`);
+          }
           stack.push({ call: entry, state });
           state = result.state;
           lift(entry);
           entry = head.next;
           continue;
         }
-        placed[entry.op] = 0;
+        placed.delete(entry.op);
       }
       entry = entry.next;
+    } else if (entry !== null && entry.time === Infinity) {
+      // Only operations with unknown outcomes are left (their returns sort last): they never took effect.
+      return true;
     } else {
       // The operation returning here has not been placed: undo the last choice and try the next one.
       const top = stack.pop();
       if (top === undefined) return false;
       state = top.state;
-      placed[top.call.op] = 0;
+      placed.delete(top.call.op);
       unlift(top.call);
       entry = top.call.next;
     }
