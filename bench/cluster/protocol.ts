@@ -56,3 +56,11 @@ export type PingPongProtocol = {
   /** Keeps `window` messages of `bytes` in flight to the echo server at `port` for `seconds`; answers with echoes per second. */
   rate: { params: { readonly port: number; readonly bytes: number; readonly window: number; readonly seconds: number }; result: number };
 };
+
+/** The calls a replication skeleton's process (skeleton-process.ts) serves. */
+export type SkeletonProtocol = {
+  /** Opens the file `name` in `dir` and a WebSocket server on a free loopback port; answers with the port. */
+  follow: { params: { readonly dir: string; readonly name: string }; result: number };
+  /** Connects to the followers at `ports` and makes one write of `bytes` at a time for `seconds`, timing each. */
+  lead: { params: { readonly ports: readonly number[]; readonly dir: string; readonly bytes: number; readonly seconds: number }; result: LatencySummary };
+};

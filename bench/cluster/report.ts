@@ -3,6 +3,7 @@ import type { DiskLimit } from './disk.ts';
 import type { LoopbackLimit } from './loopback.ts';
 import { RATE_WINDOW } from './loopback.ts';
 import type { ClusterRow } from './rows.ts';
+import type { SkeletonLimit } from './skeleton.ts';
 
 /** The machine the bench ran on. */
 export interface Machine {
@@ -33,6 +34,7 @@ export function describeMachine(): Machine {
 export interface Limits {
   readonly disk: readonly DiskLimit[];
   readonly loopback: readonly LoopbackLimit[];
+  readonly skeleton: readonly SkeletonLimit[];
 }
 
 /** A row beside the limits it is compared with; null where the limit was not measured. */
@@ -41,6 +43,9 @@ export interface ComparedRow extends ClusterRow {
     /** One sync of one record plus one loopback round trip (medians): no single write can be faster. */
     readonly floorMs: number | null;
     readonly p50OverFloor: number | null;
+    /** A lone write through the replication skeleton (median): what Node needs for it without Raft. */
+    readonly skeletonMs: number | null;
+    readonly p50OverSkeleton: number | null;
     /** The disk's records per second when each sync carries `inFlight` records. */
     readonly diskRecordsPerSec: number | null;
     readonly opsOverDisk: number | null;
@@ -67,6 +72,7 @@ export function compare(rows: readonly ClusterRow[], limits: Limits): ComparedRo
     const loopback = limits.loopback.find((l) => l.bytes === row.opBytes);
     const single = disk(1);
     const floorMs = single === undefined || loopback === undefined ? null : single.sync.p50Ms + loopback.roundTrip.p50Ms;
+    const skeletonMs = limits.skeleton.find((l) => l.nodes === row.nodes && l.bytes === row.opBytes)?.write.p50Ms ?? null;
     const diskRecordsPerSec = disk(row.inFlight)?.recordsPerSec ?? null;
     const loopbackMessagesPerSec = loopback?.messagesPerSec ?? null;
     return {
@@ -74,6 +80,8 @@ export function compare(rows: readonly ClusterRow[], limits: Limits): ComparedRo
       vs: {
         floorMs,
         p50OverFloor: over(row.latency.p50Ms, floorMs),
+        skeletonMs,
+        p50OverSkeleton: over(row.latency.p50Ms, skeletonMs),
         diskRecordsPerSec,
         opsOverDisk: over(row.opsPerSec, diskRecordsPerSec),
         loopbackMessagesPerSec,
@@ -109,7 +117,9 @@ export function machineLine(m: Machine): string {
 
 /** The limits table: one column per operation size. */
 export function limitsTable(limits: Limits): string {
-  const sizes = [...new Set([...limits.disk.map((d) => d.opBytes), ...limits.loopback.map((l) => l.bytes)])].sort((a, b) => a - b);
+  const sizes = [...new Set([...limits.disk.map((d) => d.opBytes), ...limits.loopback.map((l) => l.bytes), ...limits.skeleton.map((l) => l.bytes)])].sort(
+    (a, b) => a - b,
+  );
   const batches = [...new Set(limits.disk.map((d) => d.batch))].sort((a, b) => a - b);
   const cell = (bytes: number, f: (d: DiskLimit) => string, batch: number) => {
     const d = limits.disk.find((l) => l.opBytes === bytes && l.batch === batch);
@@ -120,7 +130,7 @@ export function limitsTable(limits: Limits): string {
     return l === undefined ? '-' : f(l);
   };
   const rows: string[][] = [];
-  rows.push(['disk: write + fdatasync of 1 record, ms (p50 / p99)', ...sizes.map((b) => cell(b, (d) => `${ms(d.sync.p50Ms)} / ${ms(d.sync.p99Ms)}`, 1))]);
+  rows.push(['disk: durable write of 1 record, ms (p50 / p99)', ...sizes.map((b) => cell(b, (d) => `${ms(d.sync.p50Ms)} / ${ms(d.sync.p99Ms)}`, 1))]);
   for (const batch of batches) {
     rows.push([
       `disk: ${batch} record${batch === 1 ? '' : 's'} per sync: syncs/s, records/s`,
@@ -138,6 +148,13 @@ export function limitsTable(limits: Limits): string {
     return d === undefined || l === undefined ? '-' : ms(d.sync.p50Ms + l.roundTrip.p50Ms);
   };
   rows.push(['floor of one write: 1 sync + 1 round trip, ms (p50s)', ...sizes.map(floor)]);
+  for (const nodes of [...new Set(limits.skeleton.map((l) => l.nodes))].sort((a, b) => a - b)) {
+    const skeleton = (bytes: number) => {
+      const l = limits.skeleton.find((m) => m.nodes === nodes && m.bytes === bytes);
+      return l === undefined ? '-' : `${ms(l.write.p50Ms)} / ${ms(l.write.p99Ms)}`;
+    };
+    rows.push([`skeleton: a lone write to a majority of ${nodes}, no Raft, ms (p50 / p99)`, ...sizes.map(skeleton)]);
+  }
   return markdownTable(['limit (measured in this run)', ...sizes.map((b) => `${size(b)} records`)], rows, [false, ...sizes.map(() => true)]);
 }
 
@@ -157,11 +174,12 @@ export function resultsTable(rows: readonly ComparedRow[]): string {
     r.cpuPerOp === null ? '-' : `${micros(r.cpuPerOp.leaderUs)} / ${micros(r.cpuPerOp.followerUs)}`,
     // The floor bounds a lone write, and the message rate many in flight: each is shown where it bounds.
     r.inFlight === 1 ? x(r.vs.p50OverFloor) : '',
+    r.inFlight === 1 ? x(r.vs.p50OverSkeleton) : '',
     x(r.vs.opsOverDisk),
     r.inFlight === 1 ? '' : x(r.vs.opsOverLoopback),
     [r.errors > 0 ? `${int(r.errors)} errors` : '', r.ledThroughout ? '' : 'leader changed'].filter((n) => n !== '').join(', '),
   ]);
-  const notes = lines.some((l) => l[14] !== '');
+  const notes = lines.some((l) => l[15] !== '');
   const headers = [
     'nodes',
     'client',
@@ -175,29 +193,32 @@ export function resultsTable(rows: readonly ComparedRow[]): string {
     'leader RSS',
     'CPU µs/op leader / follower',
     'p50 / floor',
+    'p50 / skeleton',
     'ops/s / disk',
     'ops/s / loopback',
   ];
-  const right = [true, false, false, true, true, true, true, true, true, true, true, true, true, true];
+  const right = [true, false, false, true, true, true, true, true, true, true, true, true, true, true, true];
   return notes
     ? markdownTable([...headers, 'notes'], lines, [...right, false])
     : markdownTable(
         headers,
-        lines.map((l) => l.slice(0, 14)),
+        lines.map((l) => l.slice(0, 15)),
         right,
       );
 }
 
 /** The whole report as text: machine, limits, results, and what the ratio columns mean. */
 export function formatReport(report: ClusterReport): string {
-  const measured = report.limits.disk.length + report.limits.loopback.length > 0;
+  const measured = report.limits.disk.length + report.limits.loopback.length + report.limits.skeleton.length > 0;
   return [
     machineLine(report.machine),
     '',
     ...(measured ? [limitsTable(report.limits), ''] : []),
     ...(report.rows.length > 0 ? [resultsTable(report.rows), ''] : []),
     `${report.seconds} s per row. p50 / floor (1 in flight): the median latency over one disk sync plus one loopback round trip`,
-    "(the limits' medians). ops/s / disk: over the records/s of syncs that carry as many records as there are operations in flight.",
+    "(the limits' medians). p50 / skeleton: over the median of a lone write through as many processes that only send, write",
+    'durably and answer (no Raft): what Graft adds to what Node needs for the same work.',
+    'ops/s / disk: over the records/s of syncs that carry as many records as there are operations in flight.',
     `ops/s / loopback (many in flight): over the messages/s of the operation's size between two processes, ${int(RATE_WINDOW)} in flight.`,
     'CPU µs/op: the CPU time (user and system) of the leader and of the busiest follower over the row, per operation;',
     'it moves little with the load of a shared machine, so it compares builds where the latencies do not.',

@@ -7,6 +7,7 @@ import { measureDisk, type DiskLimit } from './disk.ts';
 import { httpRows } from './http.ts';
 import { measureLoopback, type LoopbackLimit } from './loopback.ts';
 import { ProgressLine } from './progress.ts';
+import { measureSkeleton, type SkeletonLimit } from './skeleton.ts';
 import { compare, describeMachine, formatReport, type ClusterReport } from './report.ts';
 import type { ClusterRow, RowSpec } from './rows.ts';
 
@@ -40,7 +41,7 @@ export async function clusterBench(options: ClusterBenchOptions): Promise<Cluste
   const direct = parts.has('direct') ? shapes(options.inFlight, sizes) : [];
   const http = parts.has('http') ? shapes(options.httpInFlight, sizes) : [];
   const steps =
-    (parts.has('limits') ? sizes.length * batches.length + 1 : 0) +
+    (parts.has('limits') ? sizes.length * batches.length + 1 + options.nodes.length : 0) +
     (direct.length > 0 ? options.nodes.length * options.serializers.length * (direct.length + 2) : 0) +
     (http.length > 0 ? options.nodes.length * (http.length + 2) : 0);
   const progress = new ProgressLine(steps);
@@ -52,15 +53,20 @@ export async function clusterBench(options: ClusterBenchOptions): Promise<Cluste
   try {
     const disk: DiskLimit[] = [];
     let loopback: LoopbackLimit[] = [];
+    const skeleton: SkeletonLimit[] = [];
     if (parts.has('limits')) {
       for (const opBytes of sizes) {
         for (const batch of batches) {
-          step(`disk: ${batch} records of ${opBytes} B per write + fdatasync`);
+          step(`disk: ${batch} records of ${opBytes} B per durable write`);
           disk.push(await measureDisk(join(root, 'disk'), opBytes, batch, options.limitSeconds));
         }
       }
       step(`loopback: ws round trip and message rate between two processes, ${sizes.join(' and ')} B`);
       loopback = await measureLoopback(sizes, options.limitSeconds);
+      for (const nodes of options.nodes) {
+        step(`skeleton: lone durable writes to a majority of ${nodes} processes, no Raft, ${sizes.join(' and ')} B`);
+        skeleton.push(...(await measureSkeleton(join(root, `skeleton-${nodes}`), nodes, sizes, options.limitSeconds)));
+      }
     }
     const rows: ClusterRow[] = [];
     if (direct.length > 0) {
@@ -72,7 +78,7 @@ export async function clusterBench(options: ClusterBenchOptions): Promise<Cluste
     }
     if (http.length > 0) for (const size of options.nodes) rows.push(...(await httpRows(size, root, http, seconds, step)));
     progress.done();
-    const report: ClusterReport = { machine, seconds, limits: { disk, loopback }, rows: compare(rows, { disk, loopback }) };
+    const report: ClusterReport = { machine, seconds, limits: { disk, loopback, skeleton }, rows: compare(rows, { disk, loopback, skeleton }) };
     if (options.json) console.log(JSON.stringify(report, null, 2));
     else console.log(`\nCluster benchmark\n\n${formatReport(report)}`);
     if (options.profileDir !== null) {
