@@ -43,8 +43,11 @@ serve<SkeletonProtocol>({
     const histogram = new Histogram();
     let current = 0;
     let acknowledged: () => void = () => {};
+    let failed: (error: Error) => void = () => {};
     // Each message carries its number: an answer to an earlier one (the slower follower's) is not counted.
     for (const socket of followers) socket.on('message', (data: Buffer) => data.readUInt32LE(0) === current && acknowledged());
+    // A follower gone mid-run fails the measurement rather than leaving a write waiting for it.
+    followers.forEach((socket, i) => socket.once('close', () => failed(new Error(`skeleton follower ${i + 1} closed its connection`))));
     const deadline = performance.now() + seconds * 1000;
     while (performance.now() < deadline) {
       const started = performance.now();
@@ -55,11 +58,13 @@ serve<SkeletonProtocol>({
           if (++durable === majority) resolve();
         };
         acknowledged = count;
+        failed = reject;
         for (const socket of followers) socket.send(message);
         appendDurably(log, message).then(count, reject);
       });
       histogram.record(performance.now() - started);
     }
+    failed = () => {};
     for (const socket of followers) socket.close();
     await log.close();
     return histogram.summary();
