@@ -22,8 +22,14 @@ export interface Operation<Input, Output> {
   readonly return: number;
 }
 
-/** Past this many explored (placed set, state) pairs the checker gives up, well inside a test's heap. */
-const MAX_STATES = 2_000_000;
+/**
+ * The memo's budget, in characters of its keys: past it the checker gives up, well inside a test's
+ * heap. A key is a sixteenth of the history's length (plus the state's), so a longer history may
+ * explore fewer states.
+ */
+const MEMO_CHARS = 2 ** 28;
+/** The states a history of `ops` operations may explore within MEMO_CHARS. */
+const statesWithinBudget = (ops: number): number => Math.min(2_000_000, Math.floor(MEMO_CHARS / (Math.ceil(ops / 16) + 32)));
 
 /** Which operations are placed, as bits, with a compact string key for memoisation. */
 class PlacedSet {
@@ -69,10 +75,10 @@ interface Event {
  * Without them, k such operations that could each be a no-op gave up to 2^k placed sets with
  * the same state at every point the search backtracked over.
  *
- * Throws when the search passes `maxStates` (state, placed set) pairs: an answer it cannot give
- * must not pass as one, nor take the whole heap.
+ * Throws when the search passes `maxStates` (placed set, state) pairs (by default, as many as fit
+ * the memo's budget): an answer it cannot give must not pass as one, nor take the whole heap.
  */
-export function isLinearizable<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[], maxStates = MAX_STATES): boolean {
+export function isLinearizable<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[], maxStates = statesWithinBudget(ops.length)): boolean {
   if (ops.length === 0) return true;
   const events: Event[] = [];
   ops.forEach((op, i) => {
