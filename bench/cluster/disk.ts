@@ -18,9 +18,16 @@ const SEGMENT_BYTES = 8 * 2 ** 20;
  */
 export const DURABLE_APPEND = typeof constants.O_DSYNC === 'number' ? constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC : null;
 
-/** Appends all of `data` to `handle` (opened with DURABLE_APPEND, else 'a') and returns once it is durable. */
+/**
+ * Appends all of `data` to `handle` (opened with DURABLE_APPEND, else 'a') and returns once it is
+ * durable. A write that makes no progress throws: on a full disk, Node reports short writes.
+ */
 export async function appendDurably(handle: FileHandle, data: Buffer): Promise<void> {
-  for (let written = 0; written < data.length;) written += (await handle.write(data, written)).bytesWritten;
+  for (let written = 0; written < data.length;) {
+    const { bytesWritten } = await handle.write(data, written);
+    if (bytesWritten === 0) throw new Error(`a write to the bench's file made no progress after ${written} of ${data.length} bytes (is the disk full?)`);
+    written += bytesWritten;
+  }
   if (DURABLE_APPEND === null) await handle.datasync();
 }
 
