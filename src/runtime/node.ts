@@ -560,11 +560,6 @@ export class RaftNode {
     }
   }
 
-  /**
-   * Makes the hard state and new entries durable before anything that depends on them is sent.
-   * A change of the commit index alone need not be synced: a restarted node relearns it (etcd's
-   * MustSync makes the same choice), which saves an fsync per write on a lightly loaded node.
-   */
   /** Whether `ready` comes from a leader whose term and vote are durable already: its messages need not wait for its writes. */
   private leadsInDurableTerm(core: RaftCore, ready: Ready): boolean {
     if (core.softState().role !== 'Leader') return false;
@@ -572,6 +567,11 @@ export class RaftNode {
     return hs === null || (hs.term === this.durable.term && hs.vote === this.durable.vote);
   }
 
+  /**
+   * Makes the hard state and new entries durable (runLoop decides what may be sent meanwhile).
+   * A change of the commit index alone need not be synced: a restarted node relearns it (etcd's
+   * MustSync makes the same choice), which saves an fsync per write on a lightly loaded node.
+   */
   private async persist(ready: Ready): Promise<void> {
     const hs = ready.hardState;
     const entries = ready.entries.length > 0 ? this.options.storage.append(ready.entries) : null;
