@@ -43,7 +43,7 @@ export interface ComparedRow extends ClusterRow {
     /** One sync of one record plus one loopback round trip (medians): no single write can be faster. */
     readonly floorMs: number | null;
     readonly p50OverFloor: number | null;
-    /** A lone write through the replication skeleton (median): what Node needs for it without Raft. */
+    /** A lone write through the replication skeleton (median): what Node needs for it without Raft; null for HTTP rows. */
     readonly skeletonMs: number | null;
     readonly p50OverSkeleton: number | null;
     /** The disk's records per second when each sync carries `inFlight` records. */
@@ -72,7 +72,9 @@ export function compare(rows: readonly ClusterRow[], limits: Limits): ComparedRo
     const loopback = limits.loopback.find((l) => l.bytes === row.opBytes);
     const single = disk(1);
     const floorMs = single === undefined || loopback === undefined ? null : single.sync.p50Ms + loopback.roundTrip.p50Ms;
-    const skeletonMs = limits.skeleton.find((l) => l.nodes === row.nodes && l.bytes === row.opBytes)?.write.p50Ms ?? null;
+    // The skeleton's load is inside its leader, as applyOperation's is: an HTTP row does other work too.
+    const skeleton = row.client === 'applyOperation' ? limits.skeleton.find((l) => l.nodes === row.nodes && l.bytes === row.opBytes) : undefined;
+    const skeletonMs = skeleton?.write.p50Ms ?? null;
     const diskRecordsPerSec = disk(row.inFlight)?.recordsPerSec ?? null;
     const loopbackMessagesPerSec = loopback?.messagesPerSec ?? null;
     return {
@@ -217,7 +219,7 @@ export function formatReport(report: ClusterReport): string {
     ...(report.rows.length > 0 ? [resultsTable(report.rows), ''] : []),
     `${report.seconds} s per row. p50 / floor (1 in flight): the median latency over one disk sync plus one loopback round trip`,
     "(the limits' medians). p50 / skeleton: over the median of a lone write through as many processes that only send, write",
-    'durably and answer (no Raft): what Graft adds to what Node needs for the same work.',
+    'durably and answer (no Raft): what Graft adds to what Node needs for the same work (load inside the leader only).',
     'ops/s / disk: over the records/s of syncs that carry as many records as there are operations in flight.',
     `ops/s / loopback (many in flight): over the messages/s of the operation's size between two processes, ${int(RATE_WINDOW)} in flight.`,
     'CPU µs/op: the CPU time (user and system) of the leader and of the busiest follower over the row, per operation;',
